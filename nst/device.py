@@ -1,0 +1,84 @@
+"""The compute device: where TensorFlow runs, how many threads, and which precision pays.
+
+Nothing here pins a device: TensorFlow places work on a GPU when it sees one and on the
+CPU otherwise, so the same code serves a laptop and a GPU node.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of logs
+
+
+def cpu_flags() -> set[str]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def configure_threads(threads: int) -> None:
+    """Set TensorFlow's thread pools; must run before TensorFlow executes anything."""
+    if threads <= 0:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1 if threads <= 2 else 2)
+    except RuntimeError:
+        pass  # already initialised in this process (a second run): keep its pools
+
+
+def gpus() -> list[dict]:
+    import tensorflow as tf
+
+    found = []
+    for device in tf.config.list_physical_devices("GPU"):
+        try:
+            details = tf.config.experimental.get_device_details(device)
+        except (ValueError, RuntimeError):
+            details = {}
+        found.append({"name": details.get("device_name", device.name), "compute_capability": details.get("compute_capability")})
+    return found
+
+
+def describe_device() -> str:
+    found = gpus()
+    if found:
+        return "GPU: " + ", ".join(g["name"] for g in found)
+    return f"CPU: {cpu_model()} ({os.cpu_count()} cores)"
+
+
+def fast_bfloat16() -> bool:
+    """True where bfloat16 convolutions run in hardware: AMX on the CPU, or an Ampere+ GPU."""
+    found = gpus()
+    if found:
+        return all((g["compute_capability"] or (0, 0)) >= (8, 0) for g in found)
+    return "amx_bf16" in cpu_flags()
+
+
+def resolve_precision(precision: str) -> str:
+    if precision == "auto":
+        return "bfloat16" if fast_bfloat16() else "float32"
+    return precision
+
+
+def keras_policy(precision: str) -> str:
+    return {"float32": "float32", "bfloat16": "mixed_bfloat16"}[precision]

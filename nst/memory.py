@@ -1,0 +1,59 @@
+"""Estimate a run's peak memory from the layer shapes, and refuse sizes that cannot fit.
+
+The estimate is checked before any tensor is allocated, so an oversized request fails
+in a second with a clear message instead of the machine swapping or the kernel killing
+the process an hour into a sweep.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .backbones import layers_up_to
+from .errors import SettingsError
+
+# Calibrated by benchmarks/memory.py on this project's CPU machine: the gradient tape keeps
+# about this many float32 copies of each layer's output (conv result, bias add, ReLU and the
+# gradients flowing back), plus a fixed cost for TensorFlow, Keras and the weights.
+COPIES_PER_ACTIVATION = 6.0
+FIXED_BYTES = 1.5 * 2**30
+
+
+def activation_elements(backbone: str, layer_names: list[str], height: int, width: int) -> int:
+    """Elements of every layer output the network computes for one (height, width) image."""
+    total = height * width * 3
+    for layer in layers_up_to(backbone, layer_names):
+        total += (height // layer.downsample) * (width // layer.downsample) * layer.out_channels
+    return total
+
+
+def estimate_bytes(backbone: str, layer_names: list[str], height: int, width: int) -> int:
+    return int(FIXED_BYTES + COPIES_PER_ACTIVATION * 4 * activation_elements(backbone, layer_names, height, width))
+
+
+def available_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo (Linux), else None (no check)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_fits(backbone: str, layer_names: list[str], height: int, width: int) -> int:
+    """Raise `SettingsError` when the estimate exceeds the memory available; return the estimate.
+
+    `NST_MEMORY_LIMIT_MB` overrides the available memory (e.g. a job's allocation).
+    """
+    need = estimate_bytes(backbone, layer_names, height, width)
+    limit = os.environ.get("NST_MEMORY_LIMIT_MB")
+    have = int(float(limit) * 2**20) if limit else available_bytes()
+    if have is not None and need > have:
+        raise SettingsError(
+            f"option size: a {width}x{height} image needs about {need / 2**30:.1f} GiB with {backbone}, "
+            f"but only {have / 2**30:.1f} GiB is available; choose a smaller --size"
+        )
+    return need

@@ -1,0 +1,127 @@
+"""Optimisation loops over the image: the article's restarted L-BFGS, and Adam.
+
+An *iteration* is what the article called one: one `fmin_l_bfgs_b` call limited to
+`maxfun` evaluations (or that many Adam steps). After each, `on_iteration` receives the
+losses and the image, which is how frames, history and progress are recorded.
+
+A non-finite loss stops the loop and raises `Diverged` carrying the image at the end of
+the last finished iteration, so the caller can keep the last good result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.optimize import fmin_l_bfgs_b
+
+from .objective import LossParts
+
+Evaluate = Callable[[np.ndarray], tuple[LossParts, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class IterationResult:
+    iteration: int  # 0-based, within the stage
+    losses: LossParts
+    evaluations: int  # within the stage, so far
+
+
+class Diverged(Exception):
+    def __init__(self, last_good: np.ndarray, iteration: int, evaluation: int):
+        super().__init__(f"non-finite loss at iteration {iteration}, evaluation {evaluation}")
+        self.last_good = last_good
+        self.iteration = iteration
+        self.evaluation = evaluation
+
+
+class _Counter:
+    """Wraps the objective: counts evaluations, reports each, and stops on NaN/Inf."""
+
+    def __init__(self, evaluate: Evaluate, shape, on_evaluation):
+        self.evaluate = evaluate
+        self.shape = shape
+        self.on_evaluation = on_evaluation
+        self.count = 0
+        self.last: tuple[float, LossParts] | None = None
+        self.seen: list[tuple[float, LossParts]] = []
+
+    def __call__(self, x: np.ndarray) -> tuple[LossParts, np.ndarray]:
+        parts, grad = self.evaluate(x.reshape(self.shape).astype(np.float32, copy=False))
+        self.count += 1
+        if not (parts.finite() and np.isfinite(grad).all()):
+            raise _NonFinite()
+        self.seen.append((parts.total, parts))
+        if self.on_evaluation:
+            self.on_evaluation(parts)
+        return parts, grad
+
+
+class _NonFinite(Exception):
+    pass
+
+
+def lbfgs(
+    evaluate: Evaluate,
+    x0: np.ndarray,
+    iterations: int,
+    evals_per_iteration: int,
+    history: int = 10,
+    on_iteration: Callable[[IterationResult, np.ndarray], None] | None = None,
+    on_evaluation: Callable[[LossParts], None] | None = None,
+) -> np.ndarray:
+    """The article's loop: `fmin_l_bfgs_b(maxfun=evals_per_iteration)`, restarted `iterations` times."""
+    shape = x0.shape
+    counter = _Counter(evaluate, shape, on_evaluation)
+
+    def scipy_objective(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        parts, grad = counter(flat)
+        return parts.total, grad.ravel().astype(np.float64)
+
+    x = x0.astype(np.float64).ravel()
+    for iteration in range(iterations):
+        counter.seen = []
+        try:
+            x_new, f_new, _info = fmin_l_bfgs_b(scipy_objective, x, maxfun=evals_per_iteration, m=history)
+        except _NonFinite:
+            raise Diverged(x.reshape(shape).astype(np.float32), iteration, counter.count) from None
+        parts = next((p for f, p in reversed(counter.seen) if f == f_new), None)
+        if parts is None:  # the accepted point was not the last one evaluated
+            parts, _ = counter(x_new)
+        x = x_new
+        if on_iteration:
+            on_iteration(IterationResult(iteration, parts, counter.count), x.reshape(shape).astype(np.float32))
+    return x.reshape(shape).astype(np.float32)
+
+
+def adam(
+    evaluate: Evaluate,
+    x0: np.ndarray,
+    iterations: int,
+    evals_per_iteration: int,
+    learning_rate: float = 10.0,
+    on_iteration: Callable[[IterationResult, np.ndarray], None] | None = None,
+    on_evaluation: Callable[[LossParts], None] | None = None,
+) -> np.ndarray:
+    """Adam (Keras's) on the pixels: `evals_per_iteration` steps make one iteration."""
+    import keras
+    import tensorflow as tf
+
+    shape = x0.shape
+    counter = _Counter(evaluate, shape, on_evaluation)
+    image = tf.Variable(x0.astype(np.float32))
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    last_good = x0.astype(np.float32)
+    for iteration in range(iterations):
+        parts = None
+        for _ in range(evals_per_iteration):
+            try:
+                parts, grad = counter(image.numpy())
+            except _NonFinite:
+                raise Diverged(last_good, iteration, counter.count) from None
+            optimizer.apply_gradients([(tf.constant(grad), image)])
+        last_good = image.numpy()
+        if on_iteration:
+            on_iteration(IterationResult(iteration, parts, counter.count), last_good)
+    return image.numpy()
