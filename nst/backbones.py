@@ -88,8 +88,15 @@ def build_extractor(
     for layer in layers_up_to(backbone, outputs):
         if layer.kind == "conv":
             kernel, bias = weights[layer.name]
+            # The first conv reads raw pixels (±150): bfloat16 would round them to whole units, so it
+            # stays float32; it is 1 % of the work.
             conv = keras.layers.Conv2D(
-                layer.out_channels, 3, padding="same", activation="relu", name=layer.name, dtype=dtype_policy
+                layer.out_channels,
+                3,
+                padding="same",
+                activation="relu",
+                name=layer.name,
+                dtype="float32" if layer.in_channels == 3 else dtype_policy,
             )
             x = conv(x)
             conv.set_weights([np.asarray(kernel, np.float32), np.asarray(bias, np.float32)])

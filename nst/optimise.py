@@ -4,8 +4,8 @@ An *iteration* is what the article called one: one `fmin_l_bfgs_b` call limited 
 `maxfun` evaluations (or that many Adam steps). After each, `on_iteration` receives the
 losses and the image, which is how frames, history and progress are recorded.
 
-A non-finite loss stops the loop and raises `Diverged` carrying the image at the end of
-the last finished iteration, so the caller can keep the last good result.
+A non-finite loss stops the loop and raises `Diverged` carrying the last good image (for
+L-BFGS the end of the last finished iteration, for Adam the last image with a finite loss).
 """
 
 from __future__ import annotations
@@ -104,7 +104,11 @@ def adam(
     on_iteration: Callable[[IterationResult, np.ndarray], None] | None = None,
     on_evaluation: Callable[[LossParts], None] | None = None,
 ) -> np.ndarray:
-    """Adam (Keras's) on the pixels: `evals_per_iteration` steps make one iteration."""
+    """Adam (Keras's) on the pixels: `evals_per_iteration` steps make one iteration.
+
+    Each iteration reports, and the run returns, the last image whose loss was evaluated,
+    so every reported image has its own losses beside it.
+    """
     import keras
     import tensorflow as tf
 
@@ -112,16 +116,17 @@ def adam(
     counter = _Counter(evaluate, shape, on_evaluation)
     image = tf.Variable(x0.astype(np.float32))
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    last_good = x0.astype(np.float32)
+    evaluated = x0.astype(np.float32)
     for iteration in range(iterations):
         parts = None
         for _ in range(evals_per_iteration):
+            current = image.numpy()
             try:
-                parts, grad = counter(image.numpy())
+                parts, grad = counter(current)
             except _NonFinite:
-                raise Diverged(last_good, iteration, counter.count) from None
+                raise Diverged(evaluated, iteration, counter.count) from None
+            evaluated = current
             optimizer.apply_gradients([(tf.constant(grad), image)])
-        last_good = image.numpy()
         if on_iteration:
-            on_iteration(IterationResult(iteration, parts, counter.count), last_good)
-    return image.numpy()
+            on_iteration(IterationResult(iteration, parts, counter.count), evaluated)
+    return evaluated

