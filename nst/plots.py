@@ -1,0 +1,68 @@
+"""Loss curves of a sweep (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .files import atomic_path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def triple_label(row) -> str:
+    return f"cw {row['cw']} · sw {row['sw']} · tvw {row['tvw']}"
+
+
+def pair_curves(table, title: str, path: str | Path) -> None:
+    """Total, content, style and TV loss against iteration, one line per weight triple."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8), constrained_layout=True)
+    for (_, group) in table.groupby("run", sort=False):
+        name = triple_label(group.iloc[0])
+        for ax, column in zip(axes, ("total_loss", "content_loss", "style_loss", "tv_loss")):
+            ax.plot(group["iteration"], group[column], marker="o", markersize=3, label=name)
+    for ax, column in zip(axes, ("total", "content", "style", "total variation")):
+        ax.set_title(f"{column} loss")
+        ax.set_xlabel("iteration")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    _save(fig, path)
+
+
+def sweep_curves(table, path: str | Path) -> None:
+    """Total loss against seconds for every run of the sweep, coloured by content × style."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 5.5), constrained_layout=True)
+    pairs = list(dict.fromkeys(zip(table["content"], table["style"])))
+    colours = plt.get_cmap("tab10")
+    styles = ["-", "--", ":", "-."]
+    triples = list(dict.fromkeys(zip(table["cw"], table["sw"], table["tvw"])))
+    for (_, group) in table.groupby("run", sort=False):
+        first = group.iloc[0]
+        colour = colours(pairs.index((first["content"], first["style"])) % 10)
+        line = styles[triples.index((first["cw"], first["sw"], first["tvw"])) % len(styles)]
+        ax.plot(group["seconds"], group["total_loss"], line, color=colour, marker=".",
+                label=f"{first['content']} × {first['style']}, {triple_label(first)}")
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("total loss")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title("every run of the sweep")
+    _save(fig, path)
+
+
+def _save(fig, path) -> None:
+    plt = _pyplot()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
