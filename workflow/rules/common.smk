@@ -1,5 +1,6 @@
 """Tables of runs, naming, input functions and resources of the nst workflow."""
 
+import os
 import re
 from pathlib import Path
 
@@ -10,6 +11,10 @@ from snakemake.utils import validate
 
 
 validate(config, schema="../schemas/config.schema.yaml")
+
+# Scripts import the nst package from this repository, also inside conda environments.
+PROJECT_ROOT = str(Path(workflow.basedir).resolve())
+os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (PROJECT_ROOT, os.getenv("PYTHONPATH", "")) if p))
 
 KINDS = ("contents", "styles")
 NST = config["nst"]
@@ -158,6 +163,22 @@ def run_frames(wildcards):
 
 def runs_where(column, value):
     return RUNS[RUNS[column] == value]
+
+
+def triple_runs(wildcards):
+    return runs_where("triple", wildcards.triple).to_dict("records")
+
+
+def pair_runs(wildcards):
+    return runs_where("pair", wildcards.pair).to_dict("records")
+
+
+def frame_captions(wildcards):
+    return [f"iteration {k + 1} of {N_FRAMES}" for k in range(N_FRAMES)]
+
+
+def sweep_captions(wildcards):
+    return [f"cw {r['cw']} · sw {r['sw']} · tvw {r['tvw']}" for r in pair_runs(wildcards)]
 
 
 def pair_finals(wildcards):

@@ -1,0 +1,39 @@
+"""What every workflow script shares: log to the rule's log file, and fail with one clear line.
+
+Snakemake runs `workflow/scripts/*.py` with a `snakemake` object; those scripts stay thin
+and call `run(snakemake, main)`. An `NSTError` (a bad image, a bad setting) is written to the
+log and as one line to stderr, and the job fails without a Python traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+
+from .errors import NSTError
+
+
+def run(snakemake, main) -> None:
+    log_path = snakemake.log[0] if len(snakemake.log) else None
+    stderr = sys.stderr
+    with contextlib.ExitStack() as stack:
+        if log_path:
+            log_file = stack.enter_context(open(log_path, "w", buffering=1))
+            sys.stderr = log_file
+            handler = logging.StreamHandler(log_file)
+        else:
+            handler = logging.StreamHandler(stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+        logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+        try:
+            main(snakemake)
+        except NSTError as exc:
+            rule = getattr(snakemake, "rule", "job")
+            message = f"nst: error in rule {rule}: {exc}"
+            logging.getLogger("nst").error("%s", exc)
+            print(message, file=stderr)
+            sys.stderr = stderr
+            sys.exit(1)
+        finally:
+            sys.stderr = stderr

@@ -1,0 +1,102 @@
+rule grid_by_weights:
+    """Contents (rows) x styles (columns) for one weight triple."""
+    input:
+        triple_finals,
+    output:
+        report(
+            "results/grids/by_weights/{triple}.png",
+            caption="../report/grid_by_weights.rst",
+            category="Grids",
+            subcategory="contents x styles",
+            labels={"weights": "{triple}"},
+        ),
+    params:
+        runs=triple_runs,
+        rows=CONTENTS,
+        columns=STYLES,
+        layout="by_weights",
+        cell=config["grid_cell"],
+    log:
+        "results/logs/grid/by_weights/{triple}.log",
+    benchmark:
+        "results/benchmarks/grid/by_weights/{triple}.tsv"
+    conda:
+        "../../envs/nst.yaml"
+    script:
+        "../scripts/grid.py"
+
+
+rule grid_by_pair:
+    """The weight triples of one content x style pair, side by side."""
+    input:
+        pair_finals,
+    output:
+        report(
+            "results/grids/by_pair/{pair}.png",
+            caption="../report/grid_by_pair.rst",
+            category="Grids",
+            subcategory="weight sweeps",
+            labels={"pair": "{pair}"},
+        ),
+    params:
+        runs=pair_runs,
+        layout="by_pair",
+        cell=config["grid_cell"],
+    log:
+        "results/logs/grid/by_pair/{pair}.log",
+    benchmark:
+        "results/benchmarks/grid/by_pair/{pair}.tsv"
+    conda:
+        "../../envs/nst.yaml"
+    script:
+        "../scripts/grid.py"
+
+
+rule gif_run:
+    """The iterations of one run, as the article's walk-through GIF."""
+    input:
+        run_frames,
+    output:
+        report(
+            "results/gifs/runs/{run}.gif",
+            caption="../report/gif_run.rst",
+            category="GIFs",
+            subcategory="iterations",
+            labels=run_labels,
+        ),
+    params:
+        captions=frame_captions,
+        seconds=config["gif_frame_seconds"],
+    log:
+        "results/logs/gif/runs/{run}.log",
+    benchmark:
+        "results/benchmarks/gif/runs/{run}.tsv"
+    conda:
+        "../../envs/nst.yaml"
+    script:
+        "../scripts/gif.py"
+
+
+rule gif_sweep:
+    """The results of one pair across weight triples, as the article's hyper-parameter GIF."""
+    input:
+        pair_finals,
+    output:
+        report(
+            "results/gifs/sweeps/{pair}.gif",
+            caption="../report/gif_sweep.rst",
+            category="GIFs",
+            subcategory="weight sweeps",
+            labels={"pair": "{pair}"},
+        ),
+    params:
+        captions=sweep_captions,
+        seconds=config["gif_frame_seconds"] * 2,
+    log:
+        "results/logs/gif/sweeps/{pair}.log",
+    benchmark:
+        "results/benchmarks/gif/sweeps/{pair}.tsv"
+    conda:
+        "../../envs/nst.yaml"
+    script:
+        "../scripts/gif.py"

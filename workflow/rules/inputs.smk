@@ -1,0 +1,30 @@
+rule fetch:
+    """Download a URL image (or copy it from config['mirror']) and verify its sha256."""
+    output:
+        "results/downloads/{kind}/{name}",
+    params:
+        url=fetch_url,
+        sha256=fetch_sha256,
+        mirror=config["mirror"],
+    log:
+        "results/logs/fetch/{kind}/{name}.log",
+    conda:
+        "../../envs/nst.yaml"
+    script:
+        "../scripts/fetch.py"
+
+
+rule preprocess:
+    """Orient, convert to RGB and resize one input image; a bad image stops here, named."""
+    input:
+        raw_image,
+    output:
+        "results/inputs/{kind}/{name}.png",
+    params:
+        size=preprocess_size,
+    log:
+        "results/logs/preprocess/{kind}/{name}.log",
+    conda:
+        "../../envs/nst.yaml"
+    script:
+        "../scripts/preprocess.py"
