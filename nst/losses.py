@@ -31,7 +31,7 @@ def content_loss(features: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
 
 
 def style_normaliser(height, width) -> tf.Tensor:
-    """The article's denominator ``4 · 3² · (H·W)²`` for an image of H × W pixels."""
+    """The article's denominator ``4 · 3² · (H·W)²`` for an image of H x W pixels."""
     size = tf.cast(height, tf.float32) * tf.cast(width, tf.float32)
     return 4.0 * ARTICLE_CHANNELS**2 * tf.square(size)
 

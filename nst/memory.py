@@ -13,11 +13,12 @@ from pathlib import Path
 from .backbones import layers_up_to
 from .errors import SettingsError
 
-# Calibrated by benchmarks/memory.py on this project's CPU machine: the gradient tape keeps
-# about this many float32 copies of each layer's output (conv result, bias add, ReLU and the
-# gradients flowing back), plus a fixed cost for TensorFlow, Keras and the weights.
-COPIES_PER_ACTIVATION = 6.0
-FIXED_BYTES = 1.5 * 2**30
+# Calibrated with benchmarks/evaluation_speed.py on this project's CPU machine (VGG19 to
+# block5_conv3, float32): peak RSS 1120 MiB at 256² and 1861 MiB at 512², i.e. about three
+# float32 copies of every layer output (forward value, ReLU mask, gradient) on top of ~0.9 GiB
+# for TensorFlow, Keras and the weights. One more copy and 0.1 GiB are headroom.
+COPIES_PER_ACTIVATION = 4.0
+FIXED_BYTES = 1.0 * 2**30
 
 
 def activation_elements(backbone: str, layer_names: list[str], height: int, width: int) -> int:

@@ -39,7 +39,7 @@ def pair_curves(table, title: str, path: str | Path) -> None:
 
 
 def sweep_curves(table, path: str | Path) -> None:
-    """Total loss against seconds for every run of the sweep, coloured by content × style."""
+    """Total loss against seconds for every run of the sweep, coloured by content x style."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 5.5), constrained_layout=True)
     pairs = list(dict.fromkeys(zip(table["content"], table["style"])))
@@ -51,7 +51,7 @@ def sweep_curves(table, path: str | Path) -> None:
         colour = colours(pairs.index((first["content"], first["style"])) % 10)
         line = styles[triples.index((first["cw"], first["sw"], first["tvw"])) % len(styles)]
         ax.plot(group["seconds"], group["total_loss"], line, color=colour, marker=".",
-                label=f"{first['content']} × {first['style']}, {triple_label(first)}")
+                label=f"{first['content']} x {first['style']}, {triple_label(first)}")
     ax.set_xlabel("seconds")
     ax.set_ylabel("total loss")
     ax.set_yscale("log")

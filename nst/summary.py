@@ -1,4 +1,4 @@
-"""The sweep's table: one row per run × iteration, from each run's own history and record."""
+"""The sweep's table: one row per run x iteration, from each run's own history and record."""
 
 from __future__ import annotations
 

@@ -13,13 +13,13 @@ def main(snakemake):
         by_cell = {(r["content"], r["style"]): r for r in runs}
         cells = [
             [
-                (finals[by_cell[(c, s)]["run"]], [f"{c} × {s}"]) if (c, s) in by_cell else (None, [])
+                (finals[by_cell[(c, s)]["run"]], [f"{c} x {s}"]) if (c, s) in by_cell else (None, [])
                 for s in snakemake.params.columns
             ]
             for c in snakemake.params.rows
         ]
     else:
-        cells = [[(finals[r["run"]], [f"{r['content']} × {r['style']}", f"cw {r['cw']} · sw {r['sw']} · tvw {r['tvw']}"])
+        cells = [[(finals[r["run"]], [f"{r['content']} x {r['style']}", f"cw {r['cw']} · sw {r['sw']} · tvw {r['tvw']}"])
                   for r in runs]]
     save_image(grid(cells, snakemake.params.cell), snakemake.output[0])
 

@@ -1,0 +1,219 @@
+"""The Snakemake workflow, run for real with the real weights on small real images."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
+DATA = ROOT / "data"
+
+
+def snakemake(workdir: Path, *args, check=True, timeout=900):
+    done = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    if check:
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+def write_config(workdir: Path, **config) -> Path:
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def job_counts(output: str) -> dict[str, int]:
+    table = output.split("Job stats:")[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+@pytest.fixture(scope="module")
+def third_style(tmp_path_factory):
+    path = tmp_path_factory.mktemp("styles") / "stripes.png"
+    stripes = np.zeros((96, 96, 3), np.uint8)
+    stripes[:, ::8] = (250, 200, 40)
+    stripes[::12] = (30, 60, 200)
+    Image.fromarray(stripes).save(path)
+    return path
+
+
+def test_dag_of_two_contents_three_styles_two_triples(tmp_path, third_style):
+    config = write_config(
+        tmp_path,
+        contents={"chelsea": str(DATA / "content/chelsea.png"), "coffee": str(DATA / "content/coffee.png")},
+        styles={"strokes": str(DATA / "styles/strokes.png"), "mosaic": str(DATA / "styles/mosaic.png"),
+                "stripes": str(third_style)},
+        weights=[[0.025, 5, 1], [0.025, 5, 0.1]],
+        size=64,
+    )
+    counts = job_counts(snakemake(tmp_path, "-n", "--configfile", config).stdout)
+    assert counts["transfer"] == 12
+    assert counts["preprocess"] == 5
+    assert counts["grid_by_weights"] == 2 and counts["grid_by_pair"] == 6
+    assert counts["gif_run"] == 12 and counts["gif_sweep"] == 6
+    assert counts["summary"] == 1 and counts["plot_pair"] == 6 and counts["plot_sweep"] == 1
+
+
+def test_run_names_write_numbers_as_the_article(tmp_path):
+    config = write_config(
+        tmp_path,
+        contents={"hugo": str(DATA / "content/chelsea.png")},
+        styles={"starry_night": str(DATA / "styles/strokes.png")},
+        weights=[[0.025, 5.0, 0.1], [1e-4, 10, 1]],
+        size=64,
+    )
+    out = snakemake(tmp_path, "-n", "--configfile", config).stdout
+    assert "results/runs/c_hugo_s_starry_night_cw_0.025_sw_5_tvw_0.1/c_hugo_s_starry_night_cw_0.025_sw_5_tvw_0.1.png" in out
+    assert "c_hugo_s_starry_night_cw_0.0001_sw_10_tvw_1_i_9.png" in out
+    assert ".0_" not in out
+
+
+ITERATIONS, CELL = 2, 64
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """2 contents x 2 styles x 2 triples at 64 px, 2 iterations x 3 evaluations, real weights."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    config = write_config(
+        workdir,
+        contents={"chelsea": str(DATA / "content/chelsea.png"), "coffee": str(DATA / "content/coffee.png")},
+        styles={"strokes": str(DATA / "styles/strokes.png"), "mosaic": str(DATA / "styles/mosaic.png")},
+        weights=[[0.025, 5, 1], [0.1, 5, 0.1]],
+        size=64,
+        grid_cell=CELL,
+        nst={"iterations": ITERATIONS, "evals_per_iteration": 3, "precision": "float32"},
+    )
+    snakemake(workdir, "--cores", "2", "--configfile", config)
+    return workdir, config
+
+
+def test_tiny_run_produces_every_output(tiny_run):
+    workdir, _ = tiny_run
+    results = workdir / "results"
+    runs = sorted(p.name for p in (results / "runs").iterdir())
+    assert len(runs) == 8
+    for run in runs:
+        final = Image.open(results / "runs" / run / f"{run}.png")
+        assert max(final.size) == 64
+        frames = sorted((results / "runs" / run / "iterations").iterdir())
+        assert [f.name for f in frames] == [f"{run}_i_{k}.png" for k in range(ITERATIONS)]
+        assert (results / "logs" / "transfer" / f"{run}.log").is_file()
+        assert (results / "benchmarks" / "transfer" / f"{run}.tsv").is_file()
+        gif = Image.open(results / "gifs" / "runs" / f"{run}.gif")
+        assert gif.n_frames == ITERATIONS
+    # contents x styles for each triple; the triples side by side for each pair
+    by_weights = Image.open(results / "grids" / "by_weights" / "cw_0.025_sw_5_tvw_1.png")
+    assert by_weights.size == (2 * CELL, 2 * CELL)
+    by_pair = Image.open(results / "grids" / "by_pair" / "c_coffee_s_mosaic.png")
+    assert by_pair.size == (2 * CELL, 1 * CELL)
+    sweep = Image.open(results / "gifs" / "sweeps" / "c_coffee_s_mosaic.gif")
+    assert sweep.n_frames == 2
+    for plot in ["sweep.png", "pairs/c_chelsea_s_strokes.png"]:
+        assert Image.open(results / "plots" / plot).size[0] > 300
+
+
+def test_summary_matches_each_runs_history(tiny_run):
+    import pandas as pd
+
+    workdir, _ = tiny_run
+    results = workdir / "results"
+    table = pd.read_csv(results / "summary.csv", dtype={"cw": str, "sw": str, "tvw": str})
+    assert len(table) == 8 * ITERATIONS
+    for column in ("content", "style", "cw", "sw", "tvw", "iteration", "total_loss", "content_loss", "style_loss",
+                   "tv_loss", "evaluations", "seconds", "backbone", "precision", "size"):
+        assert column in table.columns
+    assert set(table["precision"]) == {"float32"} and set(table["size"]) == {64}
+    for run, rows in table.groupby("run"):
+        with open(results / "runs" / run / "history.csv") as f:
+            history = list(csv.DictReader(f))
+        assert [float(h["total_loss"]) for h in history] == list(rows["total_loss"])
+        assert [int(h["evaluations"]) for h in history] == list(rows["evaluations"])
+        record = json.loads((results / "runs" / run / "run.json").read_text())
+        assert record["settings"]["content_weight"] == float(rows["cw"].iloc[0])
+        assert record["settings"]["tv_weight"] == float(rows["tvw"].iloc[0])
+
+
+def test_report_bundles_the_results(tiny_run):
+    workdir, config = tiny_run
+    snakemake(workdir, "--report", "report.zip", "--configfile", config)
+    import zipfile
+
+    names = zipfile.ZipFile(workdir / "report.zip").namelist()
+    assert any(n.endswith("summary.csv") for n in names)
+    assert any(n.endswith(".gif") for n in names) and any("by_weights" in n for n in names)
+
+
+def test_rerun_has_nothing_to_do(tiny_run):
+    workdir, config = tiny_run
+    assert "Nothing to be done" in snakemake(workdir, "-n", "--configfile", config).stdout
+
+
+def test_article_config_resolves_against_the_mirror(tmp_path, article):
+    """Fetch (from the mirror, sha256-checked) and preprocess every image of the article's gallery."""
+    done = snakemake(tmp_path, "-n", "--configfile", ROOT / "config/article.yaml", "--config", f"mirror={article}")
+    counts = job_counts(done.stdout)
+    assert counts["transfer"] == 6 and counts["fetch"] == 8
+    shutil.copy(ROOT / "config" / "article_runs.tsv", tmp_path / "article_runs.tsv")
+    snakemake(tmp_path, "--cores", "2", "--configfile", ROOT / "config/article.yaml", "--until", "preprocess",
+              "--config", f"mirror={article}", "runs=article_runs.tsv")
+    assert Image.open(tmp_path / "results/inputs/styles/starry_night.png").size == (512, 512)
+    assert Image.open(tmp_path / "results/inputs/contents/hugo.png").size == (512, 512)
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"size": -5}, "size"),
+        ({"weights": [[0.025, 5]]}, "weights"),
+        ({"nst": {"optimizer": "sgd"}}, "optimizer"),
+    ],
+)
+def test_a_wrong_config_value_is_named(tmp_path, change, expected):
+    config = write_config(
+        tmp_path,
+        **{"contents": {"chelsea": str(DATA / "content/chelsea.png")}, "styles": {"mosaic": str(DATA / "styles/mosaic.png")},
+           **change},
+    )
+    done = snakemake(tmp_path, "-n", "--configfile", config, check=False)
+    assert done.returncode != 0
+    assert expected in done.stderr and "validat" in done.stderr.lower()
+
+
+def test_a_run_sheet_naming_an_unknown_style_is_named(tmp_path):
+    sheet = tmp_path / "runs.tsv"
+    sheet.write_text("content\tstyle\tcw\tsw\ttvw\nchelsea\tnope\t0.025\t5\t1\n")
+    config = write_config(tmp_path, contents={"chelsea": str(DATA / "content/chelsea.png")},
+                          styles={"mosaic": str(DATA / "styles/mosaic.png")}, runs=str(sheet))
+    done = snakemake(tmp_path, "-n", "--configfile", config, check=False)
+    assert done.returncode != 0 and "row 2: style 'nope' is not a key of config styles" in done.stderr
+
+
+def test_a_corrupt_input_image_stops_with_its_name(tmp_path):
+    corrupt = tmp_path / "broken.jpg"
+    corrupt.write_bytes((DATA / "content/chelsea.png").read_bytes()[:5000])
+    config = write_config(tmp_path, contents={"broken": str(corrupt)}, styles={"mosaic": str(DATA / "styles/mosaic.png")},
+                          size=64, nst={"iterations": 1, "evals_per_iteration": 2})
+    done = snakemake(tmp_path, "--cores", "2", "--configfile", config, check=False)
+    assert done.returncode != 0
+    assert f"nst: error in rule preprocess: {corrupt}: cannot be decoded" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "results/inputs/contents/broken.png").exists()
+
+
+def test_lint_is_clean():
+    done = subprocess.run([*SNAKEMAKE, "--lint"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0 and "Congratulations" in done.stdout + done.stderr, done.stdout + done.stderr
