@@ -54,6 +54,10 @@ def layers_up_to(backbone: str, deepest: set[str] | list[str]) -> list[Layer]:
     return architecture(backbone)[: last + 1]
 
 
+def deepest_layer(backbone: str, layer_names: list[str]) -> str:
+    return layers_up_to(backbone, layer_names)[-1].name
+
+
 def minimum_side(backbone: str, layer_names: list[str]) -> int:
     """The smallest image side for which every named layer still has one pixel."""
     return max(layer.downsample for layer in layers_up_to(backbone, layer_names) if layer.name in layer_names)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import colour, images
-from .backbones import build_extractor, minimum_side
+from .backbones import build_extractor, deepest_layer, minimum_side
 from .device import configure_threads, describe_device, keras_policy, resolve_precision
 from .errors import DivergedError, ImageError, SettingsError
 from .memory import check_fits
@@ -68,13 +68,16 @@ def engine_for(settings: TransferSettings, precision: str | None = None) -> Engi
 
 
 def check_layers(backbone: str, settings: TransferSettings) -> None:
-    from .backbones import architecture
+    from .backbones import architecture, conv_layer_names
 
     names = {layer.name for layer in architecture(backbone)}
     for option in ("content_layers", "style_layers"):
         for name in getattr(settings, option):
             if name not in names:
-                raise SettingsError(f"option {option}: {backbone} has no layer {name!r} (it has {sorted(names)[0]} … )")
+                raise SettingsError(
+                    f"option {option}: {backbone} has no layer {name!r}; its layers are named "
+                    f"block1_conv1 … {conv_layer_names(backbone)[-1]} and block1_pool … block5_pool"
+                )
 
 
 @dataclass
@@ -109,7 +112,7 @@ def check_sizes(inputs: Inputs, settings: TransferSettings, backbone: str, names
         if min(w, h) < smallest:
             raise ImageError(
                 f"{names['content']}: at size {size} it becomes {w}x{h}, but {backbone} up to "
-                f"{layers_deepest(layers)} needs at least {smallest}x{smallest}; raise --size"
+                f"{deepest_layer(backbone, layers)} needs at least {smallest}x{smallest}; raise --size"
             )
         for style, name in zip(inputs.styles, names["styles"]):
             sw, sh = images.fit_size(*style.size, max(1, round(size * settings.style_scale)))
@@ -120,10 +123,6 @@ def check_sizes(inputs: Inputs, settings: TransferSettings, backbone: str, names
                 )
     w, h = images.fit_size(*inputs.content.size, settings.size)
     check_fits(backbone, layers, h, w)
-
-
-def layers_deepest(layers: list[str]) -> str:
-    return max(layers)
 
 
 def stage_images(inputs: Inputs, settings: TransferSettings, size: int):

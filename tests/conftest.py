@@ -21,13 +21,18 @@ def article() -> Path:
 
 
 @pytest.fixture(scope="session")
-def small_images(tmp_path_factory, article) -> dict[str, Path]:
-    """Real photographs, downscaled: fast inputs that still have real image statistics."""
+def small_images(tmp_path_factory) -> dict[str, Path]:
+    """The project's own example images, downscaled: fast inputs with real image statistics."""
     folder = tmp_path_factory.mktemp("small")
+    sources = {
+        "content": ("content/chelsea.png", (64, 64)),
+        "wide": ("content/chelsea.png", (96, 64)),
+        "style": ("styles/strokes.png", (80, 80)),
+        "style2": ("styles/mosaic.png", (72, 72)),
+    }
     out = {}
-    for name, size in (("hugo", (64, 64)), ("wave", (80, 80)), ("scream", (72, 72)), ("hugo_wide", (96, 64))):
-        source = "hugo" if name.startswith("hugo") else name
-        with Image.open(article / f"{source}.jpg") as im:
+    for name, (source, size) in sources.items():
+        with Image.open(ROOT / "data" / source) as im:
             path = folder / f"{name}.png"
             im.convert("RGB").resize(size, Image.Resampling.LANCZOS).save(path)
             out[name] = path

@@ -36,7 +36,7 @@ def test_transfer_writes_everything_and_is_reproducible_with_a_seed(tmp_path, sm
     outputs = []
     for run in ("a", "b"):
         out = tmp_path / run / "result.png"
-        done = nst("transfer", small_images["hugo"], small_images["wave"], "-o", out, *TINY, "--seed", "11",
+        done = nst("transfer", small_images["content"], small_images["style"], "-o", out, *TINY, "--seed", "11",
                    "--frames", tmp_path / run / "frames", "--history", tmp_path / run / "h.csv",
                    "--record", tmp_path / run / "r.json", check_exit=0)
         assert done.stdout.startswith(f"wrote {out} (64x64, vgg19, float32")
@@ -49,10 +49,10 @@ def test_transfer_writes_everything_and_is_reproducible_with_a_seed(tmp_path, sm
 
 def test_loss_of_a_longer_run_is_lower(tmp_path, small_images):
     short, long = tmp_path / "short.png", tmp_path / "long.png"
-    common = [small_images["hugo"], small_images["wave"], "--size", "64", "--seed", "2", "--precision", "float32", "--quiet"]
+    common = [small_images["content"], small_images["style"], "--size", "64", "--seed", "2", "--precision", "float32", "--quiet"]
     nst("transfer", *common, "-o", short, "--iterations", "1", "--evals-per-iteration", "5", check_exit=0)
     nst("transfer", *common, "-o", long, "--iterations", "4", "--evals-per-iteration", "5", check_exit=0)
-    done = nst("loss", small_images["hugo"], small_images["wave"], short, long, "--size", "64", check_exit=0)
+    done = nst("loss", small_images["content"], small_images["style"], short, long, "--size", "64", check_exit=0)
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["image"] for r in rows] == [str(short), str(long)]
     assert set(rows[0]) >= {"total", "content", "style", "tv", "size", "backbone", "precision"}
@@ -89,14 +89,14 @@ def _corrupt_jpeg(path, source):
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, small_images, case, expected):
-    content, style = small_images["hugo"], small_images["wave"]
+    content, style = small_images["content"], small_images["style"]
     extra, env = [], None
     if case == "not_an_image":
         content = tmp_path / "notes.jpg"
         content.write_text("hello")
     elif case == "truncated":
         style = tmp_path / "cut.png"
-        style.write_bytes(small_images["wave"].read_bytes()[:3000])
+        style.write_bytes(small_images["style"].read_bytes()[:3000])
     elif case == "missing":
         content = tmp_path / "absent.jpg"
     elif case == "too_small":
@@ -121,7 +121,7 @@ def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, small_images, case
 
 def test_divergence_exits_2_and_keeps_the_last_good_image(tmp_path, small_images):
     out = tmp_path / "out.png"
-    done = nst("transfer", small_images["hugo"], small_images["wave"], "-o", out, "--size", "64", "--quiet",
+    done = nst("transfer", small_images["content"], small_images["style"], "-o", out, "--size", "64", "--quiet",
                "--optimizer", "adam", "--learning-rate", "1e30", "--iterations", "3", "--evals-per-iteration", "1")
     assert done.returncode == 2
     assert "diverged" in done.stderr and "kept the image of iteration 0" in done.stderr

@@ -93,7 +93,7 @@ def test_corrupt_truncated_non_image_and_missing(tmp_path, small_images):
         images.load_rgb(text)
 
     cut = tmp_path / "cut.png"
-    cut.write_bytes(small_images["hugo"].read_bytes()[:2000])
+    cut.write_bytes(small_images["content"].read_bytes()[:2000])
     with pytest.raises(ImageError, match="cut.png: cannot be decoded.*truncated"):
         images.load_rgb(cut)
 

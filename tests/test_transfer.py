@@ -1,6 +1,7 @@
 """Real transfers with the real VGG19 weights on small real photographs."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from nst.evaluate import image_losses
 from nst.settings import TransferSettings
 from nst.transfer import engine_for, load_inputs, stage_images, stage_targets, stylize
 
+DATA = Path(__file__).resolve().parents[1] / "data"
 TINY = dict(size=64, iterations=2, evals_per_iteration=3, seed=7, precision="float32")
 
 
@@ -23,7 +25,7 @@ def tiny(**changes):
 def test_tiny_transfer_writes_image_frames_history_and_record(tmp_path, small_images):
     out = tmp_path / "c_hugo_s_wave.png"
     result = stylize(
-        small_images["hugo"], [small_images["wave"]], tiny(), output=out, frames_dir=tmp_path / "frames",
+        small_images["content"], [small_images["style"]], tiny(), output=out, frames_dir=tmp_path / "frames",
         history_path=tmp_path / "h.csv", record_path=tmp_path / "r.json", progress=False,
     )
     assert Image.open(out).size == (64, 64)
@@ -47,32 +49,32 @@ def test_tiny_transfer_writes_image_frames_history_and_record(tmp_path, small_im
 
 def test_the_reported_losses_are_those_of_the_saved_image(tmp_path, small_images):
     out = tmp_path / "o.png"
-    result = stylize(small_images["hugo"], [small_images["wave"]], tiny(init="content"), output=out, progress=False)
-    [row] = image_losses(small_images["hugo"], [small_images["wave"]], [out], tiny(init="content"))
+    result = stylize(small_images["content"], [small_images["style"]], tiny(init="content"), output=out, progress=False)
+    [row] = image_losses(small_images["content"], [small_images["style"]], [out], tiny(init="content"))
     # the saved PNG is the optimised image rounded to 8 bits: same loss to within that rounding
     assert row["total"] == pytest.approx(result.history[-1].total_loss, rel=0.02)
 
 
 def test_non_square_images_keep_their_aspect_ratio(small_images):
-    result = stylize(small_images["hugo_wide"], [small_images["wave"]], tiny(size=48), progress=False)
+    result = stylize(small_images["wide"], [small_images["style"]], tiny(size=48), progress=False)
     assert result.image.shape == (32, 48, 3)
 
 
 def test_image_too_small_for_the_network_names_the_minimum(small_images):
     with pytest.raises(ImageError, match="needs at least 16x16"):
-        stylize(small_images["hugo_wide"], [small_images["wave"]], tiny(size=20), progress=False)
+        stylize(small_images["wide"], [small_images["style"]], tiny(size=20), progress=False)
 
 
 def test_size_that_cannot_fit_is_refused_before_allocating(small_images, monkeypatch):
     monkeypatch.setenv("NST_MEMORY_LIMIT_MB", "2048")
     with pytest.raises(SettingsError, match="needs about .* GiB .* only 2.0 GiB is available"):
-        stylize(small_images["hugo"], [small_images["wave"]], tiny(size=6000), progress=False)
+        stylize(small_images["content"], [small_images["style"]], tiny(size=6000), progress=False)
 
 
 @pytest.mark.parametrize("init", ["content", "style"])
 def test_init_from_content_or_style(small_images, init):
-    noise = stylize(small_images["hugo"], [small_images["wave"]], tiny(iterations=1), progress=False)
-    other = stylize(small_images["hugo"], [small_images["wave"]], tiny(iterations=1, init=init), progress=False)
+    noise = stylize(small_images["content"], [small_images["style"]], tiny(iterations=1), progress=False)
+    other = stylize(small_images["content"], [small_images["style"]], tiny(iterations=1, init=init), progress=False)
     if init == "content":
         assert other.history[0].content_loss < 0.5 * noise.history[0].content_loss
     else:
@@ -80,42 +82,42 @@ def test_init_from_content_or_style(small_images, init):
 
 
 def test_init_from_a_file(tmp_path, small_images):
-    result = stylize(small_images["hugo"], [small_images["wave"]], tiny(init=str(small_images["scream"])), progress=False)
+    result = stylize(small_images["content"], [small_images["style"]], tiny(init=str(small_images["style2"])), progress=False)
     assert result.image.shape == (64, 64, 3)
     with pytest.raises(ImageError, match="absent.png: no such file"):
-        stylize(small_images["hugo"], [small_images["wave"]], tiny(init=str(tmp_path / "absent.png")), progress=False)
+        stylize(small_images["content"], [small_images["style"]], tiny(init=str(tmp_path / "absent.png")), progress=False)
 
 
 def test_same_seed_same_result_other_seed_other_result(small_images):
-    a = stylize(small_images["hugo"], [small_images["wave"]], tiny(), progress=False)
-    b = stylize(small_images["hugo"], [small_images["wave"]], tiny(), progress=False)
-    c = stylize(small_images["hugo"], [small_images["wave"]], tiny(seed=8), progress=False)
+    a = stylize(small_images["content"], [small_images["style"]], tiny(), progress=False)
+    b = stylize(small_images["content"], [small_images["style"]], tiny(), progress=False)
+    c = stylize(small_images["content"], [small_images["style"]], tiny(seed=8), progress=False)
     np.testing.assert_array_equal(a.image, b.image)
     assert not np.array_equal(a.image, c.image)
 
 
 def test_style_blend_weights(small_images):
-    one = stylize(small_images["hugo"], [small_images["wave"]], tiny(), progress=False)
+    one = stylize(small_images["content"], [small_images["style"]], tiny(), progress=False)
     only_first = stylize(
-        small_images["hugo"], [small_images["wave"], small_images["scream"]], tiny(style_blend=[1, 0]), progress=False
+        small_images["content"], [small_images["style"], small_images["style2"]], tiny(style_blend=[1, 0]), progress=False
     )
     both = stylize(
-        small_images["hugo"], [small_images["wave"], small_images["scream"]], tiny(style_blend=[1, 1]), progress=False
+        small_images["content"], [small_images["style"], small_images["style2"]], tiny(style_blend=[1, 1]), progress=False
     )
     np.testing.assert_array_equal(one.image, only_first.image)
     assert not np.array_equal(one.image, both.image)
     with pytest.raises(SettingsError, match="style_blend: needs one weight per style image"):
-        stylize(small_images["hugo"], [small_images["wave"]], tiny(style_blend=[1, 2]), progress=False)
+        stylize(small_images["content"], [small_images["style"]], tiny(style_blend=[1, 2]), progress=False)
 
 
-def test_style_scale_changes_texture_not_loss_magnitude(article):
+def test_style_scale_changes_texture_not_loss_magnitude():
     """A style image twice as large has ~4x the positions; its Gram is scaled back per position."""
     settings = tiny(size=128)
     engine = engine_for(settings)
 
     def gram_norms(scale):
         s = tiny(size=128, style_scale=scale)
-        inputs = load_inputs(article / "hugo.jpg", [article / "wave.jpg"], s)
+        inputs = load_inputs(DATA / "content/chelsea.png", [DATA / "styles/strokes.png"], s)
         _, content_net, style_nets = stage_images(inputs, s, 128)
         assert style_nets[0].shape[0] == round(128 * scale)
         return [float(np.linalg.norm(g)) for g in stage_targets(engine.objective, s, content_net, style_nets).grams]
@@ -126,9 +128,9 @@ def test_style_scale_changes_texture_not_loss_magnitude(article):
 
 
 def test_preserve_color_keeps_the_contents_chroma(small_images):
-    plain = stylize(small_images["hugo"], [small_images["wave"]], tiny(), progress=False)
-    kept = stylize(small_images["hugo"], [small_images["wave"]], tiny(preserve_color=True), progress=False)
-    content = np.asarray(Image.open(small_images["hugo"]).convert("RGB"), np.float64)
+    plain = stylize(small_images["content"], [small_images["style"]], tiny(), progress=False)
+    kept = stylize(small_images["content"], [small_images["style"]], tiny(preserve_color=True), progress=False)
+    content = np.asarray(Image.open(small_images["content"]).convert("RGB"), np.float64)
     chroma = lambda rgb: colour.rgb_to_yiq(np.asarray(rgb, np.float64))[..., 1:]
     kept_error = np.abs(chroma(kept.image) - chroma(content)).mean()
     plain_error = np.abs(chroma(plain.image) - chroma(content)).mean()
@@ -136,16 +138,16 @@ def test_preserve_color_keeps_the_contents_chroma(small_images):
 
 
 def test_coarse_to_fine_runs_each_stage_from_the_last(small_images):
-    result = stylize(small_images["hugo"], [small_images["wave"]], tiny(scales=[32]), progress=False)
+    result = stylize(small_images["content"], [small_images["style"]], tiny(scales=[32]), progress=False)
     assert [(r.stage, r.size, r.iteration) for r in result.history] == [(0, 32, 0), (0, 32, 1), (1, 64, 2), (1, 64, 3)]
     assert result.image.shape == (64, 64, 3)
     assert result.history[-1].evaluations > result.history[1].evaluations
     with pytest.raises(SettingsError, match="scales: sizes must grow"):
-        stylize(small_images["hugo"], [small_images["wave"]], tiny(scales=[128]), progress=False)
+        stylize(small_images["content"], [small_images["style"]], tiny(scales=[128]), progress=False)
 
 
 def test_adam_lowers_the_loss(small_images):
-    result = stylize(small_images["hugo"], [small_images["wave"]], tiny(optimizer="adam", iterations=3, evals_per_iteration=5),
+    result = stylize(small_images["content"], [small_images["style"]], tiny(optimizer="adam", iterations=3, evals_per_iteration=5),
                      progress=False)
     assert result.history[-1].total_loss < result.history[0].total_loss
 
@@ -154,7 +156,7 @@ def test_divergence_keeps_the_last_good_image(tmp_path, small_images):
     out = tmp_path / "o.png"
     settings = tiny(optimizer="adam", learning_rate=1e30, iterations=3, evals_per_iteration=1)
     with pytest.raises(DivergedError, match="non-finite loss at iteration 1.*kept the image of iteration 0"):
-        stylize(small_images["hugo"], [small_images["wave"]], settings, output=out, record_path=tmp_path / "r.json",
+        stylize(small_images["content"], [small_images["style"]], settings, output=out, record_path=tmp_path / "r.json",
                 progress=False)
     assert Image.open(out).size == (64, 64)
     assert json.loads((tmp_path / "r.json").read_text())["status"] == "diverged"
@@ -163,7 +165,7 @@ def test_divergence_keeps_the_last_good_image(tmp_path, small_images):
 def test_bfloat16_objective_tracks_float32_at_the_same_image(small_images):
     """The bfloat16 network's loss and gradient at one image against float32's (every machine)."""
     base = tiny(size=64)
-    inputs = load_inputs(small_images["hugo"], [small_images["wave"]], base)
+    inputs = load_inputs(small_images["content"], [small_images["style"]], base)
     _, content_net, style_nets = stage_images(inputs, base, 64)
     x = (np.random.default_rng(0).uniform(0, 255, (1, 64, 64, 3)) - 128).astype(np.float32)
     found = {}
@@ -185,8 +187,8 @@ def test_bfloat16_final_objective_within_one_percent_of_float32(tmp_path, small_
     paths = {}
     for precision in ("float32", "bfloat16"):
         paths[precision] = tmp_path / f"{precision}.png"
-        stylize(small_images["hugo"], [small_images["wave"]], TransferSettings(**common, precision=precision),
+        stylize(small_images["content"], [small_images["style"]], TransferSettings(**common, precision=precision),
                 output=paths[precision], progress=False)
-    f32, bf16 = image_losses(small_images["hugo"], [small_images["wave"]], [paths["float32"], paths["bfloat16"]],
+    f32, bf16 = image_losses(small_images["content"], [small_images["style"]], [paths["float32"], paths["bfloat16"]],
                              TransferSettings(**common))
     assert abs(bf16["total"] - f32["total"]) / f32["total"] < 0.01
