@@ -6,7 +6,6 @@ import csv
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -167,12 +166,11 @@ def test_rerun_has_nothing_to_do(tiny_run):
 
 def test_article_config_resolves_against_the_mirror(tmp_path, article):
     """Fetch (from the mirror, sha256-checked) and preprocess every image of the article's gallery."""
-    done = snakemake(tmp_path, "-n", "--configfile", ROOT / "config/article.yaml", "--config", f"mirror={article}")
+    overrides = ["--config", f"mirror={article}", f"runs={ROOT / 'config' / 'article_runs.tsv'}"]
+    done = snakemake(tmp_path, "-n", "--configfile", ROOT / "config/article.yaml", *overrides)
     counts = job_counts(done.stdout)
     assert counts["transfer"] == 6 and counts["fetch"] == 8
-    shutil.copy(ROOT / "config" / "article_runs.tsv", tmp_path / "article_runs.tsv")
-    snakemake(tmp_path, "--cores", "2", "--configfile", ROOT / "config/article.yaml", "--until", "preprocess",
-              "--config", f"mirror={article}", "runs=article_runs.tsv")
+    snakemake(tmp_path, "--cores", "2", "--configfile", ROOT / "config/article.yaml", "--until", "preprocess", *overrides)
     assert Image.open(tmp_path / "results/inputs/styles/starry_night.png").size == (512, 512)
     assert Image.open(tmp_path / "results/inputs/contents/hugo.png").size == (512, 512)
 
