@@ -26,6 +26,6 @@ include: "workflow/rules/summary.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_outputs,
-    default_target: True

@@ -221,3 +221,10 @@ def test_a_corrupt_input_image_stops_with_its_name(tmp_path):
 def test_lint_is_clean():
     done = subprocess.run([*SNAKEMAKE, "--lint"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0 and "Congratulations" in done.stdout + done.stderr, done.stdout + done.stderr
+
+
+def test_snakefmt_is_clean():
+    files = [ROOT / "Snakefile", *sorted((ROOT / "workflow" / "rules").glob("*.smk"))]
+    done = subprocess.run([str(Path(sys.executable).with_name("snakefmt")), "--check", *map(str, files)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -9,12 +9,15 @@ import pandas as pd
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-
 validate(config, schema="../schemas/config.schema.yaml")
 
 # Scripts import the nst package from this repository, also inside conda environments.
 PROJECT_ROOT = str(Path(workflow.basedir).resolve())
-os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (PROJECT_ROOT, os.getenv("PYTHONPATH", "")) if p))
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        p for p in (PROJECT_ROOT, os.getenv("PYTHONPATH", "")) if p
+    )
+)
 
 KINDS = ("contents", "styles")
 NST = config["nst"]
@@ -44,16 +47,22 @@ def read_run_sheet(path):
     """The hand-picked runs of a TSV sheet (content, style, cw, sw, tvw), checked row by row."""
     if not Path(path).is_file():
         raise WorkflowError(f"config key runs: no such run sheet {path}")
-    sheet = pd.read_csv(path, sep="\t", comment="#", dtype=str).rename(columns=str.strip)
+    sheet = pd.read_csv(path, sep="\t", comment="#", dtype=str).rename(
+        columns=str.strip
+    )
     missing = {"content", "style", "cw", "sw", "tvw"} - set(sheet.columns)
     if missing:
-        raise WorkflowError(f"run sheet {path}: missing column(s) {', '.join(sorted(missing))}")
+        raise WorkflowError(
+            f"run sheet {path}: missing column(s) {', '.join(sorted(missing))}"
+        )
     rows = []
     for index, row in sheet.iterrows():
         where = f"run sheet {path}, row {index + 2}"
         for kind, column in (("contents", "content"), ("styles", "style")):
             if row[column] not in config[kind]:
-                raise WorkflowError(f"{where}: {column} {row[column]!r} is not a key of config {kind}")
+                raise WorkflowError(
+                    f"{where}: {column} {row[column]!r} is not a key of config {kind}"
+                )
         try:
             weights = [float(row[c]) for c in ("cw", "sw", "tvw")]
         except ValueError:
@@ -68,16 +77,29 @@ def build_runs():
     if config["runs"]:
         combos = read_run_sheet(config["runs"])
     else:
-        combos = [(c, s, *w) for c in config["contents"] for s in config["styles"] for w in config["weights"]]
+        combos = [
+            (c, s, *w)
+            for c in config["contents"]
+            for s in config["styles"]
+            for w in config["weights"]
+        ]
     table = pd.DataFrame(
         [
-            {"content": c, "style": s, "cw": number(cw), "sw": number(sw), "tvw": number(tvw)}
+            {
+                "content": c,
+                "style": s,
+                "cw": number(cw),
+                "sw": number(sw),
+                "tvw": number(tvw),
+            }
             for c, s, cw, sw, tvw in combos
         ]
     )
     table["triple"] = [triple_name(r.cw, r.sw, r.tvw) for r in table.itertuples()]
     table["pair"] = [pair_name(r.content, r.style) for r in table.itertuples()]
-    table["run"] = [run_name(r.content, r.style, r.cw, r.sw, r.tvw) for r in table.itertuples()]
+    table["run"] = [
+        run_name(r.content, r.style, r.cw, r.sw, r.tvw) for r in table.itertuples()
+    ]
     return table.drop_duplicates("run").set_index("run", drop=False)
 
 
@@ -150,7 +172,13 @@ def transfer_inputs(wildcards):
 
 def run_labels(wildcards):
     row = run_row(wildcards)
-    return {"content": row.content, "style": row.style, "cw": row.cw, "sw": row.sw, "tvw": row.tvw}
+    return {
+        "content": row.content,
+        "style": row.style,
+        "cw": row.cw,
+        "sw": row.sw,
+        "tvw": row.tvw,
+    }
 
 
 def frames_of(run):
@@ -178,15 +206,22 @@ def frame_captions(wildcards):
 
 
 def sweep_captions(wildcards):
-    return [f"cw {r['cw']} · sw {r['sw']} · tvw {r['tvw']}" for r in pair_runs(wildcards)]
+    return [
+        f"cw {r['cw']} · sw {r['sw']} · tvw {r['tvw']}" for r in pair_runs(wildcards)
+    ]
 
 
 def pair_finals(wildcards):
-    return [f"results/runs/{r}/{r}.png" for r in runs_where("pair", wildcards.pair).index]
+    return [
+        f"results/runs/{r}/{r}.png" for r in runs_where("pair", wildcards.pair).index
+    ]
 
 
 def triple_finals(wildcards):
-    return [f"results/runs/{r}/{r}.png" for r in runs_where("triple", wildcards.triple).index]
+    return [
+        f"results/runs/{r}/{r}.png"
+        for r in runs_where("triple", wildcards.triple).index
+    ]
 
 
 def all_histories(wildcards):

@@ -10,18 +10,18 @@ rule grid_by_weights:
             subcategory="contents x styles",
             labels={"weights": "{triple}"},
         ),
-    params:
-        runs=triple_runs,
-        rows=CONTENTS,
-        columns=STYLES,
-        layout="by_weights",
-        cell=config["grid_cell"],
     log:
         "results/logs/grid/by_weights/{triple}.log",
     benchmark:
         "results/benchmarks/grid/by_weights/{triple}.tsv"
     conda:
         "../../envs/nst.yaml"
+    params:
+        runs=triple_runs,
+        rows=CONTENTS,
+        columns=STYLES,
+        layout="by_weights",
+        cell=config["grid_cell"],
     script:
         "../scripts/grid.py"
 
@@ -38,16 +38,16 @@ rule grid_by_pair:
             subcategory="weight sweeps",
             labels={"pair": "{pair}"},
         ),
-    params:
-        runs=pair_runs,
-        layout="by_pair",
-        cell=config["grid_cell"],
     log:
         "results/logs/grid/by_pair/{pair}.log",
     benchmark:
         "results/benchmarks/grid/by_pair/{pair}.tsv"
     conda:
         "../../envs/nst.yaml"
+    params:
+        runs=pair_runs,
+        layout="by_pair",
+        cell=config["grid_cell"],
     script:
         "../scripts/grid.py"
 
@@ -64,15 +64,15 @@ rule gif_run:
             subcategory="iterations",
             labels=run_labels,
         ),
-    params:
-        captions=frame_captions,
-        seconds=config["gif_frame_seconds"],
     log:
         "results/logs/gif/runs/{run}.log",
     benchmark:
         "results/benchmarks/gif/runs/{run}.tsv"
     conda:
         "../../envs/nst.yaml"
+    params:
+        captions=frame_captions,
+        seconds=config["gif_frame_seconds"],
     script:
         "../scripts/gif.py"
 
@@ -89,14 +89,14 @@ rule gif_sweep:
             subcategory="weight sweeps",
             labels={"pair": "{pair}"},
         ),
-    params:
-        captions=sweep_captions,
-        seconds=config["gif_frame_seconds"] * 2,
     log:
         "results/logs/gif/sweeps/{pair}.log",
     benchmark:
         "results/benchmarks/gif/sweeps/{pair}.tsv"
     conda:
         "../../envs/nst.yaml"
+    params:
+        captions=sweep_captions,
+        seconds=config["gif_frame_seconds"] * 2,
     script:
         "../scripts/gif.py"

@@ -2,14 +2,14 @@ rule fetch:
     """Download a URL image (or copy it from config['mirror']) and verify its sha256."""
     output:
         "results/downloads/{kind}/{name}",
-    params:
-        url=fetch_url,
-        sha256=fetch_sha256,
-        mirror=config["mirror"],
     log:
         "results/logs/fetch/{kind}/{name}.log",
     conda:
         "../../envs/nst.yaml"
+    params:
+        url=fetch_url,
+        sha256=fetch_sha256,
+        mirror=config["mirror"],
     script:
         "../scripts/fetch.py"
 
@@ -20,11 +20,11 @@ rule preprocess:
         raw_image,
     output:
         "results/inputs/{kind}/{name}.png",
-    params:
-        size=preprocess_size,
     log:
         "results/logs/preprocess/{kind}/{name}.log",
     conda:
         "../../envs/nst.yaml"
+    params:
+        size=preprocess_size,
     script:
         "../scripts/preprocess.py"

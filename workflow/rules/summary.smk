@@ -9,12 +9,12 @@ rule summary:
             caption="../report/summary.rst",
             category="Tables",
         ),
-    params:
-        runs=RUNS.to_dict("records"),
     log:
         "results/logs/summary.log",
     conda:
         "../../envs/nst.yaml"
+    params:
+        runs=RUNS.to_dict("records"),
     script:
         "../scripts/summary.py"
 
@@ -30,12 +30,12 @@ rule plot_pair:
             category="Loss curves",
             labels={"pair": "{pair}"},
         ),
-    params:
-        pair="{pair}",
     log:
         "results/logs/plots/pairs/{pair}.log",
     conda:
         "../../envs/nst.yaml"
+    params:
+        pair="{pair}",
     script:
         "../scripts/plots.py"
 
@@ -51,11 +51,11 @@ rule plot_sweep:
             category="Loss curves",
             labels={"pair": "all runs"},
         ),
-    params:
-        pair="",
     log:
         "results/logs/plots/sweep.log",
     conda:
         "../../envs/nst.yaml"
+    params:
+        pair="",
     script:
         "../scripts/plots.py"

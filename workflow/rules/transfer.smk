@@ -13,24 +13,26 @@ rule transfer:
             category="Runs",
             labels=run_labels,
         ),
-        frames=expand("results/runs/{{run}}/iterations/{{run}}_i_{k}.png", k=range(N_FRAMES)),
+        frames=expand(
+            "results/runs/{{run}}/iterations/{{run}}_i_{k}.png", k=range(N_FRAMES)
+        ),
         history="results/runs/{run}/history.csv",
         record="results/runs/{run}/run.json",
-    params:
-        row=run_row,
-        nst=NST,
-        size=SIZE,
-        seed=config["seed"],
-    threads: 2
-    resources:
-        gpu=1,
-        mem_mb=transfer_mem_mb,
-        runtime=transfer_runtime,
     log:
         "results/logs/transfer/{run}.log",
     benchmark:
         "results/benchmarks/transfer/{run}.tsv"
     conda:
         "../../envs/nst.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=transfer_mem_mb,
+        runtime=transfer_runtime,
+    params:
+        row=run_row,
+        nst=NST,
+        size=SIZE,
+        seed=config["seed"],
     script:
         "../scripts/transfer.py"
