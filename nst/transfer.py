@@ -178,9 +178,11 @@ def stylize(
     history_path: str | Path | None = None,
     record_path: str | Path | None = None,
     progress: bool = True,
+    log_iterations: bool = False,
 ) -> TransferResult:
     """Run one transfer and write what was asked for; return the image and its records.
 
+    `log_iterations` logs one line per iteration (for log files, where no progress bar shows).
     Raises `NSTError` subclasses for bad inputs or settings before any work starts, and
     `DivergedError` (after saving the last good image) when the loss becomes NaN/Inf.
     """
@@ -240,6 +242,13 @@ def stylize(
                     seconds=round(clock["optimise"] + time.perf_counter() - stage_start, 4),
                 )
                 history.append(row)
+                if log_iterations:
+                    log.info(
+                        "iteration %d (stage %d, %d px): loss %.6g (content %.4g, style %.4g, tv %.4g), "
+                        "%d evaluations, %.1f s",
+                        row.iteration, stage, size, row.total_loss, row.content_loss, row.style_loss, row.tv_loss,
+                        row.evaluations, row.seconds,
+                    )
                 if frames_dir is not None:
                     path = Path(frames_dir) / f"{frame_prefix}_i_{row.iteration}.png"
                     images.save_png(_final_rgb(image, settings, content_rgb), path)
@@ -290,6 +299,11 @@ def stylize(
     }
     if diverged is not None:
         record["diverged"] = str(diverged)
+    log.info(
+        "%s: %s, %s on %s, seed %d, %d iterations, %d evaluations, %.1f s",
+        status, backbone, engine.precision, record["device"], seed, len(history), record["evaluations"],
+        record["seconds"]["total"],
+    )
     wrote_image = False
     if output is not None and history:
         images.save_png(result_rgb, output)

@@ -27,6 +27,7 @@ def main(snakemake):
         history_path=snakemake.output.history,
         record_path=snakemake.output.record,
         progress=False,
+        log_iterations=True,
     )
 
 
