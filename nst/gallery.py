@@ -87,5 +87,7 @@ def save_gif(frames: list[Image.Image], path: str | Path, seconds_per_frame: flo
     pictures = [np.asarray(label(f.convert("RGB").resize(size, Image.Resampling.LANCZOS), c)) for f, c in zip(frames, captions)]
     durations = [seconds_per_frame * 1000] * len(pictures)
     durations[-1] *= hold_last
+    # Pillow takes one duration per frame, but a bare number for a single frame
+    duration = durations if len(durations) > 1 else durations[0]
     with atomic_path(path) as tmp:
-        iio.imwrite(tmp, np.stack(pictures), extension=".gif", duration=durations, loop=0)
+        iio.imwrite(tmp, np.stack(pictures), extension=".gif", duration=duration, loop=0)

@@ -35,5 +35,8 @@ def run(snakemake, main) -> None:
             print(message, file=stderr)
             sys.stderr = stderr
             sys.exit(1)
+        except Exception:
+            logging.getLogger("nst").exception("unexpected failure")  # the traceback goes to the log too
+            raise
         finally:
             sys.stderr = stderr
