@@ -1,0 +1,130 @@
+"""The workflow through a real one-node Slurm (tests/slurm/cluster.sh) with profiles/slurm.
+
+The profile is used as a cluster user would: copied, with its marked lines edited for this
+cluster (partition, CPUs per GPU), plus the two settings a cluster without accounting needs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
+DATA = ROOT / "data"
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("apt-get"),
+                                reason="a test Slurm needs root and Debian's packages")
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    subprocess.run(["bash", str(CLUSTER), "up"], check=True, timeout=600)
+    yield
+    subprocess.run(["bash", str(CLUSTER), "down"], check=True, timeout=120)
+
+
+def tiny_config(workdir: Path, contents: dict) -> Path:
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump({
+        "contents": contents,
+        "styles": {"mosaic": str(DATA / "styles/mosaic.png")},
+        "weights": [[0.025, 5, 1], [0.025, 0.5, 1]],
+        "size": 48,
+        "grid_cell": 48,
+        "nst": {"iterations": 2, "evals_per_iteration": 3, "precision": "float32"},
+    }))
+    return path
+
+
+def cluster_profile(workdir: Path) -> Path:
+    """profiles/slurm with its EDIT lines set for the test cluster."""
+    profile = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+    profile["default-resources"]["slurm_partition"] = "main"
+    profile["set-resources"]["transfer"]["cpus_per_gpu"] = 1
+    profile["set-threads"]["transfer"] = 1
+    # no accounting database here: ask squeue, and start asking after 5 s instead of 40
+    profile["slurm-status-command"] = "squeue"
+    profile["slurm-init-seconds-before-status-checks"] = 5
+    folder = workdir / "profile"
+    folder.mkdir()
+    (folder / "config.yaml").write_text(yaml.safe_dump(profile))
+    return folder
+
+
+def snakemake(workdir: Path, *args, check=True):
+    done = subprocess.run(["timeout", "-k", "10", "900", *SNAKEMAKE, "--directory", str(workdir), *map(str, args)],
+                          capture_output=True, text=True)
+    if check:
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-4000:]
+    return done
+
+
+def submitted(output: str, rule: str) -> list[str]:
+    return re.findall(rf"submitted with SLURM jobid (\d+) \(log: \S*/rule_{rule}/", output)
+
+
+def test_slurm_run_equals_a_local_run(tmp_path, slurm):
+    contents = {"chelsea": str(DATA / "content/chelsea.png")}
+    local, cluster = tmp_path / "local", tmp_path / "cluster"
+    local.mkdir(), cluster.mkdir()
+    snakemake(local, "--cores", "2", "--configfile", tiny_config(local, contents))
+    done = snakemake(cluster, "--profile", cluster_profile(cluster), "--configfile", tiny_config(cluster, contents))
+
+    # the transfer rule's GPU, memory and time requests arrive as sbatch flags
+    jobs = submitted(done.stdout + done.stderr, "transfer")
+    assert len(jobs) == 2
+    for job in jobs:
+        shown = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True).stdout
+        assert re.search(r"TresPerJob=gres(:|/)gpu(:|=)1", shown), shown
+        assert "TimeLimit=00:10:00" in shown  # runtime from the rule
+        assert re.search(r"MinMemoryNode=\d+M", shown)
+        assert "Partition=main" in shown
+
+    for result in sorted((local / "results").rglob("*.png")):
+        twin = cluster / result.relative_to(local)
+        if "plots" in result.parts:
+            continue  # matplotlib plots carry the timings, which differ
+        assert (Image.open(result).tobytes() == Image.open(twin).tobytes()), result.name
+    a, b = pd.read_csv(local / "results/summary.csv"), pd.read_csv(cluster / "results/summary.csv")
+    assert len(a) == 2 * 2
+    columns = [c for c in a.columns if c != "seconds"]
+    pd.testing.assert_frame_equal(a[columns], b[columns])
+
+
+def test_a_failed_transfer_is_reported_and_a_rerun_makes_only_what_is_missing(tmp_path, slurm):
+    contents = {"chelsea": str(DATA / "content/chelsea.png"), "coffee": str(DATA / "content/coffee.png")}
+    config, profile = tiny_config(tmp_path, contents), cluster_profile(tmp_path)
+    # inputs first, then break one preprocessed image so that its transfers fail on the cluster
+    snakemake(tmp_path, "--cores", "2", "--configfile", config, "--until", "preprocess")
+    broken = tmp_path / "results/inputs/contents/coffee.png"
+    good = broken.read_bytes()
+    broken.write_bytes(good[: len(good) // 3])
+    done = snakemake(tmp_path, "--profile", profile, "--configfile", config, check=False)
+    said = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "Error in rule transfer" in said and "c_coffee_s_mosaic" in said
+    finished = sorted((tmp_path / "results/runs").glob("c_chelsea_*/c_chelsea_*.png"))
+    assert len(finished) == 2
+    log = (tmp_path / "results/logs/transfer/c_coffee_s_mosaic_cw_0.025_sw_5_tvw_1.log").read_text()
+    assert "coffee.png: cannot be decoded" in log
+    assert not list((tmp_path / "results/runs").glob("c_coffee_*/c_coffee_*.png"))
+    stamps = {p: p.stat().st_mtime_ns for p in finished}
+
+    broken.write_bytes(good)  # the fix
+    dry = snakemake(tmp_path, "-n", "--configfile", config).stdout
+    counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", dry.split("Job stats:")[1], re.M)}
+    assert counts["transfer"] == 2 and counts["gif_run"] == 2  # the coffee runs only
+    snakemake(tmp_path, "--profile", profile, "--configfile", config)
+    assert {p: p.stat().st_mtime_ns for p in finished} == stamps
+    assert len(list((tmp_path / "results/runs").glob("*/c_*.png"))) == 4
