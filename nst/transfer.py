@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import colour, images
-from .backbones import build_extractor, deepest_layer, minimum_side
+from .backbones import architecture, build_extractor, conv_layer_names, deepest_layer, minimum_side
 from .device import configure_threads, describe_device, keras_policy, resolve_precision
 from .errors import DivergedError, ImageError, SettingsError
 from .memory import check_fits
@@ -68,8 +68,6 @@ def engine_for(settings: TransferSettings, precision: str | None = None) -> Engi
 
 
 def check_layers(backbone: str, settings: TransferSettings) -> None:
-    from .backbones import architecture, conv_layer_names
-
     names = {layer.name for layer in architecture(backbone)}
     for option in ("content_layers", "style_layers"):
         for name in getattr(settings, option):
@@ -90,9 +88,11 @@ class TransferResult:
 
 @dataclass
 class Inputs:
-    content: "images.Image.Image"
+    """The decoded input images (PIL), checked before any model is built."""
+
+    content: object
     styles: list
-    init: object  # a PIL image when settings.init is a file, else None
+    init: object  # an image when settings.init is a file, else None
 
 
 def load_inputs(content: str | Path, styles: list[str | Path], settings: TransferSettings) -> Inputs:
@@ -224,12 +224,12 @@ def stylize(
             stage_start = time.perf_counter()
             targets = stage_targets(objective, settings, content_net, style_nets)
             x = initial_image(settings, rng, content_net, style_nets[0], inputs.init) if x is None else upscale(x, h, w)
-            clock["optimise"] += time.perf_counter() - stage_start
-            evals_before = clock["evaluations"]
+            seconds_before, evals_before = clock["optimise"], clock["evaluations"]
             iterations_before = len(history)
 
             def on_iteration(result, image, stage=stage, size=size, evals_before=evals_before,
-                             iterations_before=iterations_before, stage_start=stage_start, content_rgb=content_rgb):
+                             iterations_before=iterations_before, stage_start=stage_start,
+                             seconds_before=seconds_before, content_rgb=content_rgb):
                 row = HistoryRow(
                     stage=stage,
                     size=size,
@@ -239,7 +239,7 @@ def stylize(
                     style_loss=result.losses.style,
                     tv_loss=result.losses.tv,
                     evaluations=evals_before + result.evaluations,
-                    seconds=round(clock["optimise"] + time.perf_counter() - stage_start, 4),
+                    seconds=round(seconds_before + time.perf_counter() - stage_start, 4),
                 )
                 history.append(row)
                 if log_iterations:
@@ -264,7 +264,7 @@ def stylize(
             try:
                 x = _optimise(settings, evaluate, x, on_iteration, on_evaluation)
             finally:
-                clock["optimise"] += time.perf_counter() - stage_start
+                clock["optimise"] = seconds_before + time.perf_counter() - stage_start
                 clock["evaluations"] = history[-1].evaluations if len(history) > iterations_before else evals_before
     except _DivergedAt as exc:
         status, diverged, x = "diverged", exc, exc.last_good
