@@ -44,7 +44,6 @@ class _Counter:
         self.shape = shape
         self.on_evaluation = on_evaluation
         self.count = 0
-        self.last: tuple[float, LossParts] | None = None
         self.seen: list[tuple[float, LossParts]] = []
 
     def __call__(self, x: np.ndarray) -> tuple[LossParts, np.ndarray]:

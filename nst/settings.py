@@ -111,6 +111,3 @@ class TransferSettings:
         total = float(sum(weights))
         return [w / total for w in weights]
 
-
-def settings_fields() -> list[dataclasses.Field]:
-    return list(dataclasses.fields(TransferSettings))

@@ -19,7 +19,6 @@ os.environ.update(
     )
 )
 
-KINDS = ("contents", "styles")
 NST = config["nst"]
 SIZE = config["size"]
 # every stage of a coarse-to-fine run writes `iterations` frames
