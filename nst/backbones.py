@@ -72,7 +72,7 @@ def expected_shapes(backbone: str) -> dict[str, tuple[tuple[int, ...], tuple[int
     }
 
 
-def build_extractor(
+def keras_extractor(
     backbone: str,
     weights: dict[str, tuple[np.ndarray, np.ndarray]],
     outputs: list[str],
@@ -80,6 +80,11 @@ def build_extractor(
     pooling: str = "max",
 ):
     """A Keras model mapping a (1, H, W, 3) BGR image to the activations named in `outputs`.
+
+    This is the network built the article's way, from Keras layers. Transfers use
+    `nst.network.FeatureNetwork` (same maps, cheaper gradient); this one is the
+    reference that tests/test_network.py and the article's formulation in
+    benchmarks/ compare against.
 
     `dtype_policy` is a Keras policy name: "mixed_bfloat16" computes in bfloat16 with
     float32 variables; the outputs are cast back to float32 so losses sum in float32.

@@ -79,6 +79,3 @@ def resolve_precision(precision: str) -> str:
         return "bfloat16" if fast_bfloat16() else "float32"
     return precision
 
-
-def keras_policy(precision: str) -> str:
-    return {"float32": "float32", "bfloat16": "mixed_bfloat16"}[precision]

@@ -45,13 +45,13 @@ class LossParts:
 class StyleObjective:
     """Loss and gradient of a combination image against fixed content and style targets."""
 
-    def __init__(self, extractor, content_layers, style_layers):
-        self.extractor = extractor
+    def __init__(self, network, content_layers, style_layers):
+        self.network = network  # nst.network.FeatureNetwork
         self.content_layers = list(content_layers)
         self.style_layers = list(style_layers)
         self.outputs = list(dict.fromkeys(self.content_layers + self.style_layers))
         image = tf.TensorSpec((1, None, None, 3), tf.float32)
-        channels = {layer: extractor.get_layer(layer).output.shape[-1] for layer in self.outputs}
+        channels = network.channels
         content_spec = tuple(tf.TensorSpec((1, None, None, channels[n]), tf.float32) for n in self.content_layers)
         gram_spec = tuple(tf.TensorSpec((channels[n], channels[n]), tf.float32) for n in self.style_layers)
         signature = [image, content_spec, gram_spec, tf.TensorSpec((3,), tf.float32)]
@@ -62,9 +62,7 @@ class StyleObjective:
     # graphs ------------------------------------------------------------------------------
 
     def _features_graph(self, image):
-        maps = self.extractor(image, training=False)
-        maps = maps if isinstance(maps, (list, tuple)) else [maps]
-        return dict(zip(self.outputs, maps))
+        return dict(zip(self.outputs, self.network(image)))
 
     def _loss_graph(self, image, content_targets, gram_targets, weights):
         maps = self._features_graph(image)

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from . import colour, images
-from .backbones import architecture, build_extractor, conv_layer_names, deepest_layer, minimum_side
-from .device import configure_threads, describe_device, keras_policy, resolve_precision
+from .backbones import architecture, conv_layer_names, deepest_layer, minimum_side
+from .device import configure_threads, describe_device, resolve_precision
 from .errors import DivergedError, ImageError, SettingsError
 from .memory import check_fits
 from .records import HistoryRow, command_line, versions, write_history, write_record
@@ -58,11 +58,12 @@ def engine_for(settings: TransferSettings, precision: str | None = None) -> Engi
         configure_threads(settings.threads)
         weights = resolve_weights(settings.backbone, settings.weights)
         check_layers(weights.backbone, settings)
+        from .network import FeatureNetwork
         from .objective import StyleObjective
 
         outputs = list(dict.fromkeys(settings.content_layers + settings.style_layers))
-        extractor = build_extractor(weights.backbone, weights.layers, outputs, keras_policy(precision), settings.pooling)
-        objective = StyleObjective(extractor, settings.content_layers, settings.style_layers)
+        network = FeatureNetwork(weights.backbone, weights.layers, outputs, precision, settings.pooling)
+        objective = StyleObjective(network, settings.content_layers, settings.style_layers)
         _ENGINES[key] = Engine(weights, precision, objective, time.perf_counter() - started)
     return _ENGINES[key]
 
