@@ -75,6 +75,10 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
                    help="L-BFGS maxfun per iteration, or Adam steps per iteration (default %(default)s)")
     g.add_argument("--lbfgs-history", type=int, default=DEFAULTS.lbfgs_history,
                    help="L-BFGS memory, scipy's m (default %(default)s)")
+    g.add_argument("--lbfgs-step", type=float, default=DEFAULTS.lbfgs_step, metavar="GREY_LEVELS",
+                   help="size of L-BFGS's first step in each iteration, as the RMS change of a pixel in grey "
+                        "levels; 0 keeps scipy's unit-length step (the article's), which at 512x512 changes a pixel "
+                        "by ~0.001 and spends the first evaluations finding the scale (default %(default)s)")
     g.add_argument("--learning-rate", type=float, default=DEFAULTS.learning_rate,
                    help="Adam step size in pixel units (default %(default)s)")
     g.add_argument("--init", default=DEFAULTS.init, metavar="noise|content|style|PATH",
@@ -85,6 +89,9 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
                    help="auto picks bfloat16 where the hardware runs it fast (AMX CPUs, Ampere+ GPUs), else float32")
     g.add_argument("--scales", type=_int_list, default=[], metavar="S1,S2,...",
                    help="coarse-to-fine: sizes run before --size, each stage starting from the previous result upscaled")
+    g.add_argument("--scale-evals", type=_int_list, default=[], metavar="N1,N2,...",
+                   help="evaluations of each --scales stage, run as one iteration (default: each stage runs "
+                        "--iterations x --evals-per-iteration like the last)")
     o = parser.add_argument_group("outputs")
     o.add_argument("-o", "--output", required=True, help="result image (PNG unless the suffix says otherwise)")
     o.add_argument("--frames", metavar="DIR", help="save the image after every iteration as DIR/<output stem>_i_<k>.png")

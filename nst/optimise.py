@@ -69,29 +69,38 @@ def lbfgs(
     history: int = 10,
     on_iteration: Callable[[IterationResult, np.ndarray], None] | None = None,
     on_evaluation: Callable[[LossParts], None] | None = None,
+    first_step: float = 0.0,
 ) -> np.ndarray:
-    """The article's loop: `fmin_l_bfgs_b(maxfun=evals_per_iteration)`, restarted `iterations` times."""
+    """The article's loop: `fmin_l_bfgs_b(maxfun=evals_per_iteration)`, restarted `iterations` times.
+
+    scipy's first step of each call has unit length in pixel space: at 512² x 3 values that
+    changes a pixel by ~0.001 grey levels, and the line search spends evaluations growing
+    it. `first_step` > 0 optimises `x / scale` instead, with `scale` chosen so that first
+    step changes a pixel by `first_step` grey levels (RMS). L-BFGS is invariant to such a
+    scaling from its second step on, so only the wasted start changes.
+    """
     shape = x0.shape
     counter = _Counter(evaluate, shape, on_evaluation)
+    scale = first_step * np.sqrt(x0.size) if first_step > 0 else 1.0
 
-    def scipy_objective(flat: np.ndarray) -> tuple[float, np.ndarray]:
-        parts, grad = counter(flat)
-        return parts.total, grad.ravel().astype(np.float64)
+    def scipy_objective(z: np.ndarray) -> tuple[float, np.ndarray]:
+        parts, grad = counter(z * scale)
+        return parts.total, grad.ravel().astype(np.float64) * scale
 
-    x = x0.astype(np.float64).ravel()
+    z = x0.astype(np.float64).ravel() / scale
     for iteration in range(iterations):
         counter.seen = []
         try:
-            x_new, f_new, _info = fmin_l_bfgs_b(scipy_objective, x, maxfun=evals_per_iteration, m=history)
+            z_new, f_new, _info = fmin_l_bfgs_b(scipy_objective, z, maxfun=evals_per_iteration, m=history)
         except _NonFinite:
-            raise Diverged(x.reshape(shape).astype(np.float32), iteration, counter.count) from None
+            raise Diverged((z * scale).reshape(shape).astype(np.float32), iteration, counter.count) from None
         parts = next((p for f, p in reversed(counter.seen) if f == f_new), None)
         if parts is None:  # the accepted point was not the last one evaluated
-            parts, _ = counter(x_new)
-        x = x_new
+            parts, _ = counter(z_new * scale)
+        z = z_new
         if on_iteration:
-            on_iteration(IterationResult(iteration, parts, counter.count), x.reshape(shape).astype(np.float32))
-    return x.reshape(shape).astype(np.float32)
+            on_iteration(IterationResult(iteration, parts, counter.count), (z * scale).reshape(shape).astype(np.float32))
+    return (z * scale).reshape(shape).astype(np.float32)
 
 
 def adam(

