@@ -55,9 +55,9 @@ class StyleObjective:
         content_spec = tuple(tf.TensorSpec((1, None, None, channels[n]), tf.float32) for n in self.content_layers)
         gram_spec = tuple(tf.TensorSpec((channels[n], channels[n]), tf.float32) for n in self.style_layers)
         signature = [image, content_spec, gram_spec, tf.TensorSpec((3,), tf.float32)]
-        self._value_and_grad = tf.function(self._value_and_grad_graph, input_signature=signature)
-        self._value = tf.function(self._loss_graph, input_signature=signature)
-        self._features = tf.function(self._features_graph, input_signature=[image])
+        self._value_and_grad = tf.function(self._value_and_grad_graph, input_signature=signature, autograph=False)
+        self._value = tf.function(self._loss_graph, input_signature=signature, autograph=False)
+        self._features = tf.function(self._features_graph, input_signature=[image], autograph=False)
 
     # graphs ------------------------------------------------------------------------------
 
