@@ -41,7 +41,7 @@ lint: setup
 	$(BIN)/snakemake --lint
 
 benchmark: setup
-	$(BIN)/python benchmarks/evaluation_speed.py --sizes 256 512
+	$(BIN)/python benchmarks/performance.py --size 512
 
 clean:
 	rm -rf results .snakemake

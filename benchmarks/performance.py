@@ -7,17 +7,17 @@ prints, for the content/style pair of the article's walk-through (hugo x wave):
 1. seconds per loss+gradient evaluation at --size: the article's formulation (content,
    style and combination image through Keras's VGG as a batch of three every time), ours
    in float32 and in bfloat16, with ratios and each one's peak resident memory;
-2. the fixed cost of one transfer job (interpreter and TensorFlow start, weights, network,
-   graph tracing), phase by phase, and as a share of an article-settings run at --size;
-3. peak resident memory at --size and twice that, against nst's own estimate;
-4. time to quality: seconds until the float32 objective at --size first drops below the
+2. time to quality: seconds until the float32 objective at --size first drops below the
    value the article's own settings (noise init, 10 x 20 L-BFGS, float32) end at, for that
-   reference run and for each speed lever added in turn;
+   reference run and for each speed lever added in turn (each stops at --budget seconds);
+3. the fixed cost of one transfer job (interpreter and TensorFlow start, weights, network,
+   graph tracing), phase by phase, and as a share of the article-settings run of part 2;
+4. peak resident memory at --size and twice that, against nst's own estimate;
 5. sweep throughput: runs per hour of the Snakemake workflow for 8 transfers at
    --sweep-size, one job or two jobs at a time, one job per run or per content x style pair.
 
 Every figure is measured here and now; nothing is read from earlier runs unless
-`--reference-loss` is given (then the reference run of part 4 is skipped).
+`--reference-loss` is given (then the reference run of part 2 is skipped).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-# --- 1 and 3: one evaluation -----------------------------------------------------------
+# --- 1 and 4: one evaluation -----------------------------------------------------------
 
 
 def evaluation_rows(size: int, repeats: int, content: str, style: str) -> list[dict]:
@@ -71,7 +71,7 @@ def child_evaluation(formulation, precision, size, repeats, content, style) -> d
     return measure(formulation, precision, int(size), int(repeats), content, style)
 
 
-# --- 2: fixed cost of a job ------------------------------------------------------------
+# --- 3: fixed cost of a job ------------------------------------------------------------
 
 
 def child_fixed_cost(size, content, style, started_ns) -> dict:
@@ -115,8 +115,11 @@ def child_fixed_cost(size, content, style, started_ns) -> dict:
     return marks
 
 
-def fixed_cost(size: int, content: str, style: str) -> dict:
-    marks = child("fixed", str(size), content, style, str(time.time_ns()))
+FIXED_COST_SIZE = 128  # tracing is size-independent; at a small size it stands out from one evaluation's noise
+
+
+def fixed_cost(content: str, style: str) -> dict:
+    marks = child("fixed", str(FIXED_COST_SIZE), content, style, str(time.time_ns()))
     tracing = marks["first evaluation (traces)"] - marks["evaluation again"]
     tracing += marks["targets (first: traces)"] - marks["targets again"]
     phases = {
@@ -130,7 +133,7 @@ def fixed_cost(size: int, content: str, style: str) -> dict:
     return {"phases": phases, "total": sum(phases.values()), "evaluation": marks["evaluation again"]}
 
 
-# --- 4: time to quality ----------------------------------------------------------------
+# --- 2: time to quality ----------------------------------------------------------------
 
 
 class Stop(Exception):
@@ -259,8 +262,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=2, help="timed evaluations per configuration")
     parser.add_argument("--content", default=str(ARTICLE / "hugo.jpg"))
     parser.add_argument("--style", default=str(ARTICLE / "wave.jpg"))
-    parser.add_argument("--reference-loss", type=float, help="skip the reference run of part 4 and use this value")
-    parser.add_argument("--budget", type=float, default=300, help="seconds each lever of part 4 may run")
+    parser.add_argument("--reference-loss", type=float, help="skip the reference run of part 2 and use this value")
+    parser.add_argument("--budget", type=float, default=300, help="seconds each lever of part 2 may run")
     parser.add_argument("--sweep-size", type=int, default=256)
     parser.add_argument("--sweep-evals", type=int, nargs=2, default=[2, 10], metavar=("ITERATIONS", "EVALS"),
                         help="budget of each sweep run (iterations x evaluations per iteration)")
@@ -276,7 +279,7 @@ def main() -> int:
     import tensorflow as tf
 
     from nst.device import cpu_model, describe_device, fast_bfloat16, resolve_precision
-    from nst.memory import estimate_bytes
+    from nst.memory import estimate_bytes, lbfgs_bytes
 
     size = args.size
     print(f"# {describe_device()}; CPU model {cpu_model()}; TensorFlow {tf.__version__}; "
@@ -284,7 +287,7 @@ def main() -> int:
     print(f"# command: python benchmarks/performance.py {' '.join(sys.argv[1:])}")
     evaluations = None
 
-    if 1 in args.parts or 3 in args.parts:
+    if 1 in args.parts or 4 in args.parts:
         evaluations = evaluation_rows(size, args.repeats, args.content, args.style)
     if 1 in args.parts:
         print(f"\n## 1. One loss+gradient evaluation at {size}² (min of {args.repeats})")
@@ -298,8 +301,8 @@ def main() -> int:
               f"{verdict(bf16 <= 0.35 and base / bf16 >= 12)}")
 
     reference_seconds = None
-    if 4 in args.parts:
-        print(f"\n## 4. Time to quality at {size}² ({Path(args.content).name} x {Path(args.style).name}, "
+    if 2 in args.parts:
+        print(f"\n## 2. Time to quality at {size}² ({Path(args.content).name} x {Path(args.style).name}, "
               f"warm engine, seconds from the start of the run)")
         steps = levers(size)
         target = args.reference_loss
@@ -323,9 +326,9 @@ def main() -> int:
         if not fast_bfloat16():
             print("(no bfloat16 row: on this hardware bfloat16 is not faster than float32, see part 1)")
 
-    if 2 in args.parts:
-        print(f"\n## 2. Fixed cost of one transfer job (fresh process, {size}², float32)")
-        cost = fixed_cost(size, args.content, args.style)
+    if 3 in args.parts:
+        print(f"\n## 3. Fixed cost of one transfer job (fresh process, float32, phases timed at {FIXED_COST_SIZE}²)")
+        cost = fixed_cost(args.content, args.style)
         for name, seconds in cost["phases"].items():
             print(f"{name:<24} {seconds:>7.2f} s")
         print(f"{'total':<24} {cost['total']:>7.2f} s")
@@ -335,13 +338,14 @@ def main() -> int:
             line += f"; share of an article-settings {size}² run: {100 * share:.1f} % ({verdict(share <= 0.05)})"
         print(line)
 
-    if 3 in args.parts:
-        print("\n## 3. Peak resident memory (float32, ours)")
+    if 4 in args.parts:
+        print("\n## 4. Peak resident memory (float32, ours)")
         big = child("evaluation", "ours", "float32", str(2 * size), "1", args.content, args.style)
         layers = ["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3"]
         for side, row in ((size, evaluations[1]), (2 * size, big)):
-            estimate = estimate_bytes("vgg19", layers, side, side) / 2**20
-            print(f"{side}²: peak RSS {row['peak_rss_mib']:.0f} MiB, nst's estimate {estimate:.0f} MiB, "
+            estimate = (estimate_bytes("vgg19", layers, side, side) - lbfgs_bytes(side, side, 10)) / 2**20
+            print(f"{side}²: peak RSS {row['peak_rss_mib']:.0f} MiB, nst's estimate {estimate:.0f} MiB "
+                  f"(+ {lbfgs_bytes(side, side, 10) / 2**20:.0f} MiB for L-BFGS's state in a run), "
                   f"{row['seconds_per_evaluation']:.2f} s/eval")
 
     if 5 in args.parts:

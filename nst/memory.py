@@ -13,11 +13,11 @@ from pathlib import Path
 from .backbones import layers_up_to
 from .errors import SettingsError
 
-# Calibrated with benchmarks/evaluation_speed.py on this project's CPU machine (VGG19 to
-# block5_conv3, float32): peak RSS 1120 MiB at 256² and 1861 MiB at 512², i.e. about three
-# float32 copies of every layer output (forward value, ReLU mask, gradient) on top of ~0.9 GiB
-# for TensorFlow, Keras and the weights. One more copy and 0.1 GiB are headroom.
-COPIES_PER_ACTIVATION = 4.0
+# Calibrated with benchmarks/performance.py (part 4) on this project's CPU machine (VGG19 to
+# block5_conv3, float32, one evaluation): peak RSS 1455 MiB at 512² and 2943 MiB at 1024², i.e.
+# ~0.95 GiB for TensorFlow and the weights plus ~1.5 float32 copies of every layer output
+# (forward values kept for the gradient, and the gradient). Two copies and 1 GiB give headroom.
+COPIES_PER_ACTIVATION = 2.0
 FIXED_BYTES = 1.0 * 2**30
 
 
@@ -29,8 +29,14 @@ def activation_elements(backbone: str, layer_names: list[str], height: int, widt
     return total
 
 
-def estimate_bytes(backbone: str, layer_names: list[str], height: int, width: int) -> int:
-    return int(FIXED_BYTES + COPIES_PER_ACTIVATION * 4 * activation_elements(backbone, layer_names, height, width))
+def lbfgs_bytes(height: int, width: int, history: int) -> int:
+    """scipy's L-BFGS-B work array, (2m + 5) float64 vectors of the image's size, plus x and g."""
+    return (2 * history + 7) * 3 * height * width * 8
+
+
+def estimate_bytes(backbone: str, layer_names: list[str], height: int, width: int, lbfgs_history: int = 10) -> int:
+    activations = COPIES_PER_ACTIVATION * 4 * activation_elements(backbone, layer_names, height, width)
+    return int(FIXED_BYTES + activations + lbfgs_bytes(height, width, lbfgs_history))
 
 
 def available_bytes() -> int | None:
@@ -44,12 +50,12 @@ def available_bytes() -> int | None:
     return None
 
 
-def check_fits(backbone: str, layer_names: list[str], height: int, width: int) -> int:
+def check_fits(backbone: str, layer_names: list[str], height: int, width: int, lbfgs_history: int = 10) -> int:
     """Raise `SettingsError` when the estimate exceeds the memory available; return the estimate.
 
     `NST_MEMORY_LIMIT_MB` overrides the available memory (e.g. a job's allocation).
     """
-    need = estimate_bytes(backbone, layer_names, height, width)
+    need = estimate_bytes(backbone, layer_names, height, width, lbfgs_history)
     limit = os.environ.get("NST_MEMORY_LIMIT_MB")
     have = int(float(limit) * 2**20) if limit else available_bytes()
     if have is not None and need > have:

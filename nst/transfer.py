@@ -123,7 +123,7 @@ def check_sizes(inputs: Inputs, settings: TransferSettings, backbone: str, names
                     f"{smallest}x{smallest} minimum; raise --style-scale or --size"
                 )
     w, h = images.fit_size(*inputs.content.size, settings.size)
-    check_fits(backbone, layers, h, w)
+    check_fits(backbone, layers, h, w, settings.lbfgs_history)
 
 
 def stage_images(inputs: Inputs, settings: TransferSettings, size: int):

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -18,10 +17,10 @@ import pytest
 import yaml
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
+from snakemake_runner import ROOT, job_counts, snakemake
+
 CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
 DATA = ROOT / "data"
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("apt-get"),
                                 reason="a test Slurm needs root and Debian's packages")
@@ -61,14 +60,6 @@ def cluster_profile(workdir: Path) -> Path:
     folder.mkdir()
     (folder / "config.yaml").write_text(yaml.safe_dump(profile))
     return folder
-
-
-def snakemake(workdir: Path, *args, check=True):
-    done = subprocess.run(["timeout", "-k", "10", "900", *SNAKEMAKE, "--directory", str(workdir), *map(str, args)],
-                          capture_output=True, text=True)
-    if check:
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-4000:]
-    return done
 
 
 def submitted(output: str, rule: str) -> list[str]:
@@ -124,7 +115,7 @@ def test_a_failed_transfer_is_reported_and_a_rerun_makes_only_what_is_missing(tm
 
     broken.write_bytes(good)  # the fix
     dry = snakemake(tmp_path, "-n", "--configfile", config).stdout
-    counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", dry.split("Job stats:")[1], re.M)}
+    counts = job_counts(dry)
     assert counts["transfer_pair"] == 1 and counts["gif_run"] == 2  # the coffee runs only
     snakemake(tmp_path, "--profile", profile, "--configfile", config)
     assert {p: p.stat().st_mtime_ns for p in finished} == stamps

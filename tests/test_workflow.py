@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,28 +13,15 @@ import pytest
 import yaml
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
+from snakemake_runner import ROOT, SNAKEMAKE, job_counts, snakemake
+
 DATA = ROOT / "data"
-
-
-def snakemake(workdir: Path, *args, check=True, timeout=900):
-    done = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    if check:
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done
 
 
 def write_config(workdir: Path, **config) -> Path:
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
-
-
-def job_counts(output: str) -> dict[str, int]:
-    table = output.split("Job stats:")[1]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
 @pytest.fixture(scope="module")

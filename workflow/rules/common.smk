@@ -317,7 +317,8 @@ def transfer_mem_mb(wildcards, attempt):
     from nst.memory import estimate_bytes
 
     layers = list(dict.fromkeys(NST["content_layers"] + NST["style_layers"]))
-    return int(attempt * 1.25 * estimate_bytes("vgg19", layers, SIZE, SIZE) / 2**20)
+    need = estimate_bytes("vgg19", layers, SIZE, SIZE, NST["lbfgs_history"])
+    return int(attempt * 1.25 * need / 2**20)
 
 
 # --- targets -----------------------------------------------------------------------
