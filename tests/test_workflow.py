@@ -47,7 +47,7 @@ def test_dag_of_two_contents_three_styles_two_triples(tmp_path, third_style, bat
     )
     counts = job_counts(snakemake(tmp_path, "-n", "--configfile", config).stdout)
     # batched: one job (one process, one model) per content x style pair runs both triples
-    assert (counts["transfer_pair"], counts.get("transfer", 0)) == ((6, 0) if batched else (0, 12))
+    assert (counts.get("transfer_pair", 0), counts.get("transfer", 0)) == ((6, 0) if batched else (0, 12))
     assert counts["preprocess"] == 5
     assert counts["grid_by_weights"] == 2 and counts["grid_by_pair"] == 6
     assert counts["gif_run"] == 12 and counts["gif_sweep"] == 6
