@@ -129,8 +129,8 @@ def test_one_job_per_run_makes_the_same_images_as_one_job_per_pair(tmp_path, tin
     )
     runs = [f"c_coffee_s_mosaic_{t}" for t in ("cw_0.025_sw_5_tvw_1", "cw_0.1_sw_5_tvw_0.1")]
     targets = [f"results/runs/{run}/{run}.png" for run in runs]
-    done = snakemake(tmp_path, "--cores", "2", "--configfile", config, *targets)
-    assert job_counts(done.stdout)["transfer"] == 2
+    done = snakemake(tmp_path, *targets, "--cores", "2", "--configfile", config)
+    assert job_counts(done.stdout + done.stderr)["transfer"] == 2
     for target in targets:
         assert Image.open(tmp_path / target).tobytes() == Image.open(workdir / target).tobytes(), target
 
