@@ -49,7 +49,7 @@ class StyleObjective:
         self.network = network  # nst.network.FeatureNetwork
         self.content_layers = list(content_layers)
         self.style_layers = list(style_layers)
-        self.outputs = list(dict.fromkeys(self.content_layers + self.style_layers))
+        self.outputs = network.outputs  # the order the network returns its maps in
         image = tf.TensorSpec((1, None, None, 3), tf.float32)
         channels = network.channels
         content_spec = tuple(tf.TensorSpec((1, None, None, channels[n]), tf.float32) for n in self.content_layers)

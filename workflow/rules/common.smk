@@ -9,6 +9,8 @@ import pandas as pd
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from nst.settings import TransferSettings
+
 validate(config, schema="../schemas/config.schema.yaml")
 
 # Scripts import the nst package from this repository, also inside conda environments.
@@ -22,17 +24,11 @@ os.environ.update(
 NST = config["nst"]
 SIZE = config["size"]
 
-
-def stage_budgets():
-    """(iterations, evaluations per iteration) of every stage, as nst's TransferSettings.stages()."""
-    final = (NST["iterations"], NST["evals_per_iteration"])
-    if NST["scale_evals"]:
-        return [(1, n) for n in NST["scale_evals"]] + [final]
-    return [final] * (len(NST["scales"]) + 1)
-
+# The transfers' own settings (config nst over the article's defaults), for their stages.
+STAGES = TransferSettings(**NST, size=SIZE).stages()
 
 # one frame per iteration of every stage
-N_FRAMES = sum(iterations for iterations, _ in stage_budgets())
+N_FRAMES = sum(iterations for _, iterations, _ in STAGES)
 
 
 def number(value):
@@ -302,7 +298,7 @@ SECONDS_PER_EVAL_512 = 4.0
 
 
 def evaluations():
-    return sum(iterations * evals for iterations, evals in stage_budgets())
+    return sum(iterations * evals for _, iterations, evals in STAGES)
 
 
 def transfer_runtime(wildcards, attempt):
