@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the Keras-layer reference network, tests/keras_vgg.py
 ARTICLE = ROOT.parent / "shared" / "article"
 CONFIGS = (("article", "float32"), ("ours", "float32"), ("ours", "bfloat16"))
 
@@ -28,20 +29,22 @@ def measure(formulation: str, precision: str, size: int, repeats: int, content: 
     """Runs inside a child process: build, warm up (trace), then time `repeats` evaluations."""
     import numpy as np
     import tensorflow as tf
+    from keras_vgg import keras_extractor
 
     from nst import images, losses
-    from nst.backbones import keras_extractor
+    from nst.engine import engine_for
+    from nst.inputs import Inputs
     from nst.settings import TransferSettings
-    from nst.transfer import engine_for, stage_images, stage_targets, load_inputs
 
     settings = TransferSettings(size=size, precision=precision, backbone="vgg19")
     engine = engine_for(settings, precision)
-    inputs = load_inputs(content, [style], settings)
-    content_rgb, content_net, style_nets = stage_images(inputs, settings, size)
+    inputs = Inputs.load(content, [style], settings)
+    stage = inputs.stage(settings, size)
+    content_rgb, content_net = stage.content_rgb, stage.content_net
     x = (np.random.default_rng(0).uniform(0, 255, (1, *content_rgb.shape[:2], 3)) - 128).astype(np.float32)
 
     if formulation == "ours":
-        targets = stage_targets(engine.objective, settings, content_net, style_nets)
+        targets = stage.targets(engine.objective, settings)
 
         def evaluate():
             return engine.objective.value_and_grad(x, targets)

@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))  # the Keras-layer reference network, tests/keras_vgg.py
 
 ARTICLE = ROOT.parent / "shared" / "article"
 DATA = ROOT / "data"
@@ -89,7 +90,8 @@ def child_fixed_cost(size, content, style, started_ns) -> dict:
     import tensorflow  # noqa: F401
 
     mark("import TensorFlow")
-    from nst import transfer
+    from nst.engine import clear_engines, engine_for
+    from nst.inputs import Inputs
     from nst.settings import TransferSettings
     from nst.weights import resolve_weights
 
@@ -97,18 +99,17 @@ def child_fixed_cost(size, content, style, started_ns) -> dict:
     settings = TransferSettings(size=int(size), precision="float32", backbone="vgg19")
     resolve_weights("vgg19", "auto")
     mark("load weights (cache)")
-    transfer._ENGINES.clear()
-    engine = transfer.engine_for(settings)
+    clear_engines()
+    engine = engine_for(settings)
     mark("build network")
-    inputs = transfer.load_inputs(content, [style], settings)
-    _, content_net, style_nets = transfer.stage_images(inputs, settings, int(size))
+    stage = Inputs.load(content, [style], settings).stage(settings, int(size))
     mark("read images")
-    targets = transfer.stage_targets(engine.objective, settings, content_net, style_nets)
+    targets = stage.targets(engine.objective, settings)
     mark("targets (first: traces)")
-    x = (np.random.default_rng(0).uniform(0, 255, (1, *content_net.shape[:2], 3)) - 128).astype(np.float32)
+    x = (np.random.default_rng(0).uniform(0, 255, (1, *stage.shape, 3)) - 128).astype(np.float32)
     engine.objective.value_and_grad(x, targets)
     mark("first evaluation (traces)")
-    transfer.stage_targets(engine.objective, settings, content_net, style_nets)
+    stage.targets(engine.objective, settings)
     mark("targets again")
     engine.objective.value_and_grad(x, targets)
     mark("evaluation again")
@@ -136,49 +137,38 @@ def fixed_cost(content: str, style: str) -> dict:
 # --- 2: time to quality ----------------------------------------------------------------
 
 
-class Stop(Exception):
-    """Raised from inside the optimiser: the target is reached, or the time budget is spent."""
+def stopwatch(size: int, target: float | None, budget: float, log: list):
+    """An observer that logs (seconds, size, loss) of every evaluation and stops the run
+    once the objective at `size` is below `target`, or the time budget is spent.
 
-
-def watch(engine, size: int, target: float | None, budget: float, log: list):
-    """Wrap the engine's evaluation to log (seconds, size, loss) and stop below `target` at `size`.
-
-    This is the benchmark's instrument: the optimisation itself is untouched.
+    The benchmark's instrument: it watches the run the way any observer does.
     """
-    objective = engine.objective
-    original = type(objective).value_and_grad
-    started = time.perf_counter()
+    from nst.run import Observer, StopRun
 
-    def value_and_grad(image, targets):
-        parts, grad = original(objective, image, targets)
-        side = max(image.shape[1:3])
-        log.append((time.perf_counter() - started, side, parts.total))
-        if target is not None and side == size and parts.total < target:
-            raise Stop()
-        if time.perf_counter() - started > budget:
-            raise Stop()
-        return parts, grad
+    class Stopwatch(Observer):
+        def started(self, run):
+            self.started_at = time.perf_counter()
 
-    objective.value_and_grad = value_and_grad
-    return lambda: objective.__dict__.pop("value_and_grad", None)
+        def evaluated(self, evaluation):
+            seconds = time.perf_counter() - self.started_at
+            log.append((seconds, evaluation.size, evaluation.losses.total))
+            if target is not None and evaluation.size == size and evaluation.losses.total < target:
+                raise StopRun("reached the target")
+            if seconds > budget:
+                raise StopRun("time budget spent")
+
+    return Stopwatch()
 
 
 def time_to_quality(settings, content: str, style: str, target: float | None, budget: float) -> dict:
     """Seconds (warm engine, from the start of `stylize`) until the float32 objective < target."""
-    from nst.transfer import engine_for, stylize
+    from nst.transfer import stylize
 
-    engine = engine_for(settings)
     stylize(content, [style], dataclasses.replace(settings, iterations=1, evals_per_iteration=1, scales=[],
                                                   scale_evals=[]), progress=False)  # warm: trace once
     log: list = []
-    unwatch = watch(engine, settings.size, target, budget, log)
     started = time.perf_counter()
-    try:
-        stylize(content, [style], settings, progress=False)
-    except Stop:
-        pass
-    finally:
-        unwatch()
+    stylize(content, [style], settings, progress=False, observers=[stopwatch(settings.size, target, budget, log)])
     seconds = time.perf_counter() - started
     final = [loss for _, side, loss in log if side == settings.size]
     reached = target is not None and bool(final) and final[-1] < target
@@ -279,7 +269,7 @@ def main() -> int:
     import tensorflow as tf
 
     from nst.device import cpu_model, describe_device, fast_bfloat16, resolve_precision
-    from nst.memory import estimate_bytes, lbfgs_bytes
+    from nst.estimate import estimate_bytes, lbfgs_bytes
 
     size = args.size
     print(f"# {describe_device()}; CPU model {cpu_model()}; TensorFlow {tf.__version__}; "
@@ -321,7 +311,7 @@ def main() -> int:
             print(f"{name:<48} {str(row['reached']):>7} {shown:>8} {row['evaluations']:>6}", flush=True)
             if row["reached"]:
                 best = row["seconds"] if best is None else min(best, row["seconds"])
-        print(f"target <= 60 s: " + (f"best {best:.1f} s: {verdict(best <= 60)}" if best is not None
+        print("target <= 60 s: " + (f"best {best:.1f} s: {verdict(best <= 60)}" if best is not None
                                       else f"not reached within {args.budget:.0f} s by any lever: MISSED"))
         if not fast_bfloat16():
             print("(no bfloat16 row: on this hardware bfloat16 is not faster than float32, see part 1)")

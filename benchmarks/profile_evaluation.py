@@ -57,8 +57,8 @@ def main() -> int:
 
     from nst import losses
     from nst.device import describe_device
+    from nst.engine import engine_for
     from nst.settings import TransferSettings
-    from nst.transfer import engine_for
 
     settings = TransferSettings(size=args.size, precision=args.precision, backbone="vgg19")
     engine = engine_for(settings, args.precision)
@@ -67,7 +67,7 @@ def main() -> int:
     rng = np.random.default_rng(0)
     x = tf.constant((rng.uniform(0, 255, (1, n, n, 3)) - 128).astype(np.float32))
     content = tf.constant((rng.uniform(0, 255, (1, n, n, 3)) - 128).astype(np.float32))
-    targets = objective.targets(content.numpy(), [content.numpy()], [1.0], (0.025, 5.0, 1.0))
+    targets = objective.targets(content.numpy(), [content.numpy()], [1.0], settings.weights_by_term())
     forward = tf.function(lambda image: network(image), autograph=False)
     maps = forward(x)
     grams = tf.function(lambda ms: [losses.gram_matrix(m) for m in ms], autograph=False)
@@ -83,7 +83,7 @@ def main() -> int:
 
     convs = sum(layer.kind == "conv" for layer in network.layers)
     small = (rng.uniform(0, 255, (1, 16, 16, 3)) - 128).astype(np.float32)
-    small_targets = objective.targets(small, [small], [1.0], (0.025, 5.0, 1.0))
+    small_targets = objective.targets(small, [small], [1.0], settings.weights_by_term())
     flat = x.numpy().astype(np.float64).ravel()
 
     def scipy_bookkeeping():

@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 CONVS_PER_BLOCK = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 BLOCK_CHANNELS = (64, 128, 256, 512, 512)
 LAYER_PATTERN = re.compile(r"^block([1-5])_(conv([1-4])|pool)$")
@@ -71,49 +69,3 @@ def expected_shapes(backbone: str) -> dict[str, tuple[tuple[int, ...], tuple[int
         if layer.kind == "conv"
     }
 
-
-def keras_extractor(
-    backbone: str,
-    weights: dict[str, tuple[np.ndarray, np.ndarray]],
-    outputs: list[str],
-    dtype_policy: str = "float32",
-    pooling: str = "max",
-):
-    """A Keras model mapping a (1, H, W, 3) BGR image to the activations named in `outputs`.
-
-    This is the network built the article's way, from Keras layers. Transfers use
-    `nst.network.FeatureNetwork` (same maps, cheaper gradient); this one is the
-    reference that tests/test_network.py and the article's formulation in
-    benchmarks/ compare against.
-
-    `dtype_policy` is a Keras policy name: "mixed_bfloat16" computes in bfloat16 with
-    float32 variables; the outputs are cast back to float32 so losses sum in float32.
-    """
-    import keras
-
-    inputs = keras.Input(shape=(None, None, 3), name="image")
-    x = inputs
-    collected = {}
-    for layer in layers_up_to(backbone, outputs):
-        if layer.kind == "conv":
-            kernel, bias = weights[layer.name]
-            # The first conv reads raw pixels (±150): bfloat16 would round them to whole units, so it
-            # stays float32; it is 1 % of the work.
-            conv = keras.layers.Conv2D(
-                layer.out_channels,
-                3,
-                padding="same",
-                activation="relu",
-                name=layer.name,
-                dtype="float32" if layer.in_channels == 3 else dtype_policy,
-            )
-            x = conv(x)
-            conv.set_weights([np.asarray(kernel, np.float32), np.asarray(bias, np.float32)])
-        else:
-            pool_cls = keras.layers.MaxPooling2D if pooling == "max" else keras.layers.AveragePooling2D
-            x = pool_cls(2, strides=2, name=layer.name, dtype=dtype_policy)(x)
-        if layer.name in outputs:
-            collected[layer.name] = keras.ops.cast(x, "float32")
-    model = keras.Model(inputs, [collected[name] for name in outputs], name=f"{backbone}_features")
-    model.trainable = False
-    return model

@@ -10,8 +10,6 @@ import os
 import platform
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of logs
-
 
 def cpu_flags() -> set[str]:
     try:
@@ -37,7 +35,7 @@ def configure_threads(threads: int) -> None:
     """Set TensorFlow's thread pools; must run before TensorFlow executes anything."""
     if threads <= 0:
         return
-    import tensorflow as tf
+    from .quiet import tf
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -47,7 +45,7 @@ def configure_threads(threads: int) -> None:
 
 
 def gpus() -> list[dict]:
-    import tensorflow as tf
+    from .quiet import tf
 
     found = []
     for device in tf.config.list_physical_devices("GPU"):

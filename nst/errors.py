@@ -5,6 +5,8 @@ Every failure caused by input (an image, a setting, missing weights) is raised a
 prints it as one line and exits with code 2, so no library traceback reaches a user.
 """
 
+from __future__ import annotations
+
 
 class NSTError(Exception):
     """A problem with the user's input or environment, explained in one line."""
@@ -17,7 +19,15 @@ class ImageError(NSTError):
 
 
 class SettingsError(NSTError):
-    """An option with a value outside what the algorithm accepts."""
+    """An option with a value outside what the algorithm accepts.
+
+    `SettingsError(option, problem)` names the option, so the CLI can say "option X" and the
+    workflow "config key nst.X"; `SettingsError(message)` is for problems of no one option.
+    """
+
+    def __init__(self, option: str, problem: str | None = None):
+        self.option, self.problem = (option, problem) if problem is not None else (None, option)
+        super().__init__(f"option {option}: {problem}" if problem is not None else option)
 
 
 class WeightsError(NSTError):
@@ -25,4 +35,21 @@ class WeightsError(NSTError):
 
 
 class DivergedError(NSTError):
-    """The optimisation produced a non-finite loss; the last good image was kept."""
+    """The loss became NaN or Inf. Carries the last good image (preprocessed, or None).
+
+    The optimiser raises it where it happens; the run loop saves the last good image and
+    fills in `kept` (what was saved, and where) before it reaches the user.
+    """
+
+    def __init__(self, last_good, iteration: int, evaluation: int):
+        super().__init__()
+        self.last_good = last_good
+        self.iteration = iteration
+        self.evaluation = evaluation
+        self.kept = ""
+
+    def __str__(self) -> str:
+        where = f"non-finite loss at iteration {self.iteration}, evaluation {self.evaluation}"
+        if not self.kept:
+            return f"optimisation diverged ({where})"
+        return f"optimisation diverged ({where}); {self.kept}. Lower the loss weights or use --precision float32"

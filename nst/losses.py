@@ -13,7 +13,7 @@ Each is checked against a plain NumPy reference in tests/test_losses.py.
 
 from __future__ import annotations
 
-import tensorflow as tf
+from .quiet import tf
 
 TV_EXPONENT = 1.25
 ARTICLE_CHANNELS = 3

@@ -16,9 +16,9 @@ Nothing is pinned to a device: on a GPU the same ops run there.
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
 from .backbones import Layer, layers_up_to
+from .quiet import tf
 
 
 class _Conv:

@@ -4,8 +4,9 @@ An *iteration* is what the article called one: one `fmin_l_bfgs_b` call limited 
 `maxfun` evaluations (or that many Adam steps). After each, `on_iteration` receives the
 losses and the image, which is how frames, history and progress are recorded.
 
-A non-finite loss stops the loop and raises `Diverged` carrying the last good image (for
-L-BFGS the end of the last finished iteration, for Adam the last image with a finite loss).
+A non-finite loss stops the loop and raises `DivergedError` carrying the last good image
+(for L-BFGS the end of the last finished iteration, for Adam the last image with a finite
+loss); the run loop saves it and tells the user.
 """
 
 from __future__ import annotations
@@ -16,24 +17,17 @@ from typing import Callable
 import numpy as np
 from scipy.optimize import fmin_l_bfgs_b
 
-from .objective import LossParts
+from .errors import DivergedError
+from .loss_values import Losses
 
-Evaluate = Callable[[np.ndarray], tuple[LossParts, np.ndarray]]
+Evaluate = Callable[[np.ndarray], tuple[Losses, np.ndarray]]
 
 
 @dataclass(frozen=True)
 class IterationResult:
     iteration: int  # 0-based, within the stage
-    losses: LossParts
+    losses: Losses
     evaluations: int  # within the stage, so far
-
-
-class Diverged(Exception):
-    def __init__(self, last_good: np.ndarray, iteration: int, evaluation: int):
-        super().__init__(f"non-finite loss at iteration {iteration}, evaluation {evaluation}")
-        self.last_good = last_good
-        self.iteration = iteration
-        self.evaluation = evaluation
 
 
 class _Counter:
@@ -44,16 +38,16 @@ class _Counter:
         self.shape = shape
         self.on_evaluation = on_evaluation
         self.count = 0
-        self.seen: list[tuple[float, LossParts]] = []
+        self.seen: list[tuple[float, Losses]] = []
 
-    def __call__(self, x: np.ndarray) -> tuple[LossParts, np.ndarray]:
+    def __call__(self, x: np.ndarray) -> tuple[Losses, np.ndarray]:
         parts, grad = self.evaluate(x.reshape(self.shape).astype(np.float32, copy=False))
         self.count += 1
         if not (parts.finite() and np.isfinite(grad).all()):
             raise _NonFinite()
         self.seen.append((parts.total, parts))
         if self.on_evaluation:
-            self.on_evaluation(parts)
+            self.on_evaluation(parts, self.count)
         return parts, grad
 
 
@@ -68,7 +62,7 @@ def lbfgs(
     evals_per_iteration: int,
     history: int = 10,
     on_iteration: Callable[[IterationResult, np.ndarray], None] | None = None,
-    on_evaluation: Callable[[LossParts], None] | None = None,
+    on_evaluation: Callable[[Losses, int], None] | None = None,
     first_step: float = 0.0,
 ) -> np.ndarray:
     """The article's loop: `fmin_l_bfgs_b(maxfun=evals_per_iteration)`, restarted `iterations` times.
@@ -93,7 +87,7 @@ def lbfgs(
         try:
             z_new, f_new, _info = fmin_l_bfgs_b(scipy_objective, z, maxfun=evals_per_iteration, m=history)
         except _NonFinite:
-            raise Diverged((z * scale).reshape(shape).astype(np.float32), iteration, counter.count) from None
+            raise DivergedError((z * scale).reshape(shape).astype(np.float32), iteration, counter.count) from None
         parts = next((p for f, p in reversed(counter.seen) if f == f_new), None)
         if parts is None:  # the accepted point was not the last one evaluated
             parts, _ = counter(z_new * scale)
@@ -110,7 +104,7 @@ def adam(
     evals_per_iteration: int,
     learning_rate: float = 10.0,
     on_iteration: Callable[[IterationResult, np.ndarray], None] | None = None,
-    on_evaluation: Callable[[LossParts], None] | None = None,
+    on_evaluation: Callable[[Losses, int], None] | None = None,
 ) -> np.ndarray:
     """Adam (Keras's) on the pixels: `evals_per_iteration` steps make one iteration.
 
@@ -118,7 +112,8 @@ def adam(
     so every reported image has its own losses beside it.
     """
     import keras
-    import tensorflow as tf
+
+    from .quiet import tf  # before keras, which imports TensorFlow
 
     shape = x0.shape
     counter = _Counter(evaluate, shape, on_evaluation)
@@ -132,7 +127,7 @@ def adam(
             try:
                 parts, grad = counter(current)
             except _NonFinite:
-                raise Diverged(evaluated, iteration, counter.count) from None
+                raise DivergedError(evaluated, iteration, counter.count) from None
             evaluated = current
             optimizer.apply_gradients([(tf.constant(grad), image)])
         if on_iteration:

@@ -1,33 +1,25 @@
-"""What a run leaves behind besides its image: the per-iteration history and the run record.
+"""What a run leaves besides its image: the per-iteration history and the run record.
 
-The history is a CSV with one row per iteration (losses, evaluations and seconds so
-far); the record is a JSON file with every setting, where the weights came from, the
-precision, device and library versions, so any result can be traced and reproduced.
+The history is a CSV with one row per iteration; its loss columns are named after the
+objective's terms (`total_loss`, then `<term>_loss` for each), so a new term shows up
+without edits here. The record is a JSON file with every setting, where the weights came
+from, the precision, device and library versions, so any result can be traced and
+reproduced.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import platform
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from importlib import metadata
 
 from .files import write_text_atomic
-
-HISTORY_COLUMNS = (
-    "stage",
-    "size",
-    "iteration",
-    "total_loss",
-    "content_loss",
-    "style_loss",
-    "tv_loss",
-    "evaluations",
-    "seconds",
-)
+from .loss_values import Losses
 
 
 @dataclass(frozen=True)
@@ -35,25 +27,75 @@ class HistoryRow:
     stage: int  # 0-based coarse-to-fine stage
     size: int  # longest side of that stage
     iteration: int  # 0-based, counted over all stages
-    total_loss: float
-    content_loss: float
-    style_loss: float
-    tv_loss: float
+    losses: Losses  # total and each weighted term
     evaluations: int  # loss+gradient evaluations so far, over all stages
     seconds: float  # optimisation time so far, over all stages
 
+    def __getattr__(self, name: str):
+        """`row.style_loss` is `row.losses["style"]`, as the CSV column names it."""
+        if name.endswith("_loss") and name[: -len("_loss")] in self.losses:
+            return self.losses[name[: -len("_loss")]]
+        raise AttributeError(name)
 
-def history_csv(rows: list[HistoryRow]) -> str:
+    def as_row(self) -> dict:
+        return {
+            "stage": self.stage,
+            "size": self.size,
+            "iteration": self.iteration,
+            **{f"{name}_loss": value for name, value in self.losses.items()},
+            "evaluations": self.evaluations,
+            "seconds": self.seconds,
+        }
+
+
+def history_columns(terms: list[str]) -> list[str]:
+    """The history CSV's header for an objective with these terms."""
+    return ["stage", "size", "iteration", "total_loss", *(f"{t}_loss" for t in terms), "evaluations", "seconds"]
+
+
+def history_csv(rows: list[HistoryRow], terms: list[str]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=history_columns(terms), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in asdict(row).items()})
+        writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.as_row().items()})
     return out.getvalue()
 
 
-def write_history(rows: list[HistoryRow], path) -> None:
-    write_text_atomic(path, history_csv(rows))
+def write_history(rows: list[HistoryRow], terms: list[str], path) -> None:
+    write_text_atomic(path, history_csv(rows, terms))
+
+
+@dataclass
+class RunRecord:
+    """Everything needed to trace and reproduce one run; written as run.json."""
+
+    status: str  # completed | diverged | stopped
+    content: str
+    styles: list[str]
+    output: str | None
+    settings: dict
+    seed: int
+    backbone: str
+    weights_source: str
+    weights_file: str
+    precision: str
+    device: str
+    versions: dict
+    command: str
+    notices: list[str]
+    output_size: list[int]
+    iterations_completed: int
+    evaluations: int
+    final_losses: dict | None
+    seconds: dict  # build, optimise, total
+    diverged: str | None = None
+
+    def to_dict(self) -> dict:
+        record = dataclasses.asdict(self)
+        if record["diverged"] is None:
+            del record["diverged"]
+        return record
 
 
 def versions() -> dict[str, str]:
@@ -66,8 +108,8 @@ def versions() -> dict[str, str]:
     return found
 
 
-def write_record(record: dict, path) -> None:
-    write_text_atomic(path, json.dumps(record, indent=2, sort_keys=False, default=str) + "\n")
+def write_record(record: RunRecord, path) -> None:
+    write_text_atomic(path, json.dumps(record.to_dict(), indent=2, sort_keys=False, default=str) + "\n")
 
 
 def command_line() -> str:

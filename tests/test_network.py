@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst.backbones import keras_extractor
 from nst.network import FeatureNetwork
 from nst.weights import resolve_weights
+
+from keras_vgg import keras_extractor
 
 LAYERS = ["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3"]
 

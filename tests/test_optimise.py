@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nst.objective import LossParts
+from nst.loss_values import Losses
 from nst.optimise import lbfgs
 
 TARGET = np.random.default_rng(0).uniform(-100, 100, (1, 32, 48, 3))
@@ -16,7 +16,7 @@ def quadratic(points):
         points.append(np.array(x, np.float64))
         diff = x.astype(np.float64) - TARGET
         value = float((diff**2).sum())
-        return LossParts(value, value, 0.0, 0.0), (2 * diff).astype(np.float32)
+        return Losses(value, {"quadratic": value}), (2 * diff).astype(np.float32)
 
     return evaluate
 

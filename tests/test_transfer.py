@@ -12,7 +12,9 @@ from nst.errors import DivergedError, ImageError, SettingsError
 from nst.evaluate import image_losses
 from nst.optimise import lbfgs
 from nst.settings import TransferSettings
-from nst.transfer import engine_for, load_inputs, stage_images, stage_targets, stylize
+from nst.engine import engine_for
+from nst.inputs import Inputs
+from nst.transfer import stylize
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TINY = dict(size=64, iterations=2, evals_per_iteration=3, seed=7, precision="float32")
@@ -117,10 +119,10 @@ def test_style_scale_changes_texture_not_loss_magnitude():
 
     def gram_norms(scale):
         s = tiny(size=128, style_scale=scale)
-        inputs = load_inputs(DATA / "content/chelsea.png", [DATA / "styles/strokes.png"], s)
-        _, content_net, style_nets = stage_images(inputs, s, 128)
-        assert style_nets[0].shape[0] == round(128 * scale)
-        return [float(np.linalg.norm(g)) for g in stage_targets(engine.objective, s, content_net, style_nets).grams]
+        stage = Inputs.load(DATA / "content/chelsea.png", [DATA / "styles/strokes.png"], s).stage(s, 128)
+        assert stage.style_nets[0].shape[0] == round(128 * scale)
+        _, grams = stage.targets(engine.objective, s)["style"]
+        return [float(np.linalg.norm(g)) for g in grams]
 
     base, double = gram_norms(1.0), gram_norms(2.0)
     for b, d in zip(base, double):
@@ -176,16 +178,15 @@ def test_divergence_keeps_the_last_good_image(tmp_path, small_images):
 def test_bfloat16_objective_tracks_float32_at_the_same_image(small_images):
     """The bfloat16 network's loss and gradient at one image against float32's (every machine)."""
     base = tiny(size=64)
-    inputs = load_inputs(small_images["content"], [small_images["style"]], base)
-    _, content_net, style_nets = stage_images(inputs, base, 64)
+    stage = Inputs.load(small_images["content"], [small_images["style"]], base).stage(base, 64)
     x = (np.random.default_rng(0).uniform(0, 255, (1, 64, 64, 3)) - 128).astype(np.float32)
     found = {}
     for precision in ("float32", "bfloat16"):
         objective = engine_for(base, precision).objective
-        found[precision] = objective.value_and_grad(x, stage_targets(objective, base, content_net, style_nets))
+        found[precision] = objective.value_and_grad(x, stage.targets(objective, base))
     (f32, g32), (bf16, g16) = found["float32"], found["bfloat16"]
     assert abs(bf16.total - f32.total) / f32.total < 0.02  # measured here: about 1 %
-    assert abs(bf16.tv - f32.tv) / f32.tv < 1e-6  # TV is computed on the float32 image
+    assert abs(bf16["tv"] - f32["tv"]) / f32["tv"] < 1e-6  # TV is computed on the float32 image
     cosine = float((g32 * g16).sum() / np.linalg.norm(g32) / np.linalg.norm(g16))
     assert cosine > 0.995
 
@@ -199,14 +200,13 @@ def test_bfloat16_final_objective_within_one_percent_of_float32():
     above float32 (measured); at 128 px the two ended 0.3 % apart.
     """
     settings = TransferSettings(size=128, init="content")
-    inputs = load_inputs(DATA / "content" / "chelsea.png", [DATA / "styles" / "strokes.png"], settings)
-    _, content_net, style_nets = stage_images(inputs, settings, 128)
+    stage = Inputs.load(DATA / "content" / "chelsea.png", [DATA / "styles" / "strokes.png"], settings).stage(settings, 128)
     exact = engine_for(settings, "float32").objective
-    exact_targets = stage_targets(exact, settings, content_net, style_nets)
+    exact_targets = stage.targets(exact, settings)
     final = {}
     for precision in ("float32", "bfloat16"):
         objective = engine_for(settings, precision).objective
-        targets = stage_targets(objective, settings, content_net, style_nets)
-        x = lbfgs(lambda image: objective.value_and_grad(image, targets), images.preprocess(content_net), 10, 20)
+        targets = stage.targets(objective, settings)
+        x = lbfgs(lambda image: objective.value_and_grad(image, targets), images.preprocess(stage.content_net), 10, 20)
         final[precision] = exact.value(x, exact_targets).total
     assert abs(final["bfloat16"] - final["float32"]) / final["float32"] < 0.01

@@ -1,8 +1,9 @@
-"""Estimate a run's peak memory from the layer shapes, and refuse sizes that cannot fit.
+"""What a run will cost, from the layer shapes alone: memory, work and time.
 
-The estimate is checked before any tensor is allocated, so an oversized request fails
-in a second with a clear message instead of the machine swapping or the kernel killing
-the process an hour into a sweep.
+The memory estimate is checked before any tensor is allocated, so an oversized request
+fails in a second with a clear message instead of the machine swapping or the kernel
+killing the process an hour into a sweep. The workflow asks the same functions for its
+jobs' memory and time requests, so a cluster job asks for what the engine will use.
 """
 
 from __future__ import annotations
@@ -37,6 +38,38 @@ def lbfgs_bytes(height: int, width: int, history: int) -> int:
 def estimate_bytes(backbone: str, layer_names: list[str], height: int, width: int, lbfgs_history: int = 10) -> int:
     activations = COPIES_PER_ACTIVATION * 4 * activation_elements(backbone, layer_names, height, width)
     return int(FIXED_BYTES + activations + lbfgs_bytes(height, width, lbfgs_history))
+
+
+def conv_flops(backbone: str, layer_names: list[str], height: int, width: int) -> int:
+    """Multiply-adds x 2 of the forward convolutions up to the deepest named layer."""
+    return sum(
+        2 * 9 * layer.in_channels * layer.out_channels * (height // layer.downsample) * (width // layer.downsample)
+        for layer in layers_up_to(backbone, layer_names)
+        if layer.kind == "conv"
+    )
+
+
+# The slowest throughput this project has measured for a whole evaluation: 2-core AMD EPYC
+# Zen 3 (AVX2), float32, 398 GFLOP in 4.0 s at 512² (README, performance), i.e. 50 GFLOP/s per
+# thread. Time requests assume it, so they are generous on faster CPUs and on GPUs.
+SLOWEST_GFLOPS_PER_THREAD = 50.0
+
+
+def evaluation_seconds(backbone: str, layer_names: list[str], height: int, width: int, threads: int = 1) -> float:
+    """Seconds of one loss+gradient evaluation (forward and image gradient) on the slowest CPU measured."""
+    flops = 2 * conv_flops(backbone, layer_names, height, width)
+    return flops / (SLOWEST_GFLOPS_PER_THREAD * 1e9 * max(1, threads))
+
+
+def run_seconds(settings, backbone: str, height: int, width: int, threads: int = 1) -> float:
+    """Seconds of a whole run: every stage's expected evaluations at its own size."""
+    total = 0.0
+    for stage in settings.stages():
+        scale = stage.size / max(height, width)
+        h, w = max(1, round(height * scale)), max(1, round(width * scale))
+        evaluations = stage.iterations * settings.expected_evaluations_per_iteration(stage)
+        total += evaluations * evaluation_seconds(backbone, settings.layers(), h, w, threads)
+    return total
 
 
 def available_bytes() -> int | None:

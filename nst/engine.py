@@ -1,0 +1,87 @@
+"""The engine of a transfer: weights, network and objective, built once per process.
+
+Building costs seconds (weights, variables, graph tracing), so engines are kept by what
+shapes them; a second run in the same process, such as the next weight triple of a
+workflow job or a test, reuses its engine. Loss weights are not part of the key: they
+are arguments of the traced graph.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .backbones import architecture, conv_layer_names
+from .device import configure_threads, resolve_precision
+from .errors import SettingsError
+from .settings import TransferSettings
+from .weights import LoadedWeights, resolve_weights
+
+
+@dataclass
+class Engine:
+    """Weights, network and objective for one backbone/precision/terms choice."""
+
+    weights: LoadedWeights
+    precision: str
+    objective: object  # nst.objective.Objective
+    build_seconds: float
+
+    @property
+    def backbone(self) -> str:
+        return self.weights.backbone
+
+
+_ENGINES: dict[tuple, Engine] = {}
+
+
+def _key(settings: TransferSettings, precision: str) -> tuple:
+    return (
+        settings.backbone,
+        settings.weights,
+        precision,
+        settings.pooling,
+        tuple(settings.content_layers),
+        tuple(settings.style_layers),
+        tuple(settings.weights_by_term()),
+        tuple(settings.plugins),
+    )
+
+
+def engine_for(settings: TransferSettings, precision: str | None = None) -> Engine:
+    """Build (or reuse) the engine that `settings` need; `precision` overrides the setting."""
+    precision = precision or resolve_precision(settings.precision)
+    key = _key(settings, precision)
+    if key not in _ENGINES:
+        started = time.perf_counter()
+        configure_threads(settings.threads)
+        from .network import FeatureNetwork
+        from .objective import Objective
+        from .terms import build_terms
+
+        terms = build_terms(settings)
+        weights = resolve_weights(settings.backbone, settings.weights)
+        outputs = list(dict.fromkeys(layer for term in terms for layer in term.layers()))
+        check_layers(weights.backbone, {term.name: term.layers() for term in terms})
+        network = FeatureNetwork(weights.backbone, weights.layers, outputs, precision, settings.pooling)
+        _ENGINES[key] = Engine(weights, precision, Objective(network, terms), time.perf_counter() - started)
+    return _ENGINES[key]
+
+
+def clear_engines() -> None:
+    """Forget every engine of this process (benchmarks use it to time a cold build)."""
+    _ENGINES.clear()
+
+
+def check_layers(backbone: str, layers_by_term: dict[str, list[str]]) -> None:
+    """Refuse a layer name the backbone does not have, naming the option that asked for it."""
+    names = {layer.name for layer in architecture(backbone)}
+    options = {"content": "content_layers", "style": "style_layers"}
+    for term, layers in layers_by_term.items():
+        for name in layers:
+            if name not in names:
+                raise SettingsError(
+                    options.get(term, "terms"),
+                    f"{backbone} has no layer {name!r}; its layers are named "
+                    f"block1_conv1 … {conv_layer_names(backbone)[-1]} and block1_pool … block5_pool",
+                )

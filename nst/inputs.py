@@ -1,0 +1,123 @@
+"""A transfer's input images: decoded and checked first, then resized for each stage.
+
+Every file is decoded before any model is built, and every stage size is checked against
+the network's smallest input and the memory estimate, so a bad input or size fails in a
+second with its name, not minutes into a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import colour, images
+from .backbones import deepest_layer, minimum_side
+from .errors import ImageError, SettingsError
+from .estimate import check_fits
+from .settings import INITS, TransferSettings
+
+
+@dataclass
+class Inputs:
+    """The decoded input images (PIL) and the names to report them by."""
+
+    content: object
+    styles: list
+    init: object  # an image when settings.init is a file, else None
+    content_name: str
+    style_names: list[str]
+
+    @classmethod
+    def load(cls, content: str | Path, styles: list[str | Path], settings: TransferSettings) -> "Inputs":
+        """Decode every input file, so a bad one fails before any model is built."""
+        if not styles:
+            raise SettingsError("at least one style image is needed")
+        init = None if settings.init in INITS else images.load_rgb(settings.init)
+        return cls(images.load_rgb(content), [images.load_rgb(s) for s in styles], init, str(content),
+                   [str(s) for s in styles])
+
+    def check_sizes(self, settings: TransferSettings, backbone: str) -> None:
+        """Refuse stage sizes for which the deepest layer would have no pixels, or memory is short."""
+        layers = settings.layers()
+        smallest = minimum_side(backbone, layers)
+        for size in settings.sizes():
+            w, h = images.fit_size(*self.content.size, size)
+            if min(w, h) < smallest:
+                raise ImageError(
+                    f"{self.content_name}: at size {size} it becomes {w}x{h}, but {backbone} up to "
+                    f"{deepest_layer(backbone, layers)} needs at least {smallest}x{smallest}; raise --size"
+                )
+            for style, name in zip(self.styles, self.style_names):
+                sw, sh = images.fit_size(*style.size, settings.style_size(size))
+                if min(sw, sh) < smallest:
+                    raise ImageError(
+                        f"{name}: at style scale {settings.style_scale} it becomes {sw}x{sh}, below the "
+                        f"{smallest}x{smallest} minimum; raise --style-scale or --size"
+                    )
+        w, h = images.fit_size(*self.content.size, settings.size)
+        check_fits(backbone, layers, h, w, settings.lbfgs_history)
+
+    def stage(self, settings: TransferSettings, size: int) -> "StageImages":
+        """Content and styles resized for one stage, as shown and as the network sees them.
+
+        With colour preservation the network sees luminance only, the styles' matched to the
+        content's mean and spread; `content_rgb` keeps the colours to put back afterwards.
+        """
+        w, h = images.fit_size(*self.content.size, size)
+        content_rgb = images.to_array(images.resize(self.content, (w, h)))
+        style_rgbs = [
+            images.to_array(images.resize(s, images.fit_size(*s.size, settings.style_size(size)))) for s in self.styles
+        ]
+        if not settings.preserve_color:
+            return StageImages(content_rgb, content_rgb, style_rgbs)
+        content_luma = colour.luminance(content_rgb)
+        style_nets = [colour.as_grey_rgb(colour.match_luminance(colour.luminance(s), content_luma)) for s in style_rgbs]
+        return StageImages(content_rgb, colour.as_grey_rgb(content_luma), style_nets)
+
+
+@dataclass
+class StageImages:
+    content_rgb: np.ndarray  # (H, W, 3) float32 RGB, the content as shown
+    content_net: np.ndarray  # what the network sees of the content (luminance with preserve_color)
+    style_nets: list[np.ndarray]  # what it sees of each style
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.content_rgb.shape[:2]
+
+    def targets(self, objective, settings: TransferSettings):
+        """The objective's fixed targets for this stage, with the settings' weights."""
+        return objective.targets(
+            images.preprocess(self.content_net),
+            [images.preprocess(s) for s in self.style_nets],
+            settings.blend(len(self.style_nets)),
+            settings.weights_by_term(),
+        )
+
+    def initial_image(self, settings: TransferSettings, rng, init_image) -> np.ndarray:
+        """The starting point in preprocessed (BGR, mean-subtracted) space."""
+        h, w = self.shape
+        if settings.init == "noise":
+            return (rng.uniform(0, 255, (1, h, w, 3)) - 128.0).astype(np.float32)  # the article's init
+        if settings.init == "content":
+            return images.preprocess(self.content_net)
+        if settings.init == "style":
+            style = images.Image.fromarray(self.style_nets[0].astype(np.uint8))
+            return images.preprocess(images.to_array(images.resize(style, (w, h))))
+        return images.preprocess(images.to_array(images.resize(init_image, (w, h))))
+
+    def render(self, x: np.ndarray, settings: TransferSettings) -> np.ndarray:
+        """A preprocessed image as it is saved: uint8 RGB, colours put back with preserve_color."""
+        rgb = images.deprocess(x)
+        if settings.preserve_color:
+            return colour.recombine(rgb.astype(np.float64), self.content_rgb)
+        return rgb
+
+
+def upscale(x: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A stage's result resized (bicubic) to start the next, larger stage."""
+    from .quiet import tf
+
+    return tf.image.resize(x, (height, width), method="bicubic").numpy().astype(np.float32)

@@ -1,0 +1,57 @@
+"""TensorFlow, imported once, without its start-up lines on stderr.
+
+TensorFlow's native code writes to file descriptor 2 while it loads, whatever
+TF_CPP_MIN_LOG_LEVEL says: "oneDNN custom operations are on" on CPUs where oneDNN is
+the default, absl's "All log messages before absl::InitializeLog() is called…", CUDA's
+"Unable to register cuDNN factory". Every nst message is one line, so those must not
+reach a user or a workflow log. During the import fd 2 points at a temporary file;
+afterwards every line that is not start-up chatter is written back, so a real error
+still shows. Every module of nst that needs TensorFlow takes it from here
+(`from .quiet import tf`), so the first import is always this one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Python-side and later native INFO/WARNING lines
+
+# Native log lines (glog format: severity, date, time, thread, file:line]) of the start-up.
+_NATIVE = re.compile(r"^[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] ")
+_CHATTER = (
+    re.compile(r"^WARNING: All log messages before absl::InitializeLog\(\) is called"),
+    re.compile(r"Unable to register (cuDNN|cuFFT|cuBLAS) factory"),
+    re.compile(r"TF-TRT Warning"),
+    re.compile(r"computation placer already registered"),
+)
+
+
+def is_chatter(line: str) -> bool:
+    """True for a start-up line of TensorFlow's native code that tells a user nothing to act on."""
+    return bool(_NATIVE.match(line)) or any(p.search(line) for p in _CHATTER)
+
+
+def _import_quietly():
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode(errors="replace").splitlines() if not is_chatter(line)]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
+    tensorflow.get_logger().setLevel("ERROR")
+    return tensorflow
+
+
+tf = _import_quietly()

@@ -1,0 +1,245 @@
+"""The run loop: the settings' stages, each optimised in turn, every step told to observers.
+
+    plan (settings.stages()) ─▶ for each stage: resize inputs, compute targets, optimise
+        each evaluation ─▶ observer.evaluated(Evaluation)
+        each iteration  ─▶ observer.iterated(Iteration)
+    end ─▶ observer.finished(TransferResult)   (always: completed, diverged or stopped)
+
+The loop itself writes nothing: the progress bar, log lines, frames, the history CSV, the
+final image and the run record are observers (nst.observers), and so is anything a
+caller adds, such as a benchmark's stopwatch. An observer may raise `StopRun` to end the
+run early; the run then finishes with the last iteration's image, status "stopped".
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .device import describe_device
+from .engine import Engine, engine_for
+from .errors import DivergedError
+from .inputs import Inputs, StageImages, upscale
+from .loss_values import Losses
+from .records import HistoryRow, RunRecord, command_line, versions
+from .settings import Stage, TransferSettings
+
+log = logging.getLogger("nst")
+
+
+class StopRun(Exception):
+    """Raised by an observer to end a run early, keeping the last iteration's image."""
+
+
+@dataclass(frozen=True)
+class RunStart:
+    settings: TransferSettings
+    stages: list[Stage]
+    seed: int
+    backbone: str
+    precision: str
+    terms: list[str]  # the objective's terms, in summing order
+    notices: list[str]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    stage: int
+    size: int
+    number: int  # evaluations so far in the run, this one included
+    losses: Losses
+    seconds: float  # optimisation seconds so far in the run
+
+
+@dataclass(frozen=True)
+class Iteration:
+    row: HistoryRow  # stage, size, iteration (0-based over all stages), losses, evaluations, seconds
+    image: np.ndarray  # the optimiser's image, preprocessed (1, H, W, 3) float32
+    render: Callable[[np.ndarray], np.ndarray]  # preprocessed -> the uint8 RGB that is saved
+
+    def rgb(self) -> np.ndarray:
+        return self.render(self.image)
+
+
+@dataclass
+class TransferResult:
+    image: np.ndarray | None  # (H, W, 3) uint8 RGB, None when no iteration finished
+    history: list[HistoryRow]
+    record: RunRecord
+    error: DivergedError | None = None
+
+    @property
+    def status(self) -> str:
+        return self.record.status
+
+
+class Observer:
+    """Hooks of a run; each does nothing unless overridden."""
+
+    def started(self, run: RunStart) -> None: ...
+
+    def stage_started(self, stage: int, size: int, images: StageImages) -> None: ...
+
+    def evaluated(self, evaluation: Evaluation) -> None: ...
+
+    def iterated(self, iteration: Iteration) -> None: ...
+
+    def finished(self, result: TransferResult) -> None: ...
+
+    def closed(self) -> None:
+        """Always called last, also when the run ends by an exception (release what you hold)."""
+
+
+@dataclass
+class Transfer:
+    """One prepared transfer: checked inputs and settings, and the engine to run them with."""
+
+    inputs: Inputs
+    settings: TransferSettings
+    engine: Engine
+    output: str | None = None  # only recorded; writing it is an observer's job
+    notices: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    @classmethod
+    def prepare(cls, content, styles, settings: TransferSettings | None = None, output=None) -> "Transfer":
+        """Check settings, decode every input, build the engine and check the sizes: all before any work."""
+        started = time.perf_counter()
+        settings = (settings or TransferSettings()).validate(n_styles=len(styles))
+        inputs = Inputs.load(content, styles, settings)
+        engine = engine_for(settings)
+        inputs.check_sizes(settings, engine.backbone)
+        notices = []
+        if settings.backbone == "auto" and engine.backbone != "vgg16":
+            notices.append(
+                f"VGG16 (the article's network) weights were not available; used {engine.backbone} "
+                f"from {engine.weights.source}"
+            )
+        return cls(inputs, settings, engine, None if output is None else str(output), notices, started)
+
+    def run(self, observers: list[Observer]) -> TransferResult:
+        settings, objective = self.settings, self.engine.objective
+        seed = settings.seed if settings.seed is not None else secrets.randbits(32)
+        if settings.seed is not None:
+            from .quiet import tf
+
+            tf.config.experimental.enable_op_determinism()
+        rng = np.random.default_rng(seed)
+        stages = settings.stages()
+        history: list[HistoryRow] = []
+        optimise_seconds, x, images = 0.0, None, None
+        last_good: tuple[np.ndarray, StageImages] | None = None  # the last iteration's image, and its stage
+        status, error = "completed", None
+        try:
+            try:
+                _tell(observers, "started", RunStart(settings, stages, seed, self.engine.backbone,
+                                                     self.engine.precision, objective.names, self.notices))
+                for index, stage in enumerate(stages):
+                    images = self.inputs.stage(settings, stage.size)
+                    h, w = images.shape
+                    stage_start = time.perf_counter()
+                    _tell(observers, "stage_started", index, stage.size, images)
+                    targets = images.targets(objective, settings)
+                    x = images.initial_image(settings, rng, self.inputs.init) if x is None else upscale(x, h, w)
+                    before = _Before(optimise_seconds, history[-1].evaluations if history else 0, len(history))
+
+                    def seconds(before=before, stage_start=stage_start) -> float:
+                        return before.seconds + time.perf_counter() - stage_start
+
+                    def on_evaluation(losses, count, index=index, stage=stage, before=before, seconds=seconds):
+                        _tell(observers, "evaluated",
+                              Evaluation(index, stage.size, before.evaluations + count, losses, seconds()))
+
+                    def on_iteration(result, image, index=index, stage=stage, before=before, seconds=seconds,
+                                     images=images):
+                        nonlocal last_good
+                        row = HistoryRow(index, stage.size, before.iterations + result.iteration, result.losses,
+                                         before.evaluations + result.evaluations, round(seconds(), 4))
+                        history.append(row)
+                        last_good = (image, images)
+                        _tell(observers, "iterated", Iteration(row, image, lambda x: images.render(x, settings)))
+
+                    try:
+                        x = self._optimise(stage, x, targets, on_iteration, on_evaluation)
+                    except DivergedError as exc:
+                        exc.iteration += before.iterations
+                        exc.evaluation += before.evaluations
+                        status, error, x = "diverged", exc, exc.last_good
+                        break
+                    finally:
+                        optimise_seconds = seconds()
+            except StopRun as exc:
+                status = "stopped"
+                x, images = last_good if last_good is not None else (None, images)
+                log.info("stopped: %s", exc)
+            result = self._result(status, error, x, images, history, seed, optimise_seconds)
+            _tell(observers, "finished", result)
+            return result
+        finally:
+            for observer in observers:
+                observer.closed()
+
+    def _optimise(self, stage: Stage, x, targets, on_iteration, on_evaluation) -> np.ndarray:
+        from .optimise import adam, lbfgs
+
+        settings, objective = self.settings, self.engine.objective
+
+        def evaluate(image):
+            return objective.value_and_grad(image, targets)
+
+        if settings.optimizer == "lbfgs":
+            return lbfgs(evaluate, x, stage.iterations, stage.evals_per_iteration, settings.lbfgs_history,
+                         on_iteration, on_evaluation, first_step=settings.lbfgs_step)
+        return adam(evaluate, x, stage.iterations, stage.evals_per_iteration, settings.learning_rate, on_iteration,
+                    on_evaluation)
+
+    def _result(self, status, error, x, images, history, seed, optimise_seconds) -> TransferResult:
+        image = images.render(x, self.settings) if (x is not None and history) else None
+        shape = images.shape if images is not None else (0, 0)
+        record = RunRecord(
+            status=status,
+            content=self.inputs.content_name,
+            styles=self.inputs.style_names,
+            output=self.output,
+            settings=self.settings.to_dict(),
+            seed=seed,
+            backbone=self.engine.backbone,
+            weights_source=self.engine.weights.source,
+            weights_file=self.engine.weights.detail,
+            precision=self.engine.precision,
+            device=describe_device(),
+            versions=versions(),
+            command=command_line(),
+            notices=list(self.notices),
+            output_size=[int(shape[1]), int(shape[0])],
+            iterations_completed=len(history),
+            evaluations=history[-1].evaluations if history else 0,
+            final_losses=history[-1].losses.as_dict() if history else None,
+            seconds={
+                "build": round(self.engine.build_seconds, 3),
+                "optimise": round(optimise_seconds, 3),
+                "total": round(time.perf_counter() - self.started, 3),
+            },
+            diverged=str(error) if error is not None else None,
+        )
+        return TransferResult(image, history, record, error)
+
+
+@dataclass(frozen=True)
+class _Before:
+    """Where the run stood when a stage began."""
+
+    seconds: float
+    evaluations: int
+    iterations: int
+
+
+def _tell(observers: list[Observer], hook: str, *args) -> None:
+    for observer in observers:
+        getattr(observer, hook)(*args)
+

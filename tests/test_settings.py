@@ -1,0 +1,113 @@
+"""One source per setting: the CLI, the workflow's schema and config/README.md all follow
+nst/settings.py, and these tests fail on any drift between them."""
+
+import copy
+import dataclasses
+import re
+
+import pytest
+import yaml
+
+from nst.cli import build_parser
+from nst.errors import SettingsError
+from nst.settings import TransferSettings, from_arguments, nst_schema, options_table, workflow_options
+from snakemake_runner import ROOT
+
+SCHEMA = ROOT / "workflow" / "schemas" / "nst.schema.yaml"
+
+
+def schema_drift(schema: dict) -> list[str]:
+    """Every difference between a schema of the `nst:` block and the settings, one line each."""
+    defaults = TransferSettings()
+    problems = []
+    found = schema["properties"]
+    for f in workflow_options():
+        if f.name not in found:
+            problems.append(f"{f.name}: missing from the schema")
+            continue
+        if found[f.name].get("default") != getattr(defaults, f.name):
+            problems.append(f"{f.name}: default {found[f.name].get('default')!r} != {getattr(defaults, f.name)!r}")
+        choices = f.metadata["option"].choices
+        if list(choices) != found[f.name].get("enum", []):
+            problems.append(f"{f.name}: choices {found[f.name].get('enum')} != {list(choices)}")
+    problems += [f"{name}: not a setting" for name in set(found) - {f.name for f in workflow_options()}]
+    if found != nst_schema()["properties"]:
+        problems.append("the schema differs from `python -m nst.settings schema`")
+    return problems
+
+
+def test_the_workflow_schema_is_the_one_generated_from_the_settings():
+    assert schema_drift(yaml.safe_load(SCHEMA.read_text())) == [], "run: python -m nst.settings schema > " + str(SCHEMA)
+
+
+@pytest.mark.parametrize("key, value", [("iterations", 7), ("precision", "float32"), ("style_scale", 2.0)])
+def test_the_drift_check_fails_when_a_default_differs(key, value):
+    schema = copy.deepcopy(yaml.safe_load(SCHEMA.read_text()))
+    schema["properties"][key]["default"] = value
+    assert any(line.startswith(f"{key}: default") for line in schema_drift(schema))
+
+
+def test_the_drift_check_fails_when_an_option_is_missing_or_extra():
+    schema = copy.deepcopy(yaml.safe_load(SCHEMA.read_text()))
+    del schema["properties"]["lbfgs_step"]
+    schema["properties"]["sharpness"] = {"type": "number", "default": 1}
+    problems = schema_drift(schema)
+    assert "lbfgs_step: missing from the schema" in problems and "sharpness: not a setting" in problems
+
+
+def test_config_readme_lists_every_option_with_its_default():
+    readme = (ROOT / "config" / "README.md").read_text()
+    block = re.search(r"<!-- nst options:.*?-->\n(.*?)<!-- end of nst options -->", readme, re.S).group(1)
+    assert block.strip() == options_table().strip(), "run: python -m nst.settings table, and paste it in"
+
+
+def test_every_setting_is_an_option_of_nst_transfer_with_the_same_default():
+    parser = build_parser()
+    args = parser.parse_args(["transfer", "c.png", "s.png", "-o", "o.png"])
+    assert from_arguments(args) == TransferSettings()
+    help_text = parser._subparsers._group_actions[0].choices["transfer"].format_help()
+    for f in dataclasses.fields(TransferSettings):
+        assert "--" + f.name.replace("_", "-") in help_text, f.name
+
+
+def test_options_parse_from_the_command_line():
+    args = build_parser().parse_args(["transfer", "c.png", "s.png", "-o", "o.png", "--scales", "128,256",
+                                      "--terms", "mean_colour=1e3", "--plugins", "a,b", "--seed", "3",
+                                      "--preserve-color", "--style-layers", "block1_conv1"])
+    settings = from_arguments(args)
+    assert settings.scales == [128, 256] and settings.terms == {"mean_colour": 1000.0}
+    assert settings.plugins == ["a", "b"] and settings.seed == 3 and settings.preserve_color
+    assert settings.style_layers == ["block1_conv1"]
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"iterations": 0}, "option iterations: must be a whole number >= 1, got 0"),
+        ({"iterations": True}, "option iterations: must be a whole number >= 1, got True"),
+        ({"learning_rate": 0}, "option learning_rate: must be above 0"),
+        ({"precision": "half"}, "option precision: must be one of auto, float32, bfloat16, got 'half'"),
+        ({"scales": [256, "x"]}, "option scales: must be a whole number >= 1, got 'x'"),
+        ({"tv_weight": float("nan")}, "option tv_weight: must be a finite number >= 0"),
+        ({"scales": [32], "scale_evals": [5, 5]}, "option scale_evals: needs one number per scale"),
+        ({"seed": 2**32}, r"option seed: must be a whole number in \[0, 2\^32\)"),
+        ({"terms": {"a": "b"}}, "option terms: must be a finite number >= 0, got 'b'"),
+    ],
+)
+def test_bad_values_are_named(values, message):
+    with pytest.raises(SettingsError, match=message):
+        TransferSettings(**values).validate()
+
+
+def test_a_config_mapping_with_an_unknown_key_is_named():
+    with pytest.raises(SettingsError, match="option iteratons: is not an option"):
+        TransferSettings.from_mapping({"iteratons": 3})
+
+
+def test_stages_frames_and_evaluation_forecast():
+    settings = TransferSettings(size=64, scales=[24, 40], scale_evals=[7, 4], iterations=2, evals_per_iteration=3)
+    assert settings.stages() == [(24, 1, 7), (40, 1, 4), (64, 2, 3)]
+    assert settings.frame_count() == 4 and settings.planned_evaluations() == 17
+    assert settings.expected_evaluations() == 17 + 2 * 4  # L-BFGS's line search: up to 2 more per call
+    assert TransferSettings(optimizer="adam", iterations=3, evals_per_iteration=5).expected_evaluations() == 15
+    assert TransferSettings(style_scale=0.5).style_size(512) == 256
