@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from nst.fetch import FetchError, fetch
+from nst.workflow.fetch import FetchError, fetch
 
 
 def test_mirror_copy_is_verified(tmp_path, article):

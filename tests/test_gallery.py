@@ -3,7 +3,7 @@
 import numpy as np
 from PIL import Image
 
-from nst.gallery import grid, save_gif
+from nst.workflow.gallery import grid, save_gif
 
 
 def picture(width, height, value):

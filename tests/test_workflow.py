@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,8 +35,10 @@ def third_style(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("batched", [True, False])
-def test_dag_of_two_contents_three_styles_two_triples(tmp_path, third_style, batched):
+@pytest.mark.parametrize("batched, snakefile", [(True, "Snakefile"), (False, "Snakefile"),
+                                               (True, "workflow/Snakefile"), (False, "workflow/Snakefile")])
+def test_dag_of_two_contents_three_styles_two_triples(tmp_path, third_style, batched, snakefile):
+    """The same DAG whichever Snakefile is the entry point (the top-level one uses workflow/Snakefile as a module)."""
     config = write_config(
         tmp_path,
         contents={"chelsea": str(DATA / "content/chelsea.png"), "coffee": str(DATA / "content/coffee.png")},
@@ -45,7 +48,7 @@ def test_dag_of_two_contents_three_styles_two_triples(tmp_path, third_style, bat
         size=64,
         batch_triples=batched,
     )
-    counts = job_counts(snakemake(tmp_path, "-n", "--configfile", config).stdout)
+    counts = job_counts(snakemake(tmp_path, "-n", "--configfile", config, snakefile=ROOT / snakefile).stdout)
     # batched: one job (one process, one model) per content x style pair runs both triples
     assert (counts.get("transfer_pair", 0), counts.get("transfer", 0)) == ((6, 0) if batched else (0, 12))
     assert counts["preprocess"] == 5
@@ -158,7 +161,8 @@ def test_summary_matches_each_runs_history(tiny_run):
 
 def test_report_bundles_the_results(tiny_run):
     workdir, config = tiny_run
-    snakemake(workdir, "--report", "report.zip", "--configfile", config)
+    done = snakemake(workdir, "--report", "report.zip", "--configfile", config)
+    assert "WARNING" not in done.stdout + done.stderr  # every caption renders
     import zipfile
 
     files = [Path(n).name for n in zipfile.ZipFile(workdir / "report.zip").namelist() if "/raw/" in n]
@@ -206,14 +210,61 @@ def test_a_wrong_config_value_is_named(tmp_path, change, expected):
     assert "Error validating config file" in said
 
 
-def test_a_run_sheet_naming_an_unknown_style_is_named(tmp_path):
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"nst": {"scales": [32], "scale_evals": [5, 5]}}, "config key nst.scale_evals: needs one number per scale"),
+        ({"nst": {"terms": {"style": 1.0}}}, "config key nst.terms: 'style' is a built-in term"),
+        ({"weights": [[0, 0, 1]]}, "weights [0, 0, 1]: option content_weight/style_weight: at least one of them"),
+    ],
+)
+def test_values_the_engine_would_refuse_stop_the_workflow_at_parse_time(tmp_path, change, expected):
+    """The schema's types pass, but the engine's own checks (the same as `nst transfer`'s) do not."""
+    config = write_config(
+        tmp_path,
+        **{"contents": {"chelsea": str(DATA / "content/chelsea.png")}, "styles": {"mosaic": str(DATA / "styles/mosaic.png")},
+           **change},
+    )
+    done = snakemake(tmp_path, "-n", "--configfile", config, check=False)
+    assert done.returncode != 0
+    assert expected in done.stdout + done.stderr
+
+
+def test_transfer_jobs_ask_for_the_engines_estimate_of_their_own_image(tmp_path):
+    """mem_mb and runtime come from nst.estimate for the job's real backbone and aspect ratio."""
+    from nst import estimate
+    from nst.settings import TransferSettings
+
+    wide = tmp_path / "wide.png"
+    Image.open(DATA / "content/coffee.png").convert("RGB").save(wide)  # 600 x 400
+    config = write_config(tmp_path, contents={"cup": str(wide)}, styles={"mosaic": str(DATA / "styles/mosaic.png")},
+                          weights=[[0.025, 5, 1], [0.025, 1, 1]], size=96, nst={"iterations": 2, "evals_per_iteration": 3})
+    snakemake(tmp_path, "--cores", "1", "--configfile", config, "--until", "preprocess")
+    out = snakemake(tmp_path, "-n", "--configfile", config, "--set-threads", "transfer_pair=1").stdout
+    job = out[out.index("rule transfer_pair:"):]
+    mem_mb = int(re.search(r"mem_mb=(\d+)", job).group(1))
+    runtime = int(re.search(r"runtime=(\d+)", job).group(1))
+    settings = TransferSettings(size=96, iterations=2, evals_per_iteration=3)
+    assert Image.open(tmp_path / "results/inputs/contents/cup.png").size == (96, 64)
+    assert mem_mb == int(1.25 * estimate.estimate_bytes("vgg19", settings.layers(), 64, 96) / 2**20)
+    assert runtime == int(10 + 3 * 2 * estimate.run_seconds(settings, "vgg19", 64, 96, threads=1) / 60)
+
+
+@pytest.mark.parametrize(
+    "row, expected",
+    [
+        ("chelsea\tnope\t0.025\t5\t1", "row 2: style 'nope' is not a key of config styles"),
+        ("chelsea\tmosaic\t0.025\tlots\t1", "'lots' is not of type 'number'"),
+    ],
+)
+def test_a_bad_run_sheet_row_is_named(tmp_path, row, expected):
     sheet = tmp_path / "runs.tsv"
-    sheet.write_text("content\tstyle\tcw\tsw\ttvw\nchelsea\tnope\t0.025\t5\t1\n")
+    sheet.write_text(f"content\tstyle\tcw\tsw\ttvw\n{row}\n")
     config = write_config(tmp_path, contents={"chelsea": str(DATA / "content/chelsea.png")},
                           styles={"mosaic": str(DATA / "styles/mosaic.png")}, runs=str(sheet))
     done = snakemake(tmp_path, "-n", "--configfile", config, check=False)
     assert done.returncode != 0
-    assert "row 2: style 'nope' is not a key of config styles" in done.stdout + done.stderr
+    assert expected in done.stdout + done.stderr
 
 
 def test_a_corrupt_input_image_stops_with_its_name(tmp_path):

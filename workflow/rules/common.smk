@@ -1,81 +1,83 @@
-"""Tables of runs, naming, input functions and resources of the nst workflow."""
+"""Tables of runs, input functions and resources of the nst workflow.
+
+Names and paths come from nst.workflow.naming; what a transfer will do (its stages, frames,
+style size, memory and time) comes from the engine's own settings and estimates, so
+nothing here restates them.
+"""
 
 import os
 import re
+import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+from PIL import Image
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from nst.settings import TransferSettings
-
-validate(config, schema="../schemas/config.schema.yaml")
-
-# Scripts import the nst package from this repository, also inside conda environments.
-PROJECT_ROOT = str(Path(workflow.basedir).resolve())
+# The nst package of this repository, for this process and for every job's script (also
+# inside conda environments). Found from this file, whichever Snakefile was the entry point.
+PROJECT_ROOT = str(Path(str(workflow.current_basedir)).resolve().parents[1])
+if PROJECT_ROOT not in sys.path:
+    sys.path.insert(0, PROJECT_ROOT)
 os.environ.update(
     PYTHONPATH=os.pathsep.join(
         p for p in (PROJECT_ROOT, os.getenv("PYTHONPATH", "")) if p
     )
 )
 
-NST = config["nst"]
+from nst import estimate
+from nst.errors import NSTError, SettingsError
+from nst.settings import TransferSettings
+from nst.weights import which_backbone
+from nst.workflow import naming
+
+validate(config, schema="../schemas/config.schema.yaml")
+
 SIZE = config["size"]
 
-# The transfers' own settings (config nst over the article's defaults), for their stages.
-STAGES = TransferSettings(**NST, size=SIZE).stages()
 
-# one frame per iteration of every stage
-N_FRAMES = sum(iterations for _, iterations, _ in STAGES)
-
-
-def number(value):
-    """A weight as the article wrote it in file names: 0.025, 5, 0.1 (no trailing .0, no exponent)."""
-    return np.format_float_positional(float(value), trim="-")
-
-
-def run_name(content, style, cw, sw, tvw):
-    return f"c_{content}_s_{style}_cw_{cw}_sw_{sw}_tvw_{tvw}"
+def transfer_settings():
+    """Config nst over the article's defaults, checked by the engine's own rules."""
+    try:
+        settings = TransferSettings.from_mapping(
+            config["nst"], size=SIZE, seed=config["seed"]
+        )
+        return settings.validate()
+    except SettingsError as exc:
+        raise WorkflowError(f"config key nst.{exc.option}: {exc.problem}") from None
 
 
-def triple_name(cw, sw, tvw):
-    return f"cw_{cw}_sw_{sw}_tvw_{tvw}"
+SETTINGS = transfer_settings()
+N_FRAMES = SETTINGS.frame_count()
+try:
+    BACKBONE = which_backbone(SETTINGS.backbone, SETTINGS.weights)
+except NSTError as exc:
+    raise WorkflowError(f"config key nst.weights: {exc}") from None
 
 
-def pair_name(content, style):
-    return f"c_{content}_s_{style}"
+# --- runs --------------------------------------------------------------------------
 
 
 def read_run_sheet(path):
     """The hand-picked runs of a TSV sheet (content, style, cw, sw, tvw), checked row by row."""
     if not Path(path).is_file():
         raise WorkflowError(f"config key runs: no such run sheet {path}")
-    sheet = pd.read_csv(path, sep="\t", comment="#", dtype=str).rename(
-        columns=str.strip
-    )
-    missing = {"content", "style", "cw", "sw", "tvw"} - set(sheet.columns)
-    if missing:
-        raise WorkflowError(
-            f"run sheet {path}: missing column(s) {', '.join(sorted(missing))}"
-        )
-    rows = []
+    sheet = pd.read_csv(
+        path, sep="\t", comment="#", dtype={"content": str, "style": str}
+    ).rename(columns=str.strip)
+    validate(sheet, schema="../schemas/runs.schema.yaml")
     for index, row in sheet.iterrows():
-        where = f"run sheet {path}, row {index + 2}"
         for kind, column in (("contents", "content"), ("styles", "style")):
             if row[column] not in config[kind]:
                 raise WorkflowError(
-                    f"{where}: {column} {row[column]!r} is not a key of config {kind}"
+                    f"run sheet {path}, row {index + 2}: {column} {row[column]!r} "
+                    f"is not a key of config {kind}"
                 )
-        try:
-            weights = [float(row[c]) for c in ("cw", "sw", "tvw")]
-        except ValueError:
-            raise WorkflowError(f"{where}: cw, sw and tvw must be numbers") from None
-        if any(w < 0 or not np.isfinite(w) for w in weights):
-            raise WorkflowError(f"{where}: cw, sw and tvw must be finite numbers >= 0")
-        rows.append((row["content"], row["style"], *weights))
-    return rows
+    return [
+        tuple(r)
+        for r in sheet[["content", "style", "cw", "sw", "tvw"]].itertuples(index=False)
+    ]
 
 
 def build_runs():
@@ -88,24 +90,42 @@ def build_runs():
             for s in config["styles"]
             for w in config["weights"]
         ]
-    table = pd.DataFrame(
-        [
+    rows = []
+    for content, style, *weights in combos:
+        cw, sw, tvw = map(naming.number, weights)
+        check_triple(weights)
+        rows.append(
             {
-                "content": c,
-                "style": s,
-                "cw": number(cw),
-                "sw": number(sw),
-                "tvw": number(tvw),
+                "content": content,
+                "style": style,
+                "cw": cw,
+                "sw": sw,
+                "tvw": tvw,
+                "triple": naming.triple_name(cw, sw, tvw),
+                "pair": naming.pair_name(content, style),
+                "run": naming.run_name(content, style, cw, sw, tvw),
             }
-            for c, s, cw, sw, tvw in combos
-        ]
+        )
+    return pd.DataFrame(rows).drop_duplicates("run").set_index("run", drop=False)
+
+
+def check_triple(weights):
+    """A weight triple the engine would refuse stops the workflow before any job runs."""
+    try:
+        with_weights(*weights).validate()
+    except SettingsError as exc:
+        raise WorkflowError(f"weights {list(weights)}: {exc}") from None
+
+
+def with_weights(cw, sw, tvw):
+    return TransferSettings(
+        **{
+            **SETTINGS.to_dict(),
+            "content_weight": float(cw),
+            "style_weight": float(sw),
+            "tv_weight": float(tvw),
+        }
     )
-    table["triple"] = [triple_name(r.cw, r.sw, r.tvw) for r in table.itertuples()]
-    table["pair"] = [pair_name(r.content, r.style) for r in table.itertuples()]
-    table["run"] = [
-        run_name(r.content, r.style, r.cw, r.sw, r.tvw) for r in table.itertuples()
-    ]
-    return table.drop_duplicates("run").set_index("run", drop=False)
 
 
 RUNS = build_runs()
@@ -113,6 +133,9 @@ CONTENTS = list(dict.fromkeys(RUNS["content"]))
 STYLES = list(dict.fromkeys(RUNS["style"]))
 TRIPLES = list(dict.fromkeys(RUNS["triple"]))
 PAIRS = list(dict.fromkeys(RUNS["pair"]))
+
+# One job per content x style pair runs all its triples, where every pair has them all.
+BATCHED = bool(config["batch_triples"]) and not config["runs"]
 
 
 def alternatives(names):
@@ -136,15 +159,12 @@ def source_of(kind, name):
     return config[kind][name]
 
 
-def is_remote(kind, name):
-    return isinstance(source_of(kind, name), dict)
-
-
 def raw_image(wildcards):
     """A local image's own path, or where the fetch rule puts a URL's file."""
-    if is_remote(wildcards.kind, wildcards.name):
-        return f"results/downloads/{wildcards.kind}/{wildcards.name}"
-    return source_of(wildcards.kind, wildcards.name)
+    source = source_of(wildcards.kind, wildcards.name)
+    if isinstance(source, dict):
+        return naming.DOWNLOAD.format(kind=wildcards.kind, name=wildcards.name)
+    return source
 
 
 def fetch_url(wildcards):
@@ -156,62 +176,58 @@ def fetch_sha256(wildcards):
 
 
 def preprocess_size(wildcards):
-    """Contents at the result's size; styles at size × style_scale, as `nst` would resize them."""
-    if wildcards.kind == "styles":
-        return max(1, round(SIZE * NST["style_scale"]))
-    return SIZE
+    """Contents at the result's size; styles at the size the engine resizes them to."""
+    return SETTINGS.style_size(SIZE) if wildcards.kind == "styles" else SIZE
 
 
-# --- runs --------------------------------------------------------------------------
+def input_image(kind, name):
+    return naming.INPUT.format(kind=kind, name=name)
 
 
-def run_row(wildcards):
-    return RUNS.loc[wildcards.run]
+# --- transfers ---------------------------------------------------------------------
 
 
-# One job per content x style pair runs all its triples, where every pair has them all.
-BATCHED = bool(config["batch_triples"]) and not config["runs"]
+def runs_where(column, value):
+    return RUNS[RUNS[column] == value]
 
 
-def run_outputs(run):
-    """Where one run's stylize writes: what the transfer scripts receive per run."""
+def run_job(run):
+    """What the transfer script needs of one run: its weights and where it writes."""
     row = RUNS.loc[run]
-    return {
-        "cw": row.cw,
-        "sw": row.sw,
-        "tvw": row.tvw,
-        "image": f"results/runs/{run}/{run}.png",
-        "frames_dir": f"results/runs/{run}/iterations",
-        "history": f"results/runs/{run}/history.csv",
-        "record": f"results/runs/{run}/run.json",
-    }
-
-
-def single_run(wildcards):
-    return [run_outputs(wildcards.run)]
+    return {"cw": row.cw, "sw": row.sw, "tvw": row.tvw, **naming.run_files(run)}
 
 
 def pair_of(wildcards):
-    return pair_name(wildcards.content, wildcards.style)
+    return naming.pair_name(wildcards.content, wildcards.style)
 
 
-def pair_run_outputs(wildcards):
-    return [run_outputs(r) for r in runs_where("pair", pair_of(wildcards)).index]
-
-
-def pair_inputs(wildcards):
-    return {
-        "content": f"results/inputs/contents/{wildcards.content}.png",
-        "style": f"results/inputs/styles/{wildcards.style}.png",
-    }
+def job_runs(wildcards):
+    """The runs of one transfer job: its own run, or every triple of its pair."""
+    if "run" in wildcards.keys():
+        return [run_job(wildcards.run)]
+    return [run_job(r) for r in runs_where("pair", pair_of(wildcards)).index]
 
 
 def transfer_inputs(wildcards):
-    row = run_row(wildcards)
+    """The preprocessed content and style of a job (one run's, or one pair's)."""
+    if "run" in wildcards.keys():
+        row = RUNS.loc[wildcards.run]
+        content, style = row.content, row.style
+    else:
+        content, style = wildcards.content, wildcards.style
     return {
-        "content": f"results/inputs/contents/{row.content}.png",
-        "style": f"results/inputs/styles/{row.style}.png",
+        "content": input_image("contents", content),
+        "style": input_image("styles", style),
     }
+
+
+# A pair job's name, in the pair rule's wildcards.
+PAIR_PATTERN = naming.pair_name("{content}", "{style}")
+
+
+def pair_run(triple):
+    """The run pattern of `triple` in a pair job."""
+    return f"{PAIR_PATTERN}_{triple}"
 
 
 def run_labels(wildcards):
@@ -220,17 +236,11 @@ def run_labels(wildcards):
 
 def labels_of(run):
     row = RUNS.loc[run]
-    return {
-        "content": row.content,
-        "style": row.style,
-        "cw": row.cw,
-        "sw": row.sw,
-        "tvw": row.tvw,
-    }
+    return {k: row[k] for k in ("content", "style", "cw", "sw", "tvw")}
 
 
 def triple_labels(triple):
-    """Report labels of the run of `triple` in a batched job's pair."""
+    """Report labels of the run of `triple` in a pair job."""
 
     def labels(wildcards):
         return labels_of(f"{pair_of(wildcards)}_{triple}")
@@ -238,16 +248,35 @@ def triple_labels(triple):
     return labels
 
 
-def frames_of(run):
-    return [f"results/runs/{run}/iterations/{run}_i_{k}.png" for k in range(N_FRAMES)]
+def image_shape(path):
+    """(height, width) of an image, from its header."""
+    with Image.open(path) as image:
+        return image.height, image.width
+
+
+def transfer_mem_mb(wildcards, input, attempt):
+    """The engine's estimate for this job's content (its backbone, its aspect ratio), plus margin."""
+    height, width = image_shape(input.content)
+    need = estimate.estimate_bytes(
+        BACKBONE, SETTINGS.layers(), height, width, SETTINGS.lbfgs_history
+    )
+    return int(attempt * 1.25 * need / 2**20)
+
+
+def transfer_runtime(wildcards, input, threads, attempt):
+    """Minutes: the engine's estimate for every run of the job, x3 headroom, more on each retry."""
+    height, width = image_shape(input.content)
+    seconds = len(job_runs(wildcards)) * estimate.run_seconds(
+        SETTINGS, BACKBONE, height, width, threads
+    )
+    return int(10 + 3 * attempt * seconds / 60)
+
+
+# --- galleries and tables ----------------------------------------------------------
 
 
 def run_frames(wildcards):
-    return frames_of(wildcards.run)
-
-
-def runs_where(column, value):
-    return RUNS[RUNS[column] == value]
+    return naming.frame_files(wildcards.run, N_FRAMES)
 
 
 def triple_runs(wildcards):
@@ -264,57 +293,28 @@ def frame_captions(wildcards):
 
 def sweep_captions(wildcards):
     return [
-        f"cw {r['cw']} · sw {r['sw']} · tvw {r['tvw']}" for r in pair_runs(wildcards)
+        naming.triple_label(r["cw"], r["sw"], r["tvw"]) for r in pair_runs(wildcards)
     ]
+
+
+def finals(runs):
+    return [naming.RUN_IMAGE.format(run=r) for r in runs.index]
 
 
 def pair_finals(wildcards):
-    return [
-        f"results/runs/{r}/{r}.png" for r in runs_where("pair", wildcards.pair).index
-    ]
+    return finals(runs_where("pair", wildcards.pair))
 
 
 def triple_finals(wildcards):
-    return [
-        f"results/runs/{r}/{r}.png"
-        for r in runs_where("triple", wildcards.triple).index
-    ]
+    return finals(runs_where("triple", wildcards.triple))
 
 
 def all_histories(wildcards):
-    return [f"results/runs/{r}/history.csv" for r in RUNS.index]
+    return [naming.RUN_HISTORY.format(run=r) for r in RUNS.index]
 
 
 def all_records(wildcards):
-    return [f"results/runs/{r}/run.json" for r in RUNS.index]
-
-
-# --- resources ---------------------------------------------------------------------
-
-# Seconds of one float32 loss+gradient evaluation at 512² on this project's 2-core CPU
-# (3.75 s measured by benchmarks/performance.py, rounded up); runtime requests scale it by
-# area and evaluations (every stage counted at full size), x3 headroom.
-SECONDS_PER_EVAL_512 = 4.0
-
-
-def evaluations():
-    return sum(iterations * evals for _, iterations, evals in STAGES)
-
-
-def transfer_runtime(wildcards, attempt):
-    """Minutes to request: the job's estimated time with headroom, more on each retry."""
-    runs = len(TRIPLES) if BATCHED else 1
-    seconds = runs * evaluations() * SECONDS_PER_EVAL_512 * (SIZE / 512) ** 2
-    return int(10 + 3 * attempt * seconds / 60)
-
-
-def transfer_mem_mb(wildcards, attempt):
-    """The engine's own estimate for a square image of the configured size, plus margin."""
-    from nst.memory import estimate_bytes
-
-    layers = list(dict.fromkeys(NST["content_layers"] + NST["style_layers"]))
-    need = estimate_bytes("vgg19", layers, SIZE, SIZE, NST["lbfgs_history"])
-    return int(attempt * 1.25 * need / 2**20)
+    return [naming.RUN_RECORD.format(run=r) for r in RUNS.index]
 
 
 # --- targets -----------------------------------------------------------------------
@@ -322,11 +322,11 @@ def transfer_mem_mb(wildcards, attempt):
 
 def final_outputs(wildcards=None):
     return (
-        [f"results/runs/{r}/{r}.png" for r in RUNS.index]
-        + [f"results/grids/by_weights/{t}.png" for t in TRIPLES]
-        + [f"results/grids/by_pair/{p}.png" for p in PAIRS]
-        + [f"results/gifs/runs/{r}.gif" for r in RUNS.index]
-        + [f"results/gifs/sweeps/{p}.gif" for p in PAIRS]
-        + ["results/summary.csv", "results/plots/sweep.png"]
-        + [f"results/plots/pairs/{p}.png" for p in PAIRS]
+        finals(RUNS)
+        + [naming.GRID_BY_WEIGHTS.format(triple=t) for t in TRIPLES]
+        + [naming.GRID_BY_PAIR.format(pair=p) for p in PAIRS]
+        + [naming.GIF_RUN.format(run=r) for r in RUNS.index]
+        + [naming.GIF_SWEEP.format(pair=p) for p in PAIRS]
+        + [naming.SUMMARY, naming.PLOT_SWEEP]
+        + [naming.PLOT_PAIR.format(pair=p) for p in PAIRS]
     )

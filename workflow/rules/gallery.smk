@@ -4,7 +4,7 @@ rule grid_by_weights:
         triple_finals,
     output:
         report(
-            "results/grids/by_weights/{triple}.png",
+            naming.GRID_BY_WEIGHTS,
             caption="../report/grid_by_weights.rst",
             category="Grids",
             subcategory="contents x styles",
@@ -32,7 +32,7 @@ rule grid_by_pair:
         pair_finals,
     output:
         report(
-            "results/grids/by_pair/{pair}.png",
+            naming.GRID_BY_PAIR,
             caption="../report/grid_by_pair.rst",
             category="Grids",
             subcategory="weight sweeps",
@@ -58,7 +58,7 @@ rule gif_run:
         run_frames,
     output:
         report(
-            "results/gifs/runs/{run}.gif",
+            naming.GIF_RUN,
             caption="../report/gif_run.rst",
             category="GIFs",
             subcategory="iterations",
@@ -83,7 +83,7 @@ rule gif_sweep:
         pair_finals,
     output:
         report(
-            "results/gifs/sweeps/{pair}.gif",
+            naming.GIF_SWEEP,
             caption="../report/gif_sweep.rst",
             category="GIFs",
             subcategory="weight sweeps",

@@ -1,7 +1,7 @@
 rule fetch:
     """Download a URL image (or copy it from config['mirror']) and verify its sha256."""
     output:
-        "results/downloads/{kind}/{name}",
+        naming.DOWNLOAD,
     log:
         "results/logs/fetch/{kind}/{name}.log",
     conda:
@@ -19,7 +19,7 @@ rule preprocess:
     input:
         raw_image,
     output:
-        "results/inputs/{kind}/{name}.png",
+        naming.INPUT,
     log:
         "results/logs/preprocess/{kind}/{name}.log",
     conda:

@@ -5,7 +5,7 @@ rule summary:
         records=all_records,
     output:
         report(
-            "results/summary.csv",
+            naming.SUMMARY,
             caption="../report/summary.rst",
             category="Tables",
         ),
@@ -22,10 +22,10 @@ rule summary:
 rule plot_pair:
     """Loss curves of one content x style pair, one line per weight triple."""
     input:
-        "results/summary.csv",
+        naming.SUMMARY,
     output:
         report(
-            "results/plots/pairs/{pair}.png",
+            naming.PLOT_PAIR,
             caption="../report/plot_pair.rst",
             category="Loss curves",
             labels={"pair": "{pair}"},
@@ -35,7 +35,8 @@ rule plot_pair:
     conda:
         "../../envs/nst.yaml"
     params:
-        pair="{pair}",
+        runs=pair_runs,
+        title="{pair}",
     script:
         "../scripts/plots.py"
 
@@ -43,10 +44,10 @@ rule plot_pair:
 rule plot_sweep:
     """Total loss against time for every run of the sweep."""
     input:
-        "results/summary.csv",
+        naming.SUMMARY,
     output:
         report(
-            "results/plots/sweep.png",
+            naming.PLOT_SWEEP,
             caption="../report/plot_sweep.rst",
             category="Loss curves",
             labels={"pair": "all runs"},
@@ -56,6 +57,7 @@ rule plot_sweep:
     conda:
         "../../envs/nst.yaml"
     params:
-        pair="",
+        runs=[],
+        title="every run of the sweep",
     script:
         "../scripts/plots.py"

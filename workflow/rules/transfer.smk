@@ -1,21 +1,52 @@
 # Transfers: one job per run, or (batch_triples, the default for a contents x styles x
 # weights grid) one job per content x style pair that runs all its weight triples in one
-# process. Both write the same files, so everything downstream is the same.
+# process. Both write the same files, so everything downstream is the same; the pair rule
+# is the run rule with other outputs.
+
+
+rule transfer:
+    """Gatys runs through the nst engine: one run, or every weight triple of a pair.
+
+    GPU-resourced: on a cluster `gpu=1` becomes `--gpus=1`; on a CPU-only machine jobs
+    run side by side, each with as many TensorFlow threads as the rule's `threads`.
+    """
+    input:
+        unpack(transfer_inputs),
+    output:
+        image=report(
+            naming.RUN_IMAGE,
+            caption="../report/run.rst",
+            category="Runs",
+            labels=run_labels,
+        ),
+        frames=naming.frame_files("{run}", N_FRAMES),
+        history=naming.RUN_HISTORY,
+        record=naming.RUN_RECORD,
+    log:
+        "results/logs/transfer/{run}.log",
+    benchmark:
+        "results/benchmarks/transfer/{run}.tsv"
+    conda:
+        "../../envs/nst.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=transfer_mem_mb,
+        runtime=transfer_runtime,
+    params:
+        runs=job_runs,
+        settings=SETTINGS.to_dict(),
+    script:
+        "../scripts/transfer.py"
+
 
 if BATCHED:
 
-    rule transfer_pair:
-        """All weight triples of one content x style pair, one after another, one model.
-
-        GPU-resourced: on a cluster `gpu=1` becomes `--gpus=1`; on a CPU-only machine jobs
-        run side by side, each with as many TensorFlow threads as the rule's `threads`.
-        """
-        input:
-            unpack(pair_inputs),
+    use rule transfer as transfer_pair with:
         output:
             images=[
                 report(
-                    f"results/runs/c_{{content}}_s_{{style}}_{t}/c_{{content}}_s_{{style}}_{t}.png",
+                    naming.RUN_IMAGE.format(run=pair_run(t)),
                     caption="../report/run.rst",
                     category="Runs",
                     labels=triple_labels(t),
@@ -23,72 +54,13 @@ if BATCHED:
                 for t in TRIPLES
             ],
             frames=[
-                f"results/runs/c_{{content}}_s_{{style}}_{t}/iterations/c_{{content}}_s_{{style}}_{t}_i_{k}.png"
-                for t in TRIPLES
-                for k in range(N_FRAMES)
+                f for t in TRIPLES for f in naming.frame_files(pair_run(t), N_FRAMES)
             ],
-            histories=expand(
-                "results/runs/c_{{content}}_s_{{style}}_{t}/history.csv", t=TRIPLES
-            ),
-            records=expand(
-                "results/runs/c_{{content}}_s_{{style}}_{t}/run.json", t=TRIPLES
-            ),
+            histories=[naming.RUN_HISTORY.format(run=pair_run(t)) for t in TRIPLES],
+            records=[naming.RUN_RECORD.format(run=pair_run(t)) for t in TRIPLES],
         log:
-            "results/logs/transfer/c_{content}_s_{style}.log",
+            f"results/logs/transfer/{PAIR_PATTERN}.log",
         benchmark:
-            "results/benchmarks/transfer/c_{content}_s_{style}.tsv"
-        conda:
-            "../../envs/nst.yaml"
-        threads: 2
-        resources:
-            gpu=1,
-            mem_mb=transfer_mem_mb,
-            runtime=transfer_runtime,
-        params:
-            runs=pair_run_outputs,
-            nst=NST,
-            size=SIZE,
-            seed=config["seed"],
-        script:
-            "../scripts/transfer.py"
+            f"results/benchmarks/transfer/{PAIR_PATTERN}.tsv"
 
-else:
-
-    rule transfer:
-        """One Gatys run (content x style x weight triple) through the nst engine.
-
-        GPU-resourced: on a cluster `gpu=1` becomes `--gpus=1`; on a CPU-only machine jobs
-        run side by side, each with as many TensorFlow threads as the rule's `threads`.
-        """
-        input:
-            unpack(transfer_inputs),
-        output:
-            image=report(
-                "results/runs/{run}/{run}.png",
-                caption="../report/run.rst",
-                category="Runs",
-                labels=run_labels,
-            ),
-            frames=expand(
-                "results/runs/{{run}}/iterations/{{run}}_i_{k}.png", k=range(N_FRAMES)
-            ),
-            history="results/runs/{run}/history.csv",
-            record="results/runs/{run}/run.json",
-        log:
-            "results/logs/transfer/{run}.log",
-        benchmark:
-            "results/benchmarks/transfer/{run}.tsv"
-        conda:
-            "../../envs/nst.yaml"
-        threads: 2
-        resources:
-            gpu=1,
-            mem_mb=transfer_mem_mb,
-            runtime=transfer_runtime,
-        params:
-            runs=single_run,
-            nst=NST,
-            size=SIZE,
-            seed=config["seed"],
-        script:
-            "../scripts/transfer.py"
+    ruleorder: transfer_pair > transfer

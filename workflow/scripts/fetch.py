@@ -1,7 +1,7 @@
 """Fetch one URL image (or its mirror copy), verifying its sha256."""
 
-from nst.fetch import fetch
-from nst.workflow_support import run
+from nst.workflow.fetch import fetch
+from nst.workflow.script import run
 
 
 def main(snakemake):

@@ -2,8 +2,8 @@
 
 from PIL import Image
 
-from nst.gallery import save_gif
-from nst.workflow_support import run
+from nst.workflow.gallery import save_gif
+from nst.workflow.script import run
 
 
 def main(snakemake):

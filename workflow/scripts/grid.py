@@ -2,8 +2,9 @@
 
 from PIL import Image
 
-from nst.gallery import grid, save_image
-from nst.workflow_support import run
+from nst.workflow.gallery import grid, save_image
+from nst.workflow.naming import pair_label, triple_label
+from nst.workflow.script import run
 
 
 def main(snakemake):
@@ -13,15 +14,15 @@ def main(snakemake):
         by_cell = {(r["content"], r["style"]): r for r in runs}
         cells = [
             [
-                (finals[by_cell[(c, s)]["run"]], [f"{c} x {s}"]) if (c, s) in by_cell else (None, [])
+                (finals[by_cell[(c, s)]["run"]], [pair_label(c, s)]) if (c, s) in by_cell else (None, [])
                 for s in snakemake.params.columns
             ]
             for c in snakemake.params.rows
         ]
     else:
-        cells = [[(finals[r["run"]], [f"{r['content']} x {r['style']}", f"cw {r['cw']} · sw {r['sw']} · tvw {r['tvw']}"])
+        cells = [[(finals[r["run"]], [pair_label(r["content"], r["style"]), triple_label(r["cw"], r["sw"], r["tvw"])])
                   for r in runs]]
     save_image(grid(cells, snakemake.params.cell), snakemake.output[0])
 
 
-run(snakemake, main)  # noqa: F821
+run(snakemake, main)  # noqa: F821 (the object Snakemake provides)

@@ -1,7 +1,7 @@
 """Decode, orient, convert to RGB and resize one input image to the workflow's size."""
 
 from nst import images
-from nst.workflow_support import run
+from nst.workflow.script import run
 
 
 def main(snakemake):

@@ -1,8 +1,8 @@
 """results/summary.csv: every run's history rows with its parameters and record."""
 
 from nst.files import atomic_path
-from nst.summary import summarise
-from nst.workflow_support import run
+from nst.workflow.script import run
+from nst.workflow.summary import summarise
 
 
 def main(snakemake):

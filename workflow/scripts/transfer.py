@@ -6,19 +6,19 @@ graph are paid once per job (benchmarks/performance.py measures what that saves)
 
 from nst.settings import TransferSettings
 from nst.transfer import stylize
-from nst.workflow_support import run
+from nst.workflow.script import run
 
 
 def main(snakemake):
     for job in snakemake.params.runs:
         settings = TransferSettings(
-            **snakemake.params.nst,
-            size=snakemake.params.size,
-            seed=snakemake.params.seed,
-            content_weight=float(job["cw"]),
-            style_weight=float(job["sw"]),
-            tv_weight=float(job["tvw"]),
-            threads=snakemake.threads,
+            **{
+                **snakemake.params.settings,
+                "content_weight": float(job["cw"]),
+                "style_weight": float(job["sw"]),
+                "tv_weight": float(job["tvw"]),
+                "threads": snakemake.threads,
+            }
         )
         stylize(
             snakemake.input.content,
@@ -33,4 +33,4 @@ def main(snakemake):
         )
 
 
-run(snakemake, main)  # noqa: F821
+run(snakemake, main)  # noqa: F821 (the object Snakemake provides)

@@ -8,8 +8,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from .errors import NSTError
-from .files import atomic_path, sha256_of
+from ..errors import NSTError
+from ..files import atomic_path, sha256_of
 
 
 class FetchError(NSTError):

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import sys
 
-from .errors import NSTError
+from ..errors import NSTError
 
 
 def run(snakemake, main) -> None:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from .files import atomic_path
+from ..files import atomic_path
 
 BACKGROUND = (24, 24, 24)
 LABEL_BACKGROUND = (0, 0, 0, 160)
@@ -29,12 +28,7 @@ def _font(cell: int) -> ImageFont.ImageFont:
 
 def fit_into(image: Image.Image, cell: int) -> Image.Image:
     """The image scaled to fit a cell x cell square, centred on the background colour."""
-    canvas = Image.new("RGB", (cell, cell), BACKGROUND)
-    scale = cell / max(image.size)
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    fitted = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
-    canvas.paste(fitted, ((cell - size[0]) // 2, (cell - size[1]) // 2))
-    return canvas
+    return ImageOps.pad(image.convert("RGB"), (cell, cell), Image.Resampling.LANCZOS, color=BACKGROUND)
 
 
 def label(image: Image.Image, lines: list[str]) -> Image.Image:
@@ -78,16 +72,12 @@ def save_gif(frames: list[Image.Image], path: str | Path, seconds_per_frame: flo
 
     The last frame is shown `hold_last` times as long, so the result can be seen.
     """
-    import imageio.v3 as iio
-
     if not frames:
         raise ValueError("a GIF needs at least one frame")
     size = frames[-1].size
     captions = captions or [[] for _ in frames]
-    pictures = [np.asarray(label(f.convert("RGB").resize(size, Image.Resampling.LANCZOS), c)) for f, c in zip(frames, captions)]
-    durations = [seconds_per_frame * 1000] * len(pictures)
+    pictures = [label(f.convert("RGB").resize(size, Image.Resampling.LANCZOS), c) for f, c in zip(frames, captions)]
+    durations = [round(seconds_per_frame * 1000)] * len(pictures)
     durations[-1] *= hold_last
-    # Pillow takes one duration per frame, but a bare number for a single frame
-    duration = durations if len(durations) > 1 else durations[0]
     with atomic_path(path) as tmp:
-        iio.imwrite(tmp, np.stack(pictures), extension=".gif", duration=duration, loop=0)
+        pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:], duration=durations, loop=0)

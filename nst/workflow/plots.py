@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .files import atomic_path
+from ..files import atomic_path
+from .naming import pair_label, triple_label
 
 
 def _pyplot():
@@ -16,20 +17,30 @@ def _pyplot():
     return plt
 
 
-def triple_label(row) -> str:
-    return f"cw {row['cw']} · sw {row['sw']} · tvw {row['tvw']}"
+TITLES = {"tv": "total variation"}
+
+
+def loss_columns(table) -> list[str]:
+    """`total_loss` and one `<term>_loss` column per loss term, in the table's order."""
+    return [c for c in table.columns if c.endswith("_loss")]
+
+
+def _triple(row) -> str:
+    return triple_label(row["cw"], row["sw"], row["tvw"])
 
 
 def pair_curves(table, title: str, path: str | Path) -> None:
-    """Total, content, style and TV loss against iteration, one line per weight triple."""
+    """The total loss and each term's against iteration, one line per weight triple."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8), constrained_layout=True)
+    columns = loss_columns(table)
+    fig, axes = plt.subplots(1, len(columns), figsize=(4 * len(columns), 3.8), constrained_layout=True)
     for (_, group) in table.groupby("run", sort=False):
-        name = triple_label(group.iloc[0])
-        for ax, column in zip(axes, ("total_loss", "content_loss", "style_loss", "tv_loss")):
+        name = _triple(group.iloc[0])
+        for ax, column in zip(axes, columns):
             ax.plot(group["iteration"], group[column], marker="o", markersize=3, label=name)
-    for ax, column in zip(axes, ("total", "content", "style", "total variation")):
-        ax.set_title(f"{column} loss")
+    for ax, column in zip(axes, columns):
+        term = column[: -len("_loss")]
+        ax.set_title(f"{TITLES.get(term, term.replace('_', ' '))} loss")
         ax.set_xlabel("iteration")
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
@@ -51,7 +62,7 @@ def sweep_curves(table, path: str | Path) -> None:
         colour = colours(pairs.index((first["content"], first["style"])) % 10)
         line = styles[triples.index((first["cw"], first["sw"], first["tvw"])) % len(styles)]
         ax.plot(group["seconds"], group["total_loss"], line, color=colour, marker=".",
-                label=f"{first['content']} x {first['style']}, {triple_label(first)}")
+                label=f"{pair_label(first['content'], first['style'])}, {_triple(first)}")
     ax.set_xlabel("seconds")
     ax.set_ylabel("total loss")
     ax.set_yscale("log")
