@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test walkthrough article benchmark lint clean
+.PHONY: setup run test walkthrough article article-sweep benchmark lint docs clean
 
 setup: $(STAMP)
 
@@ -25,8 +25,13 @@ run: setup
 	$(BIN)/snakemake
 	$(BIN)/snakemake --report results/report.html
 
+# The suite, then the tests whose result depends on precision or CPU kernels again as two
+# other kinds of CPU run them: an AVX2-only CPU (TensorFlow turns oneDNN off there) and an
+# AVX-512 CPU without bfloat16 units (oneDNN limited to AVX512_CORE).
 test: setup
 	$(BIN)/python -m pytest
+	TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest -q -m kernels
+	ONEDNN_MAX_CPU_ISA=AVX512_CORE $(BIN)/python -m pytest -q -m kernels
 
 walkthrough: setup
 	$(BIN)/nst transfer ../shared/article/hugo.jpg ../shared/article/wave.jpg -o results/walkthrough/hugo_wave.png \
@@ -37,8 +42,17 @@ article: setup
 	$(BIN)/snakemake --configfile config/article.yaml --config mirror=../shared/article
 	$(BIN)/snakemake --configfile config/article.yaml --config mirror=../shared/article --report results/report.html
 
+# the article's hyper-parameter animation (results/gifs/sweeps/c_hugo_s_wave.gif)
+article-sweep: setup
+	$(BIN)/snakemake --configfile config/article_sweep.yaml --config mirror=../shared/article
+
 lint: setup
 	$(BIN)/snakemake --lint
+
+# the workflow's nst schema and config/README.md's option table, from nst/settings.py
+docs: setup
+	$(BIN)/python -m nst.settings schema > workflow/schemas/nst.schema.yaml
+	$(BIN)/python -m nst.settings table config/README.md
 
 benchmark: setup
 	$(BIN)/python benchmarks/performance.py --size 512

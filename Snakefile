@@ -4,7 +4,12 @@
 # repository root and `snakemake -s workflow/Snakefile` are the same workflow.
 
 
-configfile: "config/config.yaml"
+# The embedded default, unless a configuration is given: `--configfile my.yaml` replaces it
+# (Snakemake would otherwise merge the two, adding the default's images to yours), while
+# `--config key=value` alone adjusts it.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 module nst:

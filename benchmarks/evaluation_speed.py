@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the Keras-layer reference network, tests/keras_vgg.py
 ARTICLE = ROOT.parent / "shared" / "article"
-CONFIGS = (("article", "float32"), ("ours", "float32"), ("ours", "bfloat16"))
+CONFIGS = (("article", "float32"), ("ours", "auto"), ("ours", "float32"), ("ours", "bfloat16"))
 
 
 def measure(formulation: str, precision: str, size: int, repeats: int, content: str, style: str) -> dict:
@@ -85,6 +85,7 @@ def measure(formulation: str, precision: str, size: int, repeats: int, content: 
     return {
         "formulation": formulation,
         "precision": precision,
+        "computed_in": engine.precision,
         "size": size,
         "seconds_per_evaluation": min(times),
         "median_seconds": sorted(times)[len(times) // 2],

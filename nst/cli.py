@@ -16,6 +16,7 @@ import logging
 import sys
 
 from . import __version__
+from .checkpoint import Interrupted
 from .errors import NSTError
 from .settings import MODEL, TransferSettings, add_arguments, from_arguments
 
@@ -40,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--frames", metavar="DIR", help="save the image after every iteration as DIR/<output stem>_i_<k>.png")
     o.add_argument("--history", metavar="CSV", help="per-iteration losses, evaluations and seconds")
     o.add_argument("--record", metavar="JSON", help="run record: every setting, weights, precision, device, versions, time")
+    o.add_argument("--checkpoint", metavar="DIR",
+                   help="save the run after every iteration in DIR; the same command run again resumes it (after a "
+                        "crash, Ctrl-C, scancel or a time limit) and ends with the same image")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
 
     lo = sub.add_parser("loss", help="print the losses of existing images as JSON lines (float32)",
@@ -72,6 +76,7 @@ def run_transfer(args) -> int:
         history_path=args.history,
         record_path=args.record,
         progress=not args.quiet,
+        checkpoint=args.checkpoint,
     )
     r = result.record
     print(
@@ -104,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         return commands[args.command](args)
     except NSTError as exc:
         print(f"nst: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Interrupted as exc:
+        print(f"nst: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("nst: interrupted", file=sys.stderr)

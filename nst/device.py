@@ -1,4 +1,4 @@
-"""The compute device: where TensorFlow runs, how many threads, and which precision pays.
+"""The compute device: what it is, where TensorFlow runs, and how many threads it uses.
 
 Nothing here pins a device: TensorFlow places work on a GPU when it sees one and on the
 CPU otherwise, so the same code serves a laptop and a GPU node.
@@ -62,18 +62,4 @@ def describe_device() -> str:
     if found:
         return "GPU: " + ", ".join(g["name"] for g in found)
     return f"CPU: {cpu_model()} ({os.cpu_count()} cores)"
-
-
-def fast_bfloat16() -> bool:
-    """True where bfloat16 convolutions run in hardware: AMX on the CPU, or an Ampere+ GPU."""
-    found = gpus()
-    if found:
-        return all((g["compute_capability"] or (0, 0)) >= (8, 0) for g in found)
-    return "amx_bf16" in cpu_flags()
-
-
-def resolve_precision(precision: str) -> str:
-    if precision == "auto":
-        return "bfloat16" if fast_bfloat16() else "float32"
-    return precision
 

@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass
 
 from .backbones import architecture, conv_layer_names
-from .device import configure_threads, resolve_precision
+from .device import configure_threads
+from .precision import choose
 from .errors import SettingsError
 from .settings import TransferSettings
 from .weights import LoadedWeights, resolve_weights
@@ -24,6 +25,7 @@ class Engine:
 
     weights: LoadedWeights
     precision: str
+    precision_reason: str
     objective: object  # nst.objective.Objective
     build_seconds: float
 
@@ -50,8 +52,8 @@ def _key(settings: TransferSettings, precision: str) -> tuple:
 
 def engine_for(settings: TransferSettings, precision: str | None = None) -> Engine:
     """Build (or reuse) the engine that `settings` need; `precision` overrides the setting."""
-    precision = precision or resolve_precision(settings.precision)
-    key = _key(settings, precision)
+    chosen = choose(precision or settings.precision)
+    key = _key(settings, chosen.precision)
     if key not in _ENGINES:
         started = time.perf_counter()
         configure_threads(settings.threads)
@@ -63,8 +65,9 @@ def engine_for(settings: TransferSettings, precision: str | None = None) -> Engi
         weights = resolve_weights(settings.backbone, settings.weights)
         outputs = list(dict.fromkeys(layer for term in terms for layer in term.layers()))
         check_layers(weights.backbone, {term.name: term.layers() for term in terms})
-        network = FeatureNetwork(weights.backbone, weights.layers, outputs, precision, settings.pooling)
-        _ENGINES[key] = Engine(weights, precision, Objective(network, terms), time.perf_counter() - started)
+        network = FeatureNetwork(weights.backbone, weights.layers, outputs, chosen.precision, settings.pooling)
+        _ENGINES[key] = Engine(weights, chosen.precision, chosen.reason, Objective(network, terms),
+                               time.perf_counter() - started)
     return _ENGINES[key]
 
 

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import tempfile
 from pathlib import Path
+
+from .errors import NSTError
+
+
+class DiskFullError(NSTError):
+    """No space left where an output goes; nothing half-written was left behind."""
 
 
 @contextlib.contextmanager
@@ -14,14 +21,24 @@ def atomic_path(target: str | Path):
     """Yield a temporary path beside `target`; rename it onto `target` only on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):  # left by a process killed while writing it
+        stale.unlink(missing_ok=True)
     try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        try:
+            yield tmp
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(
+                f"{target}: no space left on the device ({exc.strerror}); nothing half-written was kept: free some "
+                "space and run again"
+            ) from None
+        raise
 
 
 def write_text_atomic(target: str | Path, text: str) -> None:

@@ -17,6 +17,8 @@ from .files import atomic_path
 
 # ImageNet channel means in BGR order, as the Caffe VGG weights expect.
 IMAGENET_BGR_MEAN = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+# The preprocessed values of pixels 0 and 255 in each channel: an image inside saves unclipped.
+PIXEL_BOUNDS = (-IMAGENET_BGR_MEAN.astype(np.float64), 255.0 - IMAGENET_BGR_MEAN.astype(np.float64))
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS  # Pillow's decompression-bomb limit (~89 Mpx)
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
 
@@ -28,10 +30,50 @@ def _flatten_alpha(image: Image.Image) -> Image.Image:
     return Image.alpha_composite(background, rgba).convert("RGB")
 
 
-def _to_rgb(image: Image.Image, path: Path) -> Image.Image:
+def _from_float(values: np.ndarray, path: Path, notices: list[str] | None) -> Image.Image:
+    """32-bit float pixels (grey or RGB[A]), read as 0..1: scaled to 8 bits; values outside are clipped, with a notice."""
+    values = np.asarray(values, np.float64)
+    if values.ndim == 3 and values.shape[-1] == 4:  # straight alpha: composite on white like any other
+        alpha = np.clip(values[..., 3:], 0, 1)
+        values = values[..., :3] * alpha + (1 - alpha)
+    finite = np.isfinite(values)
+    outside = ~finite | (values < 0) | (values > 1)
+    if outside.any() and notices is not None:
+        notices.append(
+            f"{path}: 32-bit float pixels are read as 0..1; {100 * outside.mean():.1f} % of the values lie outside "
+            "(or are not numbers) and were clipped"
+        )
+    eight = np.rint(np.clip(np.where(finite, values, 0), 0, 1) * 255).astype(np.uint8)
+    image = Image.fromarray(eight if eight.ndim == 2 else np.ascontiguousarray(eight[..., :3]))
+    return image.convert("RGB")
+
+
+def _read_tiff_pillow_cannot(path: Path, notices: list[str] | None) -> Image.Image:
+    """Float or multi-sample TIFFs Pillow does not decode (RGB 32-bit float), through tifffile."""
+    import tifffile
+
+    try:
+        values = tifffile.imread(path)
+    except (ValueError, OSError, KeyError, IndexError) as exc:
+        raise ImageError(f"{path}: not a TIFF this program can read ({exc})") from None
+    if values.ndim == 3 and values.shape[0] in (3, 4) and values.shape[-1] not in (3, 4):
+        values = np.moveaxis(values, 0, -1)  # planar (samples first)
+    if values.ndim not in (2, 3) or (values.ndim == 3 and values.shape[-1] not in (1, 3, 4)):
+        raise ImageError(f"{path}: a TIFF of shape {values.shape} is not a grey or RGB image")
+    if values.ndim == 3 and values.shape[-1] == 1:
+        values = values[..., 0]
+    if np.issubdtype(values.dtype, np.floating):
+        return _from_float(values, path, notices)
+    top = float(np.iinfo(values.dtype).max)
+    return _from_float(values.astype(np.float64) / top, path, None)
+
+
+def _to_rgb(image: Image.Image, path: Path, notices: list[str] | None = None) -> Image.Image:
     mode = image.mode
     if mode == "RGB":
         return image
+    if mode == "F":
+        return _from_float(np.asarray(image), path, notices)
     if mode in SIXTEEN_BIT_MODES:
         values = np.asarray(image, dtype=np.float64)
         top = 65535.0 if values.max(initial=0) > 255 or mode != "I" else 255.0
@@ -44,8 +86,12 @@ def _to_rgb(image: Image.Image, path: Path) -> Image.Image:
     raise ImageError(f"{path}: unsupported image mode {mode}; save it as 8-bit RGB (PNG or JPEG)")
 
 
-def load_rgb(path: str | Path) -> Image.Image:
-    """Decode an image file into an upright 8-bit RGB image, or raise `ImageError`."""
+def load_rgb(path: str | Path, notices: list[str] | None = None) -> Image.Image:
+    """Decode an image file into an upright 8-bit RGB image, or raise `ImageError`.
+
+    Whatever the user should know about the conversion (float values clipped) is
+    appended to `notices`.
+    """
     path = Path(path)
     if not path.exists():
         raise ImageError(f"{path}: no such file")
@@ -65,12 +111,14 @@ def load_rgb(path: str | Path) -> Image.Image:
             "downscale it before use"
         ) from None
     except UnidentifiedImageError:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            return _read_tiff_pillow_cannot(path, notices)
         raise ImageError(f"{path}: not an image Pillow can read (corrupt, or not an image file)") from None
     except PermissionError:
         raise ImageError(f"{path}: permission denied") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{path}: cannot be decoded ({exc}); the file is truncated or corrupt") from None
-    return _to_rgb(image, path)
+    return _to_rgb(image, path, notices)
 
 
 def fit_size(width: int, height: int, longest: int) -> tuple[int, int]:
@@ -104,11 +152,30 @@ def deprocess(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
+def has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info)
+
+
+def load_alpha(path: str | Path) -> Image.Image | None:
+    """The upright alpha channel (mode L) of an image that has one, else None."""
+    with Image.open(path) as opened:
+        if not has_alpha(opened):
+            return None
+        return ImageOps.exif_transpose(opened).convert("RGBA").getchannel("A")
+
+
 def save_png(rgb: np.ndarray, path: str | Path) -> None:
-    """Write uint8 RGB atomically, so an interrupted run leaves no half image."""
+    """Write uint8 RGB or RGBA atomically, so an interrupted run leaves no half image.
+
+    Formats without transparency (JPEG, BMP) get an RGBA image composited on white.
+    """
     path = Path(path)
+    pixels = np.asarray(rgb, dtype=np.uint8)
+    image = Image.fromarray(pixels, "RGBA" if pixels.shape[-1] == 4 else "RGB")
+    if image.mode == "RGBA" and _format_for(path) in ("JPEG", "BMP"):
+        image = _flatten_alpha(image)
     with atomic_path(path) as tmp:
-        Image.fromarray(np.asarray(rgb, dtype=np.uint8), "RGB").save(tmp, format=_format_for(path))
+        image.save(tmp, format=_format_for(path))
 
 
 def _format_for(path: Path) -> str:

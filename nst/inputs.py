@@ -28,15 +28,20 @@ class Inputs:
     init: object  # an image when settings.init is a file, else None
     content_name: str
     style_names: list[str]
+    notices: list[str]  # what the user should know about how a file was read
+    content_alpha: object = None  # the content's alpha channel (PIL, mode L), which the result keeps
 
     @classmethod
     def load(cls, content: str | Path, styles: list[str | Path], settings: TransferSettings) -> "Inputs":
         """Decode every input file, so a bad one fails before any model is built."""
         if not styles:
             raise SettingsError("at least one style image is needed")
-        init = None if settings.init in INITS else images.load_rgb(settings.init)
-        return cls(images.load_rgb(content), [images.load_rgb(s) for s in styles], init, str(content),
-                   [str(s) for s in styles])
+        notices: list[str] = []
+        init = None if settings.init in INITS else images.load_rgb(settings.init, notices)
+        content_image = images.load_rgb(content, notices)
+        style_images = [images.load_rgb(s, notices) for s in styles]
+        return cls(content_image, style_images, init, str(content), [str(s) for s in styles], notices,
+                   images.load_alpha(content))
 
     def check_sizes(self, settings: TransferSettings, backbone: str) -> None:
         """Refuse stage sizes for which the deepest layer would have no pixels, or memory is short."""
@@ -70,11 +75,14 @@ class Inputs:
         style_rgbs = [
             images.to_array(images.resize(s, images.fit_size(*s.size, settings.style_size(size)))) for s in self.styles
         ]
+        alpha = None
+        if self.content_alpha is not None:
+            alpha = np.asarray(images.resize(self.content_alpha, (w, h)), np.uint8)
         if not settings.preserve_color:
-            return StageImages(content_rgb, content_rgb, style_rgbs)
+            return StageImages(content_rgb, content_rgb, style_rgbs, alpha)
         content_luma = colour.luminance(content_rgb)
         style_nets = [colour.as_grey_rgb(colour.match_luminance(colour.luminance(s), content_luma)) for s in style_rgbs]
-        return StageImages(content_rgb, colour.as_grey_rgb(content_luma), style_nets)
+        return StageImages(content_rgb, colour.as_grey_rgb(content_luma), style_nets, alpha)
 
 
 @dataclass
@@ -82,6 +90,7 @@ class StageImages:
     content_rgb: np.ndarray  # (H, W, 3) float32 RGB, the content as shown
     content_net: np.ndarray  # what the network sees of the content (luminance with preserve_color)
     style_nets: list[np.ndarray]  # what it sees of each style
+    alpha: np.ndarray | None = None  # (H, W) uint8: the content's transparency, given to the result
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -109,10 +118,13 @@ class StageImages:
         return images.preprocess(images.to_array(images.resize(init_image, (w, h))))
 
     def render(self, x: np.ndarray, settings: TransferSettings) -> np.ndarray:
-        """A preprocessed image as it is saved: uint8 RGB, colours put back with preserve_color."""
+        """A preprocessed image as it is saved: uint8 RGB (RGBA where the content had transparency),
+        colours put back with preserve_color."""
         rgb = images.deprocess(x)
         if settings.preserve_color:
-            return colour.recombine(rgb.astype(np.float64), self.content_rgb)
+            rgb = colour.recombine(rgb.astype(np.float64), self.content_rgb)
+        if self.alpha is not None:
+            return np.dstack([rgb, self.alpha])
         return rgb
 
 

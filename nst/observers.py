@@ -50,6 +50,8 @@ class ProgressBar(Observer):
     def iterated(self, iteration: Iteration) -> None:
         self.budgeted_done += self.budgets[iteration.row.stage]
         made = iteration.row.evaluations
+        if iteration.replayed:  # done by an earlier process
+            self.bar.update(made - self.bar.n)
         ratio = max(1.0, made / self.budgeted_done)
         self.bar.total = made + math.ceil((self.planned - self.budgeted_done) * ratio)
         self.bar.refresh()
@@ -74,7 +76,7 @@ class RunLog(Observer):
             log.warning("notice: %s", notice)
 
     def iterated(self, iteration: Iteration) -> None:
-        if not self.iterations:
+        if not self.iterations or iteration.replayed:  # an earlier process logged those
             return
         row = iteration.row
         parts = ", ".join(f"{name} {value:.4g}" for name, value in row.losses.parts.items())

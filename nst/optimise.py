@@ -1,8 +1,9 @@
-"""Optimisation loops over the image: the article's restarted L-BFGS, and Adam.
+"""Optimisation loops over the image: the article's restarted L-BFGS, one long L-BFGS, and Adam.
 
 An *iteration* is what the article called one: one `fmin_l_bfgs_b` call limited to
 `maxfun` evaluations (or that many Adam steps). After each, `on_iteration` receives the
-losses and the image, which is how frames, history and progress are recorded.
+losses, the image and the loop's `state`: everything needed to go on from there, so a
+checkpoint can resume the loop exactly (`resume=state`).
 
 A non-finite loss stops the loop and raises `DivergedError` carrying the last good image
 (for L-BFGS the end of the last finished iteration, for Adam the last image with a finite
@@ -11,7 +12,7 @@ loss); the run loop saves it and tells the user.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -28,16 +29,17 @@ class IterationResult:
     iteration: int  # 0-based, within the stage
     losses: Losses
     evaluations: int  # within the stage, so far
+    state: dict = field(default_factory=dict)  # numbers and arrays that resume the loop after this iteration
 
 
 class _Counter:
     """Wraps the objective: counts evaluations, reports each, and stops on NaN/Inf."""
 
-    def __init__(self, evaluate: Evaluate, shape, on_evaluation):
+    def __init__(self, evaluate: Evaluate, shape, on_evaluation, count: int = 0):
         self.evaluate = evaluate
         self.shape = shape
         self.on_evaluation = on_evaluation
-        self.count = 0
+        self.count = count
         self.seen: list[tuple[float, Losses]] = []
 
     def __call__(self, x: np.ndarray) -> tuple[Losses, np.ndarray]:
@@ -49,6 +51,11 @@ class _Counter:
         if self.on_evaluation:
             self.on_evaluation(parts, self.count)
         return parts, grad
+
+    def losses_at(self, x: np.ndarray, f: float) -> Losses:
+        """The losses of the point scipy accepted, whose value is `f`: evaluated lately, or now."""
+        parts = next((p for value, p in reversed(self.seen) if value == f), None)
+        return parts if parts is not None else self(x)[0]
 
 
 class _NonFinite(Exception):
@@ -64,6 +71,9 @@ def lbfgs(
     on_iteration: Callable[[IterationResult, np.ndarray], None] | None = None,
     on_evaluation: Callable[[Losses, int], None] | None = None,
     first_step: float = 0.0,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    restarts: bool = True,
+    resume: dict | None = None,
 ) -> np.ndarray:
     """The article's loop: `fmin_l_bfgs_b(maxfun=evals_per_iteration)`, restarted `iterations` times.
 
@@ -72,29 +82,86 @@ def lbfgs(
     it. `first_step` > 0 optimises `x / scale` instead, with `scale` chosen so that first
     step changes a pixel by `first_step` grey levels (RMS). L-BFGS is invariant to such a
     scaling from its second step on, so only the wasted start changes.
+
+    `bounds` (lower, upper), broadcast to the image's shape, keep every pixel where saving
+    it loses nothing (L-BFGS-B projects its steps). `restarts=False` runs one L-BFGS of
+    `iterations x evals_per_iteration` evaluations that keeps its memory throughout; an
+    iteration then only marks where a frame and a history row are taken (each time the
+    evaluations pass a multiple of `evals_per_iteration`).
+
+    With restarts an iteration's state is the point it ended at (float64, in the scaled
+    space), so `resume` continues bit for bit. scipy keeps a single run's memory to itself:
+    resuming one restarts L-BFGS from the saved point, with the remaining budget.
     """
     shape = x0.shape
-    counter = _Counter(evaluate, shape, on_evaluation)
+    counter = _Counter(evaluate, shape, on_evaluation, resume["count"] if resume else 0)
     scale = first_step * np.sqrt(x0.size) if first_step > 0 else 1.0
 
     def scipy_objective(z: np.ndarray) -> tuple[float, np.ndarray]:
         parts, grad = counter(z * scale)
         return parts.total, grad.ravel().astype(np.float64) * scale
 
-    z = x0.astype(np.float64).ravel() / scale
-    for iteration in range(iterations):
+    def image(z: np.ndarray) -> np.ndarray:
+        return (z * scale).reshape(shape).astype(np.float32)
+
+    def report(iteration: int, parts: Losses, z: np.ndarray) -> None:
+        if on_iteration:
+            state = {"iteration": iteration, "count": counter.count, "z": np.array(z, np.float64), "x": image(z)}
+            on_iteration(IterationResult(iteration, parts, counter.count, state), image(z))
+
+    box = None
+    if bounds is not None:
+        lower, upper = (np.broadcast_to(b, shape).astype(np.float64).ravel() / scale for b in bounds)
+        box = np.stack([lower, upper], axis=1)
+    if resume is not None:
+        z, start = np.asarray(resume["z"], np.float64), resume["iteration"] + 1
+    else:
+        z, start = x0.astype(np.float64).ravel() / scale, 0
+        if box is not None:
+            z = np.clip(z, box[:, 0], box[:, 1])
+    if start >= iterations:  # resumed after the stage's last iteration
+        return image(z)
+    if not restarts:
+        return image(_one_run(scipy_objective, z, start, iterations, evals_per_iteration, history, box, counter, report,
+                              image))
+    for iteration in range(start, iterations):
         counter.seen = []
         try:
-            z_new, f_new, _info = fmin_l_bfgs_b(scipy_objective, z, maxfun=evals_per_iteration, m=history)
+            z_new, f_new, _info = fmin_l_bfgs_b(scipy_objective, z, maxfun=evals_per_iteration, m=history, bounds=box)
         except _NonFinite:
-            raise DivergedError((z * scale).reshape(shape).astype(np.float32), iteration, counter.count) from None
-        parts = next((p for f, p in reversed(counter.seen) if f == f_new), None)
-        if parts is None:  # the accepted point was not the last one evaluated
-            parts, _ = counter(z_new * scale)
+            raise DivergedError(image(z), iteration, counter.count) from None
+        parts = counter.losses_at(z_new * scale, f_new)
         z = z_new
-        if on_iteration:
-            on_iteration(IterationResult(iteration, parts, counter.count), (z * scale).reshape(shape).astype(np.float32))
-    return (z * scale).reshape(shape).astype(np.float32)
+        report(iteration, parts, z)
+    return image(z)
+
+
+def _one_run(scipy_objective, z, start, iterations, evals_per_iteration, history, box, counter, report, image):
+    """One L-BFGS-B over the (remaining) budget, reporting an iteration at every `evals_per_iteration` evaluations."""
+    from scipy.optimize import minimize
+
+    reported, last = start, z
+    first_count = counter.count - start * evals_per_iteration  # where the budget's count began
+
+    def callback(intermediate_result):
+        nonlocal reported, last
+        z_now = intermediate_result.x
+        while reported < iterations and counter.count - first_count >= (reported + 1) * evals_per_iteration:
+            report(reported, counter.losses_at(z_now, intermediate_result.fun), z_now)
+            reported += 1
+            last = z_now.copy()
+        counter.seen = counter.seen[-50:]
+
+    try:
+        result = minimize(scipy_objective, z, jac=True, method="L-BFGS-B", bounds=box, callback=callback,
+                          options={"maxfun": (iterations - start) * evals_per_iteration, "maxcor": history})
+    except _NonFinite:
+        raise DivergedError(image(last), reported, counter.count) from None
+    while reported < iterations:  # converged early, or the budget ended inside a line search
+        report(reported, counter.losses_at(result.x, result.fun), result.x)
+        reported += 1
+        last = result.x
+    return last  # the last iteration's image is the result, as with restarts
 
 
 def adam(
@@ -105,22 +172,28 @@ def adam(
     learning_rate: float = 10.0,
     on_iteration: Callable[[IterationResult, np.ndarray], None] | None = None,
     on_evaluation: Callable[[Losses, int], None] | None = None,
+    resume: dict | None = None,
 ) -> np.ndarray:
     """Adam (Keras's) on the pixels: `evals_per_iteration` steps make one iteration.
 
     Each iteration reports, and the run returns, the last image whose loss was evaluated,
-    so every reported image has its own losses beside it.
+    so every reported image has its own losses beside it. An iteration's state holds the
+    variable, Adam's step count and moments, so `resume` continues bit for bit.
     """
+    from .quiet import tf  # noqa: I001 (first: keras imports TensorFlow, which must load quietly)
     import keras
 
-    from .quiet import tf  # before keras, which imports TensorFlow
-
     shape = x0.shape
-    counter = _Counter(evaluate, shape, on_evaluation)
-    image = tf.Variable(x0.astype(np.float32))
+    counter = _Counter(evaluate, shape, on_evaluation, resume["count"] if resume else 0)
+    image = tf.Variable(resume["image"] if resume else x0.astype(np.float32))
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    evaluated = x0.astype(np.float32)
-    for iteration in range(iterations):
+    optimizer.build([image])
+    evaluated, start = x0.astype(np.float32), 0
+    if resume is not None:
+        for variable, value in zip(optimizer.variables, resume["adam"]):
+            variable.assign(value)
+        evaluated, start = np.asarray(resume["x"], np.float32), resume["iteration"] + 1
+    for iteration in range(start, iterations):
         parts = None
         for _ in range(evals_per_iteration):
             current = image.numpy()
@@ -131,5 +204,7 @@ def adam(
             evaluated = current
             optimizer.apply_gradients([(tf.constant(grad), image)])
         if on_iteration:
-            on_iteration(IterationResult(iteration, parts, counter.count), evaluated)
+            state = {"iteration": iteration, "count": counter.count, "image": image.numpy(), "x": evaluated,
+                     "adam": [v.numpy() for v in optimizer.variables]}
+            on_iteration(IterationResult(iteration, parts, counter.count, state), evaluated)
     return evaluated

@@ -26,6 +26,7 @@ _CHATTER = (
     re.compile(r"Unable to register (cuDNN|cuFFT|cuBLAS) factory"),
     re.compile(r"TF-TRT Warning"),
     re.compile(r"computation placer already registered"),
+    re.compile(r"failed call to cuInit"),  # a CUDA build on a machine without a GPU: the record says CPU
 )
 
 

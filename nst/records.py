@@ -80,6 +80,7 @@ class RunRecord:
     weights_source: str
     weights_file: str
     precision: str
+    precision_reason: str
     device: str
     versions: dict
     command: str

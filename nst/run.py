@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import images
 from .device import describe_device
 from .engine import Engine, engine_for
 from .errors import DivergedError
@@ -59,11 +60,17 @@ class Evaluation:
 @dataclass(frozen=True)
 class Iteration:
     row: HistoryRow  # stage, size, iteration (0-based over all stages), losses, evaluations, seconds
-    image: np.ndarray  # the optimiser's image, preprocessed (1, H, W, 3) float32
+    image: np.ndarray | None  # the optimiser's image, preprocessed (1, H, W, 3) float32; None when replayed
     render: Callable[[np.ndarray], np.ndarray]  # preprocessed -> the uint8 RGB that is saved
+    state: dict | None = None  # the optimiser's state after it (what a checkpoint keeps); None when replayed
 
     def rgb(self) -> np.ndarray:
         return self.render(self.image)
+
+    @property
+    def replayed(self) -> bool:
+        """An iteration of an earlier, interrupted process, told again as a run resumes."""
+        return self.state is None
 
 
 @dataclass
@@ -114,7 +121,7 @@ class Transfer:
         inputs = Inputs.load(content, styles, settings)
         engine = engine_for(settings)
         inputs.check_sizes(settings, engine.backbone)
-        notices = []
+        notices = list(inputs.notices)
         if settings.backbone == "auto" and engine.backbone != "vgg16":
             notices.append(
                 f"VGG16 (the article's network) weights were not available; used {engine.backbone} "
@@ -122,9 +129,13 @@ class Transfer:
             )
         return cls(inputs, settings, engine, None if output is None else str(output), notices, started)
 
-    def run(self, observers: list[Observer]) -> TransferResult:
+    def run(self, observers: list[Observer], resume=None) -> TransferResult:
+        """Optimise every stage, telling `observers`; with `resume` (a `nst.checkpoint.Saved` of
+        this run) continue after its last finished iteration."""
         settings, objective = self.settings, self.engine.objective
         seed = settings.seed if settings.seed is not None else secrets.randbits(32)
+        if resume is not None:
+            seed = resume.meta["seed"]
         if settings.seed is not None:
             from .quiet import tf
 
@@ -135,18 +146,39 @@ class Transfer:
         optimise_seconds, x, images = 0.0, None, None
         last_good: tuple[np.ndarray, StageImages] | None = None  # the last iteration's image, and its stage
         status, error = "completed", None
+        restored = resume.history if resume is not None else []
         try:
             try:
                 _tell(observers, "started", RunStart(settings, stages, seed, self.engine.backbone,
                                                      self.engine.precision, objective.names, self.notices))
+                for row in restored:  # what an earlier process finished, told again
+                    frame = resume.frame(row.iteration)
+                    history.append(row)
+                    _tell(observers, "iterated", Iteration(row, None, lambda _, frame=frame: frame))
+                if restored:
+                    log.info("resumed at iteration %d of %d from %s", len(restored), settings.frame_count(),
+                             resume.folder)
+                    optimise_seconds = restored[-1].seconds
+                first = 0
                 for index, stage in enumerate(stages):
+                    done_here = sum(1 for row in restored if row.stage == index)
+                    if done_here == stage.iterations and (index < len(stages) - 1 or resume.complete):
+                        first += stage.iterations
+                        continue  # finished before; its result, if needed, is in the saved state
+                    state = resume.state if done_here else None
                     images = self.inputs.stage(settings, stage.size)
                     h, w = images.shape
                     stage_start = time.perf_counter()
                     _tell(observers, "stage_started", index, stage.size, images)
                     targets = images.targets(objective, settings)
-                    x = images.initial_image(settings, rng, self.inputs.init) if x is None else upscale(x, h, w)
-                    before = _Before(optimise_seconds, history[-1].evaluations if history else 0, len(history))
+                    if state is not None:
+                        x = np.asarray(state["x"], np.float32)
+                    elif restored and x is None:  # the stage before finished in an earlier process
+                        x = upscale(np.asarray(resume.state["x"], np.float32), h, w)
+                    else:
+                        x = images.initial_image(settings, rng, self.inputs.init) if x is None else upscale(x, h, w)
+                    evaluations_before = history[-1].evaluations - (state["count"] if state else 0) if history else 0
+                    before = _Before(optimise_seconds, evaluations_before, first)
 
                     def seconds(before=before, stage_start=stage_start) -> float:
                         return before.seconds + time.perf_counter() - stage_start
@@ -162,10 +194,11 @@ class Transfer:
                                          before.evaluations + result.evaluations, round(seconds(), 4))
                         history.append(row)
                         last_good = (image, images)
-                        _tell(observers, "iterated", Iteration(row, image, lambda x: images.render(x, settings)))
+                        _tell(observers, "iterated",
+                              Iteration(row, image, lambda x: images.render(x, settings), result.state))
 
                     try:
-                        x = self._optimise(stage, x, targets, on_iteration, on_evaluation)
+                        x = self._optimise(stage, x, targets, on_iteration, on_evaluation, state)
                     except DivergedError as exc:
                         exc.iteration += before.iterations
                         exc.evaluation += before.evaluations
@@ -173,18 +206,22 @@ class Transfer:
                         break
                     finally:
                         optimise_seconds = seconds()
+                    first += stage.iterations
             except StopRun as exc:
                 status = "stopped"
                 x, images = last_good if last_good is not None else (None, images)
                 log.info("stopped: %s", exc)
-            result = self._result(status, error, x, images, history, seed, optimise_seconds)
+            if resume is not None and resume.complete:  # nothing was left to do: what it made, again
+                result = TransferResult(resume.final_image(), history, RunRecord(**resume.record()))
+            else:
+                result = self._result(status, error, x, images, history, seed, optimise_seconds)
             _tell(observers, "finished", result)
             return result
         finally:
             for observer in observers:
                 observer.closed()
 
-    def _optimise(self, stage: Stage, x, targets, on_iteration, on_evaluation) -> np.ndarray:
+    def _optimise(self, stage: Stage, x, targets, on_iteration, on_evaluation, state=None) -> np.ndarray:
         from .optimise import adam, lbfgs
 
         settings, objective = self.settings, self.engine.objective
@@ -194,9 +231,11 @@ class Transfer:
 
         if settings.optimizer == "lbfgs":
             return lbfgs(evaluate, x, stage.iterations, stage.evals_per_iteration, settings.lbfgs_history,
-                         on_iteration, on_evaluation, first_step=settings.lbfgs_step)
+                         on_iteration, on_evaluation, first_step=settings.lbfgs_step,
+                         bounds=images.PIXEL_BOUNDS if settings.lbfgs_bounds else None,
+                         restarts=settings.lbfgs_restarts, resume=state)
         return adam(evaluate, x, stage.iterations, stage.evals_per_iteration, settings.learning_rate, on_iteration,
-                    on_evaluation)
+                    on_evaluation, resume=state)
 
     def _result(self, status, error, x, images, history, seed, optimise_seconds) -> TransferResult:
         image = images.render(x, self.settings) if (x is not None and history) else None
@@ -212,6 +251,7 @@ class Transfer:
             weights_source=self.engine.weights.source,
             weights_file=self.engine.weights.detail,
             precision=self.engine.precision,
+            precision_reason=self.engine.precision_reason,
             device=describe_device(),
             versions=versions(),
             command=command_line(),

@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import math
 import typing
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -101,6 +102,14 @@ class TransferSettings:
     evals_per_iteration: int = option(20, "L-BFGS maxfun per iteration, or Adam steps per iteration",
                                       group=OPTIMISATION, minimum=1)
     lbfgs_history: int = option(10, "L-BFGS memory, scipy's m", group=OPTIMISATION, minimum=1)
+    lbfgs_restarts: bool = option(
+        True, "restart L-BFGS at every iteration (the article's); false: one L-BFGS run that keeps its memory, "
+        "its iterations only marking where frames and history rows are taken", group=OPTIMISATION,
+    )
+    lbfgs_bounds: bool = option(
+        False, "keep every pixel within 0..255 while optimising (L-BFGS-B bounds), so saving the image clips "
+        "nothing; without them the saved image scores worse than the optimiser's own", group=OPTIMISATION,
+    )
     lbfgs_step: float = option(
         0.0, "size of L-BFGS's first step in each iteration, as the RMS change of a pixel in grey levels; 0 keeps "
         "scipy's unit-length step (the article's), which at 512x512 changes a pixel by ~0.001 and spends the first "
@@ -124,6 +133,13 @@ class TransferSettings:
     scale_evals: list[int] = option(
         [], "evaluations of each scales stage, run as one iteration (default: each stage runs iterations x "
         "evals_per_iteration like the last)", group=OPTIMISATION, minimum=1, metavar="N1,N2,...",
+    )
+
+    preset: str = option(
+        "article", "where the other defaults come from: article (the seed article's settings, exactly) or fast "
+        "(fewer evaluations to the article's quality: content init, one bounded L-BFGS run with a sized first "
+        "step, bfloat16 where it pays); options given explicitly win", group=OPTIMISATION,
+        choices=("article", "fast"),
     )
 
     # --- what a run will do -------------------------------------------------------------
@@ -212,13 +228,37 @@ class TransferSettings:
         return self
 
     @classmethod
+    def from_preset(cls, preset: str = "article", **options) -> "TransferSettings":
+        """A preset's settings with `options` over them; the settings record the preset's name."""
+        if preset not in PRESETS:
+            raise SettingsError("preset", f"must be one of {', '.join(PRESETS)}, got {preset!r}")
+        return cls(**{**PRESETS[preset], **options, "preset": preset})
+
+    @classmethod
     def from_mapping(cls, values: dict, **fixed) -> "TransferSettings":
         """Settings from a config mapping (the workflow's `nst:` block), naming any unknown key."""
         known = {f.name for f in dataclasses.fields(cls)}
         for key in values:
             if key not in known:
                 raise SettingsError(key, f"is not an option; options are {', '.join(sorted(known))}")
-        return cls(**{**values, **fixed})
+        options = {**values, **fixed}
+        return cls.from_preset(options.pop("preset", "article"), **options)
+
+
+# What each preset changes from the article's defaults (the dataclass's). The budget of
+# "fast" is what reached the article's saved-image quality in README's time-to-quality table.
+PRESETS: dict[str, dict] = {
+    "article": {},
+    "fast": {
+        "init": "content",
+        "lbfgs_restarts": False,
+        "lbfgs_bounds": True,
+        "lbfgs_step": 1.0,
+        "iterations": 10,
+        "evals_per_iteration": 10,
+        "precision": "auto",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -346,17 +386,21 @@ def add_arguments(parser: argparse.ArgumentParser, groups: tuple[str, ...] = (MO
                 continue
             kind, default = _types()[f.name], getattr(defaults, f.name)
             help_text = opt.help + (f" (default {_shown(default)})" if default is not None else "")
+            # SUPPRESS: only the options given appear, so they can win over a preset
             if kind.base is bool:
-                g.add_argument(flag(f.name), action="store_true", help=help_text)
+                g.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                               help=help_text)
                 continue
             convert = _PARSERS.get((kind.container, kind.base), kind.base)
-            g.add_argument(flag(f.name), type=convert, default=default, choices=opt.choices or None,
+            g.add_argument(flag(f.name), type=convert, default=argparse.SUPPRESS, choices=opt.choices or None,
                            metavar=opt.metavar, help=help_text)
 
 
 def from_arguments(args: argparse.Namespace) -> TransferSettings:
+    """The settings of a command line: its preset, with the options it gives over it."""
     names = {f.name for f in dataclasses.fields(TransferSettings)}
-    return TransferSettings(**{k: v for k, v in vars(args).items() if k in names})
+    given = {k: v for k, v in vars(args).items() if k in names}
+    return TransferSettings.from_preset(given.pop("preset", "article"), **given)
 
 
 # --- the workflow's schema and the docs --------------------------------------------------------
@@ -402,6 +446,9 @@ def nst_schema() -> dict:
     }
 
 
+TABLE_START, TABLE_END = "<!-- nst options:", "<!-- end of nst options -->"
+
+
 def options_table() -> str:
     """The Markdown rows of config/README.md's `nst.*` keys, defaults written as YAML."""
     import json
@@ -425,10 +472,17 @@ def main(argv: list[str] | None = None) -> int:
     if what[0] == "schema":
         print("# Generated from nst/settings.py by `python -m nst.settings schema`; do not edit by hand.")
         print(yaml.safe_dump(nst_schema(), sort_keys=False, width=100), end="")
-    elif what[0] == "table":
+    elif what[0] == "table" and len(what) == 1:
         print(options_table())
+    elif what[0] == "table":  # rewrite the table between the markers of a Markdown file
+        path = Path(what[1])
+        text = path.read_text()
+        start = text.index(TABLE_START)
+        start = text.index("\n", start) + 1
+        end = text.index(TABLE_END)
+        path.write_text(text[:start] + options_table() + "\n" + text[end:])
     else:
-        print("usage: python -m nst.settings [schema|table]", file=sys.stderr)
+        print("usage: python -m nst.settings [schema | table [MARKDOWN_FILE]]", file=sys.stderr)
         return 2
     return 0
 

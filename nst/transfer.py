@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import checkpoint as checkpoints
 from .errors import DivergedError
 from .observers import FinalImage, Frames, HistoryFile, ProgressBar, RecordFile, RunLog
 from .run import Observer, Transfer, TransferResult
@@ -29,13 +30,16 @@ def stylize(
     progress: bool = True,
     log_iterations: bool = False,
     observers: list[Observer] = (),
+    checkpoint: str | Path | None = None,
 ) -> TransferResult:
     """Run one transfer and write what was asked for; return the image and its records.
 
     `log_iterations` logs one line per iteration (for log files, where no progress bar
     shows); `observers` are told of every evaluation and iteration after the built-in ones.
-    Raises `NSTError` subclasses for bad inputs or settings before any work starts, and
-    `DivergedError` (after saving the last good image) when the loss becomes NaN/Inf.
+    With `checkpoint` (a folder) the run saves itself after every iteration and, started
+    again, resumes there (nst.checkpoint). Raises `NSTError` subclasses for bad inputs or
+    settings before any work starts, `DivergedError` (after saving the last good image)
+    when the loss becomes NaN/Inf, and `nst.checkpoint.Interrupted` on SIGTERM/SIGINT.
     """
     transfer = Transfer.prepare(content, styles, settings, output)
     watchers: list[Observer] = [ProgressBar(progress), RunLog(log_iterations)]
@@ -44,7 +48,24 @@ def stylize(
     watchers += [FinalImage(output)] if output is not None else []
     watchers += [HistoryFile(history_path)] if history_path is not None else []
     watchers += [RecordFile(record_path)] if record_path is not None else []
-    result = transfer.run([*watchers, *observers])
+    saved, keeper = None, None
+    if checkpoint is not None:
+        fingerprint = checkpoints.fingerprint(transfer.inputs, transfer.settings, transfer.engine)
+        saved = checkpoints.load(checkpoint, fingerprint)
+        keeper = checkpoints.Checkpoint(checkpoint, fingerprint)
+        watchers.append(keeper)
+    with checkpoints.stop_on_signals():
+        try:
+            result = transfer.run([*watchers, *observers], resume=saved)
+        except checkpoints.Interrupted as exc:
+            if keeper is None:
+                exc.detail = "no checkpoint was kept (--checkpoint DIR makes a run resumable)"
+            elif keeper.last is None:
+                exc.detail = "no iteration had finished, so a new run starts from the beginning"
+            else:
+                exc.detail = (f"{checkpoint} holds iteration {keeper.last + 1} of {transfer.settings.frame_count()}; "
+                              "run the same command again to resume")
+            raise
     if result.error is not None:
         raise _explained(result.error, result, output)
     return result

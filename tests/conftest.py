@@ -42,3 +42,10 @@ def small_images(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The Slurm tests last. Once tests/slurm/cluster.sh has run, Slurm's client tools stay
+    installed, and while no controller answers every Snakemake start waits ~9 s: the Slurm
+    executor plugin asks `scontrol` for MinJobAge when it is imported."""
+    items.sort(key=lambda item: item.path.name == "test_slurm.py")

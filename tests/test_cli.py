@@ -113,10 +113,17 @@ def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, small_images, case
     done = nst("transfer", content, style, "-o", out, *TINY, *extra, env=env)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert len([line for line in lines if "error" in line]) == 1 and "Traceback" not in done.stderr
-    assert expected in lines[-1]
+    assert len(lines) == 1 and expected in lines[0], done.stderr  # exactly one line: no TensorFlow start-up lines
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+@pytest.mark.kernels
+def test_after_tensorflow_started_a_bad_input_is_still_one_line(tmp_path, small_images):
+    """TensorFlow is running when the size is refused: its start-up lines must not reach stderr (any CPU)."""
+    done = nst("transfer", small_images["content"], small_images["style"], "-o", tmp_path / "o.png", *TINY,
+               "--size", "8")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "needs at least 16x16" in done.stderr
 
 
 def test_divergence_exits_2_and_keeps_the_last_good_image(tmp_path, small_images):

@@ -79,11 +79,62 @@ def test_palette_with_transparency_is_flattened_on_white(tmp_path):
     assert tuple(out[4, 4]) == (255, 255, 255)  # transparent becomes white
 
 
-def test_float_images_are_refused_with_the_mode(tmp_path):
+def test_float_grey_image_in_0_to_1_is_scaled(tmp_path):
     path = tmp_path / "float.tif"
-    Image.fromarray(np.ones((8, 8), np.float32)).save(path)
-    with pytest.raises(ImageError, match="float.tif: unsupported image mode F"):
-        images.load_rgb(path)
+    Image.fromarray(np.full((8, 8), 0.5, np.float32)).save(path)
+    with Image.open(path) as check:
+        assert check.mode == "F"
+    notices = []
+    out = np.asarray(images.load_rgb(path, notices))
+    assert out.shape == (8, 8, 3) and set(out.ravel()) == {128} and notices == []
+
+
+def test_float_rgb_tiff_is_read_and_values_outside_0_to_1_clipped_with_a_notice(tmp_path):
+    import tifffile
+
+    values = np.zeros((6, 10, 3), np.float32)
+    values[..., 0] = 1.0
+    values[0, :5] = (2.0, -1.0, 0.25)  # 10 of 180 values outside 0..1
+    path = tmp_path / "hdr.tiff"
+    tifffile.imwrite(path, values, photometric="rgb")
+    with pytest.raises(Exception):
+        Image.open(path).load()  # Pillow alone cannot decode it
+    notices = []
+    out = np.asarray(images.load_rgb(path, notices))
+    assert out.shape == (6, 10, 3)
+    assert tuple(out[3, 3]) == (255, 0, 0) and tuple(out[0, 0]) == (255, 0, 64)
+    assert len(notices) == 1 and "hdr.tiff: 32-bit float pixels are read as 0..1; 5.6 %" in notices[0]
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_sixteen_bit_rgb_is_read(tmp_path, suffix):
+    import tifffile
+
+    values = np.zeros((4, 5, 3), np.uint16)
+    values[..., 1] = 65535
+    values[..., 2] = 32896  # 128.5 in 8 bits
+    path = tmp_path / f"deep{suffix}"
+    if suffix == ".tif":
+        tifffile.imwrite(path, values, photometric="rgb")
+    else:
+        _write_png16(path, values)
+    out = np.asarray(images.load_rgb(path))
+    assert out.shape == (4, 5, 3) and tuple(out[2, 2]) == (0, 255, 128)
+
+
+def _write_png16(path, values):
+    """A 16-bit RGB PNG (Pillow cannot write one), chunk by chunk."""
+    import struct
+    import zlib
+
+    h, w, _ = values.shape
+    raw = b"".join(b"\x00" + values[y].astype(">u2").tobytes() for y in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def test_corrupt_truncated_non_image_and_missing(tmp_path, small_images):

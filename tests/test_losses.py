@@ -6,6 +6,8 @@ import tensorflow as tf
 
 from nst import losses
 
+pytestmark = pytest.mark.kernels  # also run under the oneDNN emulations (make test)
+
 
 def np_gram(x):
     flat = x.reshape(-1, x.shape[-1]).astype(np.float64)

@@ -9,6 +9,8 @@ from nst.weights import resolve_weights
 
 from keras_vgg import keras_extractor
 
+pytestmark = pytest.mark.kernels  # also run under the oneDNN emulations (make test)
+
 LAYERS = ["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3"]
 
 

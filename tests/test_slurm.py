@@ -120,3 +120,33 @@ def test_a_failed_transfer_is_reported_and_a_rerun_makes_only_what_is_missing(tm
     snakemake(tmp_path, "--profile", profile, "--configfile", config)
     assert {p: p.stat().st_mtime_ns for p in finished} == stamps
     assert len(list((tmp_path / "results/runs").glob("*/c_*.png"))) == 4
+
+
+def test_a_transfer_killed_at_its_time_limit_is_retried_and_resumes(tmp_path, slurm):
+    """A one-minute time limit on a transfer that needs more: Slurm sends SIGTERM, the job stops
+    with its checkpoint on disk, the profile's retries resubmit it, and each attempt resumes."""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "contents": {"chelsea": str(DATA / "content/chelsea.png")},
+        "styles": {"mosaic": str(DATA / "styles/mosaic.png")},
+        "weights": [[0.025, 5, 1]],
+        "size": 128,
+        "nst": {"iterations": 40, "evals_per_iteration": 20, "precision": "float32"},  # more than a minute
+    }))
+    profile = cluster_profile(tmp_path)
+    settings = yaml.safe_load((profile / "config.yaml").read_text())
+    settings["set-resources"]["transfer_pair"]["runtime"] = 1  # minutes: Slurm's shortest limit
+    settings["retries"] = 8  # enough one-minute attempts for a CPU a third as fast as this one
+    (profile / "config.yaml").write_text(yaml.safe_dump(settings))
+    done = snakemake(tmp_path, "--profile", profile, "--configfile", config, timeout=1800)
+    attempts = submitted(done.stdout + done.stderr, "transfer_pair")
+    assert len(attempts) >= 2, done.stdout[-3000:]
+    run = "c_chelsea_s_mosaic_cw_0.025_sw_5_tvw_1"
+    # Snakemake keeps a failed attempt's job output in its Slurm log, and gives each attempt a fresh rule log
+    slurm_logs = "".join(p.read_text() for p in (tmp_path / ".snakemake/slurm_logs/rule_transfer_pair").rglob("*.log"))
+    assert "CANCELLED" in slurm_logs and "DUE TO TIME LIMIT" in slurm_logs
+    assert f"stopped by SIGTERM; results/checkpoints/{run} holds iteration" in slurm_logs
+    assert "resumed at iteration" in (tmp_path / "results/logs/transfer/c_chelsea_s_mosaic.log").read_text()
+    history = pd.read_csv(tmp_path / f"results/runs/{run}/history.csv")
+    assert list(history["iteration"]) == list(range(40)) and history["evaluations"].is_monotonic_increasing
+    assert len(list((tmp_path / f"results/runs/{run}/iterations").glob("*.png"))) == 40

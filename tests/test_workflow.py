@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +18,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from nst.quiet import is_chatter
 from snakemake_runner import ROOT, SNAKEMAKE, job_counts, snakemake
 
 DATA = ROOT / "data"
@@ -55,6 +60,7 @@ def test_dag_of_two_contents_three_styles_two_triples(tmp_path, third_style, bat
     assert counts["grid_by_weights"] == 2 and counts["grid_by_pair"] == 6
     assert counts["gif_run"] == 12 and counts["gif_sweep"] == 6
     assert counts["summary"] == 1 and counts["plot_pair"] == 6 and counts["plot_sweep"] == 1
+    assert counts["gallery"] == 2 and counts["plot_run"] == 12
 
 
 def test_run_names_write_numbers_as_the_article(tmp_path):
@@ -74,11 +80,9 @@ def test_run_names_write_numbers_as_the_article(tmp_path):
 ITERATIONS, CELL = 2, 64
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
+def tiny_config(workdir: Path) -> Path:
     """2 contents x 2 styles x 2 triples at 64 px, 2 iterations x 3 evaluations, real weights."""
-    workdir = tmp_path_factory.mktemp("tiny_run")
-    config = write_config(
+    return write_config(
         workdir,
         contents={"chelsea": str(DATA / "content/chelsea.png"), "coffee": str(DATA / "content/coffee.png")},
         styles={"strokes": str(DATA / "styles/strokes.png"), "mosaic": str(DATA / "styles/mosaic.png")},
@@ -87,8 +91,60 @@ def tiny_run(tmp_path_factory):
         grid_cell=CELL,
         nst={"iterations": ITERATIONS, "evals_per_iteration": 3, "precision": "float32"},
     )
-    snakemake(workdir, "--cores", "2", "--configfile", config)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    config = tiny_config(workdir)
+    done = snakemake(workdir, "--cores", "2", "--configfile", config)
+    assert not [line for line in done.stderr.splitlines() if is_chatter(line)]  # no TensorFlow start-up lines
     return workdir, config
+
+
+def same_images(a: Path, b: Path) -> int:
+    """Every run image and frame of two workflow directories, byte for byte; how many."""
+    found = sorted(p.relative_to(a) for p in (a / "results" / "runs").rglob("*.png"))
+    assert found == sorted(p.relative_to(b) for p in (b / "results" / "runs").rglob("*.png"))
+    for path in found:
+        assert (a / path).read_bytes() == (b / path).read_bytes(), path
+    return len(found)
+
+
+def transfer_job_pids(workdir: Path) -> list[int]:
+    """Running transfer jobs started by Snakemake in `workdir`."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().decode(errors="replace")
+            if "transfer.py" in command and (proc / "cwd").resolve() == workdir.resolve():
+                pids.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+@pytest.mark.parametrize("victim", ["snakemake", "job"])
+def test_a_sweep_killed_with_sigkill_resumes_to_the_same_images(tmp_path, tiny_run, victim):
+    """Kill snakemake and its jobs (or one transfer job) with SIGKILL after a checkpoint; run again."""
+    config = tiny_config(tmp_path)
+    command = [*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", "--configfile", str(config)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not list((tmp_path / "results" / "checkpoints").glob("*/checkpoint.npz")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if victim == "snakemake":
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        snakemake(tmp_path, "--unlock", "--configfile", config)  # a killed Snakemake leaves its lock
+    else:
+        for pid in transfer_job_pids(tmp_path):
+            os.kill(pid, signal.SIGKILL)
+        process.wait(timeout=600)  # keep-going: the other jobs finish
+    snakemake(tmp_path, "--cores", "2", "--configfile", config)
+    logs = "".join(p.read_text() for p in (tmp_path / "results" / "logs" / "transfer").glob("*.log"))
+    assert "resumed at iteration" in logs
+    assert same_images(tiny_run[0], tmp_path) == 8 * (1 + ITERATIONS)
 
 
 def test_tiny_run_produces_every_output(tiny_run):
@@ -106,9 +162,11 @@ def test_tiny_run_produces_every_output(tiny_run):
         assert (results / "benchmarks" / "transfer" / f"{pair}.tsv").is_file()
         gif = Image.open(results / "gifs" / "runs" / f"{run}.gif")
         assert gif.n_frames == ITERATIONS
-    # contents x styles for each triple; the triples side by side for each pair
+    # one picture per content: the photo and its 4 results; contents x styles for each triple, the
+    # inputs as headers; the triples side by side for each pair
+    assert Image.open(results / "galleries" / "chelsea.png").size == (3 * CELL, 2 * CELL)
     by_weights = Image.open(results / "grids" / "by_weights" / "cw_0.025_sw_5_tvw_1.png")
-    assert by_weights.size == (2 * CELL, 2 * CELL)
+    assert by_weights.size == (3 * CELL, 3 * CELL)
     by_pair = Image.open(results / "grids" / "by_pair" / "c_coffee_s_mosaic.png")
     assert by_pair.size == (2 * CELL, 1 * CELL)
     sweep = Image.open(results / "gifs" / "sweeps" / "c_coffee_s_mosaic.gif")
@@ -170,7 +228,39 @@ def test_report_bundles_the_results(tiny_run):
     assert "cw_0.025_sw_5_tvw_1.png" in files  # a contents x styles grid
     assert "c_coffee_s_mosaic_cw_0.1_sw_5_tvw_0.1.gif" in files  # a run's iterations
     assert files.count("c_coffee_s_mosaic.png") == 2  # its pair grid and its loss plot
-    assert len(files) == 8 + 8 + 2 + 4 + 4 + 1 + 4 + 1  # runs, run GIFs, grids x2, sweep GIFs, CSV, plots
+    assert files.count("c_coffee_s_mosaic_cw_0.1_sw_5_tvw_0.1.png") == 2  # a run's result and its loss curve
+    assert "chelsea.png" in files  # a content's gallery
+    # runs, their GIFs and loss curves, galleries, grids x2, sweep GIFs, CSV, pair and sweep plots
+    assert len(files) == 8 + 8 + 8 + 2 + 2 + 4 + 4 + 1 + 4 + 1
+
+
+
+def test_a_run_sheet_gives_a_gallery_per_content_and_no_empty_comparisons(tmp_path):
+    """The article's kind of sheet: each style with its own weights. A content with transparency keeps it."""
+    cat = tmp_path / "cat.png"
+    rgba = np.asarray(Image.open(DATA / "content/chelsea.png").convert("RGBA").resize((96, 64))).copy()
+    rgba[:, :24, 3] = 0  # a transparent strip on the left
+    Image.fromarray(rgba, "RGBA").save(cat)
+    sheet = tmp_path / "runs.tsv"
+    sheet.write_text("content\tstyle\tcw\tsw\ttvw\ncat\tstrokes\t0.025\t5\t1\ncat\tmosaic\t0.025\t5\t0.1\n"
+                     "cup\tmosaic\t0.025\t5\t1\n")
+    config = write_config(
+        tmp_path, contents={"cat": str(cat), "cup": str(DATA / "content/coffee.png")},
+        styles={"strokes": str(DATA / "styles/strokes.png"), "mosaic": str(DATA / "styles/mosaic.png")},
+        runs=str(sheet), size=48, grid_cell=CELL, nst={"iterations": 1, "evals_per_iteration": 2, "precision": "float32"},
+    )
+    counts = job_counts(snakemake(tmp_path, "-n", "--configfile", config).stdout)
+    assert counts["gallery"] == 2 and counts["grid_by_weights"] == 1  # only cw 0.025 sw 5 tvw 1 has two runs
+    assert "grid_by_pair" not in counts and "gif_sweep" not in counts  # no pair has two triples
+    snakemake(tmp_path, "--cores", "2", "--configfile", config)
+    results = tmp_path / "results"
+    assert Image.open(results / "galleries" / "cat.png").size == (2 * CELL, 2 * CELL)  # photo + 2 results
+    assert Image.open(results / "galleries" / "cup.png").size == (2 * CELL, CELL)  # photo + 1 result
+    # two runs of four cells would be half empty as a table: a list instead
+    assert Image.open(results / "grids" / "by_weights" / "cw_0.025_sw_5_tvw_1.png").size == (2 * CELL, CELL)
+    result = Image.open(results / "runs" / "c_cat_s_strokes_cw_0.025_sw_5_tvw_1" / "c_cat_s_strokes_cw_0.025_sw_5_tvw_1.png")
+    alpha = np.asarray(result)[..., 3]
+    assert result.mode == "RGBA" and alpha[:, :8].max() == 0 and alpha[:, 20:].min() == 255  # the strip: 12 px here
 
 
 def test_rerun_has_nothing_to_do(tiny_run):
@@ -187,6 +277,30 @@ def test_article_config_resolves_against_the_mirror(tmp_path, article):
     snakemake(tmp_path, "--cores", "2", "--configfile", ROOT / "config/article.yaml", "--until", "preprocess", *overrides)
     assert Image.open(tmp_path / "results/inputs/styles/starry_night.png").size == (512, 512)
     assert Image.open(tmp_path / "results/inputs/contents/hugo.png").size == (512, 512)
+
+
+def test_the_articles_hyper_parameter_gif_config_runs(tmp_path, article):
+    """config/article_sweep.yaml: hugo in one style, the style weight rising over five labelled frames.
+
+    Run for real at 48 px and 2 x 3 evaluations (the config's own 512 px, 10 x 20 takes tens of minutes)."""
+    config = yaml.safe_load((ROOT / "config/article_sweep.yaml").read_text())
+    config.update(size=48, grid_cell=CELL, mirror=str(article),
+                  nst={**config["nst"], "iterations": 2, "evals_per_iteration": 3, "precision": "float32",
+                       "init": "content", "lbfgs_step": 1.0})  # 6 evaluations must move the image
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(config))
+    counts = job_counts(snakemake(tmp_path, "-n", "--configfile", path).stdout)
+    assert counts["transfer_pair"] == 1 and counts["gif_sweep"] == 1 and counts["fetch"] == 2
+    snakemake(tmp_path, "--cores", "2", "--configfile", path)
+    gif = Image.open(tmp_path / "results/gifs/sweeps/c_hugo_s_wave.gif")
+    assert gif.n_frames == 5
+    weights = [w[1] for w in config["weights"]]
+    assert weights == sorted(weights) and len(set(weights)) == 5  # the style weight rises
+    frames = []
+    for k in range(5):
+        gif.seek(k)
+        frames.append(np.asarray(gif.convert("RGB"), np.float64))
+    assert all(np.abs(a - b).mean() > 0 for a, b in zip(frames, frames[1:]))  # five frames, each its own
 
 
 @pytest.mark.parametrize(
@@ -267,16 +381,103 @@ def test_a_bad_run_sheet_row_is_named(tmp_path, row, expected):
     assert expected in done.stdout + done.stderr
 
 
-def test_a_corrupt_input_image_stops_with_its_name(tmp_path):
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("sizes: 64\n", "config: unknown key 'sizes' (did you mean 'size'?)"),
+        ("contents:\n  cat: a.png\n  cat: b.png\n", "config.yaml, line 5: 'cat' is given twice (also on line 4)"),
+        ('styles:\n  "my style": a.png\n', "config styles: the name 'my style' names files and runs, so it may"),
+        ('contents:\n  "holiday/cat": a.png\n', "config contents: the name 'holiday/cat' names files and runs"),
+        ("contents:\n  a_s_b: a.png\n  a: a.png\nstyles:\n  c: s.png\n  b_s_c: s.png\n",
+         "would both be named c_a_s_b_s_c_cw_0.025_sw_5_tvw_1; rename one of the images"),
+    ],
+    ids=["unknown-key", "duplicate-name", "space-in-name", "slash-in-name", "run-name-clash"],
+)
+def test_config_mistakes_are_named_in_one_line(tmp_path, text, expected):
+    (tmp_path / "a.png").write_bytes((DATA / "content/chelsea.png").read_bytes())
+    (tmp_path / "s.png").write_bytes((DATA / "styles/mosaic.png").read_bytes())
+    config = tmp_path / "config.yaml"
+    base = {"contents": "contents:\n  cat: a.png\n", "styles": "styles:\n  mosaic: s.png\n"}
+    for key in base:
+        if text.startswith(key) or f"\n{key}:" in text:
+            base[key] = ""
+    config.write_text(base["contents"] + base["styles"] + text)
+    done = snakemake(tmp_path, "-n", "--configfile", config, check=False)
+    assert done.returncode != 0
+    assert expected in done.stdout + done.stderr, (done.stdout + done.stderr)[-2000:]
+
+
+def test_bad_inputs_are_named_and_the_other_runs_finish(tmp_path):
+    """A corrupt image, a missing file, a URL whose sha256 differs, an unreachable URL: one line each, keep-going."""
     corrupt = tmp_path / "broken.jpg"
     corrupt.write_bytes((DATA / "content/chelsea.png").read_bytes()[:5000])
-    config = write_config(tmp_path, contents={"broken": str(corrupt)}, styles={"mosaic": str(DATA / "styles/mosaic.png")},
-                          size=64, nst={"iterations": 1, "evals_per_iteration": 2})
-    done = snakemake(tmp_path, "--cores", "2", "--configfile", config, check=False)
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "strokes.png").write_bytes((DATA / "styles/strokes.png").read_bytes())
+    config = write_config(
+        tmp_path,
+        contents={"chelsea": str(DATA / "content/chelsea.png"), "broken": str(corrupt), "gone": str(tmp_path / "absent.png")},
+        styles={"mosaic": str(DATA / "styles/mosaic.png"),
+                "wrong": {"url": "https://example.invalid/strokes.png", "sha256": "0" * 64},
+                "far": {"url": "http://127.0.0.1:9/far.jpg", "sha256": "1" * 64}},
+        mirror=str(mirror), size=48, nst={"iterations": 1, "evals_per_iteration": 2, "precision": "float32"},
+    )
+    done = snakemake(tmp_path, "--cores", "2", "--configfile", config, check=False, timeout=1200)
     assert done.returncode != 0
-    assert f"nst: error in rule preprocess: {corrupt}: cannot be decoded" in done.stderr
+    said = sorted(line for line in done.stderr.splitlines() if line.startswith("nst: error"))
+    assert len(said) == 4, done.stderr[-3000:]
+    assert said[3].startswith(f"nst: error in rule preprocess: {corrupt}: cannot be decoded (")  # Pillow's words
+    assert said[3].endswith("); the file is truncated or corrupt")
+    assert said[:3] == sorted([
+        f"nst: error in rule preprocess: {tmp_path / 'absent.png'}: no such file",
+        f"nst: error in rule fetch: {mirror / 'strokes.png'}: sha256 is "
+        f"{hashlib.sha256((DATA / 'styles/strokes.png').read_bytes()).hexdigest()}, but the config expects {'0' * 64}; "
+        "the file is not the one named",
+        f"nst: error in rule fetch: http://127.0.0.1:9/far.jpg: the mirror {mirror} has no far.jpg, and the download "
+        "failed ([Errno 111] Connection refused); put far.jpg in a directory and set config key mirror to it",
+    ]), done.stderr[-3000:]
     assert "Traceback" not in done.stderr
+    assert Image.open(tmp_path / "results/runs/c_chelsea_s_mosaic_cw_0.025_sw_5_tvw_1/"
+                                 "c_chelsea_s_mosaic_cw_0.025_sw_5_tvw_1.png").size == (48, 32)
     assert not (tmp_path / "results/inputs/contents/broken.png").exists()
+    assert not list((tmp_path / "results").rglob(".*.tmp"))
+
+
+def test_a_full_disk_stops_with_one_line_keeps_what_was_made_and_a_rerun_finishes(tmp_path, tiny_run):
+    config = tiny_config(tmp_path)
+    results = tmp_path / "results"
+    results.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(results)]).returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        done = snakemake(tmp_path, "--cores", "2", "--configfile", config, check=False)
+        assert done.returncode != 0
+        full = [line for line in done.stderr.splitlines() if line.startswith("nst: error")]
+        assert full and all("no space left on the device" in line for line in full), done.stderr[-3000:]
+        assert "Traceback" not in done.stderr
+        for image in results.rglob("*.png"):  # whatever is there is whole
+            Image.open(image).load()
+        assert not list(results.rglob(".*.tmp"))
+        subprocess.run(["mount", "-o", "remount,size=64m", str(results)], check=True)
+        snakemake(tmp_path, "--cores", "2", "--configfile", config)
+        same_images(tiny_run[0], tmp_path)
+    finally:
+        subprocess.run(["umount", "-l", str(results)])
+
+
+def test_a_second_snakemake_in_the_same_directory_is_refused(tmp_path):
+    config = tiny_config(tmp_path)
+    command = [*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", "--configfile", str(config)]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not list((tmp_path / ".snakemake" / "locks").glob("*.lock")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = snakemake(tmp_path, "--cores", "2", "--configfile", config, check=False)
+        assert second.returncode != 0
+        assert "Directory cannot be locked" in second.stdout + second.stderr
+    finally:
+        assert first.wait(timeout=600) == 0  # the first one is not disturbed
 
 
 def test_lint_is_clean():

@@ -17,6 +17,9 @@ RUN_FRAMES = "results/runs/{run}/iterations"
 RUN_FRAME = RUN_FRAMES + "/{run}_i_{k}.png"
 RUN_HISTORY = "results/runs/{run}/history.csv"
 RUN_RECORD = "results/runs/{run}/run.json"
+# Not an output of any rule, so Snakemake never deletes it as incomplete: a killed job resumes from it.
+RUN_CHECKPOINT = "results/checkpoints/{run}"
+GALLERY = "results/galleries/{content}.png"
 GRID_BY_WEIGHTS = "results/grids/by_weights/{triple}.png"
 GRID_BY_PAIR = "results/grids/by_pair/{pair}.png"
 GIF_RUN = "results/gifs/runs/{run}.gif"
@@ -24,6 +27,7 @@ GIF_SWEEP = "results/gifs/sweeps/{pair}.gif"
 SUMMARY = "results/summary.csv"
 PLOT_SWEEP = "results/plots/sweep.png"
 PLOT_PAIR = "results/plots/pairs/{pair}.png"
+PLOT_RUN = "results/plots/runs/{run}.png"
 
 
 def number(value) -> str:
@@ -52,12 +56,13 @@ def triple_label(cw, sw, tvw) -> str:
 
 
 def run_files(run: str) -> dict[str, str]:
-    """Where one run's transfer writes: its image, frames folder, history and record."""
+    """Where one run's transfer writes: its image, frames folder, history, record and checkpoint."""
     return {
         "image": RUN_IMAGE.format(run=run),
         "frames_dir": RUN_FRAMES.format(run=run),
         "history": RUN_HISTORY.format(run=run),
         "record": RUN_RECORD.format(run=run),
+        "checkpoint": RUN_CHECKPOINT.format(run=run),
     }
 
 

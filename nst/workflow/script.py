@@ -11,6 +11,7 @@ import contextlib
 import logging
 import sys
 
+from ..checkpoint import Interrupted
 from ..errors import NSTError
 
 
@@ -19,7 +20,8 @@ def run(snakemake, main) -> None:
     stderr = sys.stderr
     with contextlib.ExitStack() as stack:
         if log_path:
-            log_file = stack.enter_context(open(log_path, "w", buffering=1))
+            # appended to: a resumed job's log follows the log of the attempt it resumes
+            log_file = stack.enter_context(open(log_path, "a", buffering=1))
             sys.stderr = log_file
             handler = logging.StreamHandler(log_file)
         else:
@@ -28,6 +30,12 @@ def run(snakemake, main) -> None:
         logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
         try:
             main(snakemake)
+        except Interrupted as exc:  # SIGTERM from Slurm or Snakemake: the checkpoints hold what was done
+            rule = getattr(snakemake, "rule", "job")
+            logging.getLogger("nst").error("%s", exc)
+            print(f"nst: rule {rule}: {exc}", file=stderr)
+            sys.stderr = stderr
+            sys.exit(exc.exit_code)
         except NSTError as exc:
             rule = getattr(snakemake, "rule", "job")
             message = f"nst: error in rule {rule}: {exc}"

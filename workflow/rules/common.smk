@@ -14,6 +14,7 @@ import pandas as pd
 from PIL import Image
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+from snakemake.common.configfile import load_configfile
 
 # The nst package of this repository, for this process and for every job's script (also
 # inside conda environments). Found from this file, whichever Snakefile was the entry point.
@@ -31,17 +32,34 @@ from nst.errors import NSTError, SettingsError
 from nst.settings import TransferSettings
 from nst.weights import which_backbone
 from nst.workflow import naming
+from nst.workflow.config_checks import ConfigProblem, check_config, check_files
 
+# What the user set in nst: (before the schema fills in the article's defaults), so that
+# the keys set explicitly win over nst.preset and the others come from the preset.
+NST_GIVEN = dict(config.get("nst") or {})
+
+try:
+    check_files(workflow.configfiles)
+    check_config(
+        config,
+        list(
+            load_configfile(
+                Path(str(workflow.current_basedir)) / "../schemas/config.schema.yaml"
+            )["properties"]
+        ),
+    )
+except ConfigProblem as exc:
+    raise WorkflowError(str(exc)) from None
 validate(config, schema="../schemas/config.schema.yaml")
 
 SIZE = config["size"]
 
 
 def transfer_settings():
-    """Config nst over the article's defaults, checked by the engine's own rules."""
+    """Config nst over its preset's defaults, checked by the engine's own rules."""
     try:
         settings = TransferSettings.from_mapping(
-            config["nst"], size=SIZE, seed=config["seed"]
+            NST_GIVEN, size=SIZE, seed=config["seed"]
         )
         return settings.validate()
     except SettingsError as exc:
@@ -49,6 +67,10 @@ def transfer_settings():
 
 
 SETTINGS = transfer_settings()
+# the effective values, for the report and anything else that reads config["nst"]
+config["nst"].update(
+    {k: v for k, v in SETTINGS.to_dict().items() if k in config["nst"]}
+)
 N_FRAMES = SETTINGS.frame_count()
 try:
     BACKBONE = which_backbone(SETTINGS.backbone, SETTINGS.weights)
@@ -106,7 +128,15 @@ def build_runs():
                 "run": naming.run_name(content, style, cw, sw, tvw),
             }
         )
-    return pd.DataFrame(rows).drop_duplicates("run").set_index("run", drop=False)
+    table = pd.DataFrame(rows)
+    for run, same in table.groupby("run"):
+        pairs = sorted(set(zip(same["content"], same["style"])))
+        if len(pairs) > 1:
+            raise WorkflowError(
+                f"config: contents x styles {pairs[0]} and {pairs[1]} would both be named {run}; "
+                "rename one of the images (avoid '_s_' in names)"
+            )
+    return table.drop_duplicates("run").set_index("run", drop=False)
 
 
 def check_triple(weights):
@@ -159,12 +189,24 @@ def source_of(kind, name):
     return config[kind][name]
 
 
-def raw_image(wildcards):
+def image_source(wildcards):
     """A local image's own path, or where the fetch rule puts a URL's file."""
     source = source_of(wildcards.kind, wildcards.name)
     if isinstance(source, dict):
         return naming.DOWNLOAD.format(kind=wildcards.kind, name=wildcards.name)
     return source
+
+
+def raw_image(wildcards):
+    """The preprocess job's input: its source, or nothing when a local file is missing, so
+    that only this image's job fails (naming the file) and the other runs go on."""
+    source = image_source(wildcards)
+    return (
+        source
+        if isinstance(source_of(wildcards.kind, wildcards.name), dict)
+        or Path(source).exists()
+        else []
+    )
 
 
 def fetch_url(wildcards):
@@ -230,22 +272,28 @@ def pair_run(triple):
     return f"{PAIR_PATTERN}_{triple}"
 
 
-def run_labels(wildcards):
-    return labels_of(wildcards.run)
+# --- the report: every run's items grouped by content (category) and style (subcategory) ---
 
 
-def labels_of(run):
-    row = RUNS.loc[run]
-    return {k: row[k] for k in ("content", "style", "cw", "sw", "tvw")}
+def run_of(wildcards, triple=None):
+    """The run a report item belongs to: its `run` wildcard, or `triple` within a pair job."""
+    return wildcards.run if triple is None else f"{pair_of(wildcards)}_{triple}"
 
 
-def triple_labels(triple):
-    """Report labels of the run of `triple` in a pair job."""
+def report_item(shows, triple=None):
+    """Category, subcategory and labels of one report item of a run."""
+
+    def category(wildcards):
+        return RUNS.loc[run_of(wildcards, triple)].content
+
+    def subcategory(wildcards):
+        return RUNS.loc[run_of(wildcards, triple)].style
 
     def labels(wildcards):
-        return labels_of(f"{pair_of(wildcards)}_{triple}")
+        row = RUNS.loc[run_of(wildcards, triple)]
+        return {"weights": naming.triple_label(row.cw, row.sw, row.tvw), "shows": shows}
 
-    return labels
+    return {"category": category, "subcategory": subcategory, "labels": labels}
 
 
 def image_shape(path):
@@ -283,8 +331,36 @@ def triple_runs(wildcards):
     return runs_where("triple", wildcards.triple).to_dict("records")
 
 
+def content_runs(wildcards):
+    return runs_where("content", wildcards.content).to_dict("records")
+
+
+def triple_inputs(wildcards):
+    """A contents x styles grid's results, and the inputs its headers show."""
+    runs = runs_where("triple", wildcards.triple)
+    return {
+        "finals": finals(runs),
+        "contents": [input_image("contents", c) for c in dict.fromkeys(runs.content)],
+        "styles": [input_image("styles", s) for s in dict.fromkeys(runs["style"])],
+    }
+
+
+def gallery_inputs(wildcards):
+    """One content image's gallery: the photo, its results, and their styles."""
+    runs = runs_where("content", wildcards.content)
+    return {
+        "content": input_image("contents", wildcards.content),
+        "finals": finals(runs),
+        "styles": [input_image("styles", s) for s in runs["style"]],
+    }
+
+
 def pair_runs(wildcards):
     return runs_where("pair", wildcards.pair).to_dict("records")
+
+
+def single_run_record(wildcards):
+    return [RUNS.loc[wildcards.run].to_dict()]
 
 
 def frame_captions(wildcards):
@@ -320,13 +396,22 @@ def all_records(wildcards):
 # --- targets -----------------------------------------------------------------------
 
 
+# Pairs run with several weight triples: their side-by-side grids, sweep GIFs and loss plots
+# compare something (a run sheet's pairs often have one triple).
+SWEPT_PAIRS = [p for p in PAIRS if (RUNS["pair"] == p).sum() > 1]
+# Likewise a contents x styles grid needs more than one run of its triple.
+GRIDDED_TRIPLES = [t for t in TRIPLES if (RUNS["triple"] == t).sum() > 1]
+
+
 def final_outputs(wildcards=None):
     return (
         finals(RUNS)
-        + [naming.GRID_BY_WEIGHTS.format(triple=t) for t in TRIPLES]
-        + [naming.GRID_BY_PAIR.format(pair=p) for p in PAIRS]
+        + [naming.GALLERY.format(content=c) for c in CONTENTS]
+        + [naming.GRID_BY_WEIGHTS.format(triple=t) for t in GRIDDED_TRIPLES]
+        + [naming.GRID_BY_PAIR.format(pair=p) for p in SWEPT_PAIRS]
         + [naming.GIF_RUN.format(run=r) for r in RUNS.index]
-        + [naming.GIF_SWEEP.format(pair=p) for p in PAIRS]
+        + [naming.GIF_SWEEP.format(pair=p) for p in SWEPT_PAIRS]
         + [naming.SUMMARY, naming.PLOT_SWEEP]
-        + [naming.PLOT_PAIR.format(pair=p) for p in PAIRS]
+        + [naming.PLOT_PAIR.format(pair=p) for p in SWEPT_PAIRS]
+        + [naming.PLOT_RUN.format(run=r) for r in RUNS.index]
     )

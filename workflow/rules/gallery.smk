@@ -1,12 +1,36 @@
-rule grid_by_weights:
-    """Contents (rows) x styles (columns) for one weight triple."""
+rule gallery:
+    """One picture per content image: the photo, then every result with its style as an inset."""
     input:
-        triple_finals,
+        unpack(gallery_inputs),
+    output:
+        report(
+            naming.GALLERY,
+            caption="../report/gallery.rst",
+            category="Galleries",
+            labels={"content": "{content}"},
+        ),
+    log:
+        "results/logs/gallery/{content}.log",
+    benchmark:
+        "results/benchmarks/gallery/{content}.tsv"
+    conda:
+        "../../envs/nst.yaml"
+    params:
+        runs=content_runs,
+        cell=config["grid_cell"],
+    script:
+        "../scripts/gallery.py"
+
+
+rule grid_by_weights:
+    """Contents (rows) x styles (columns) that ran with one weight triple, the inputs as headers."""
+    input:
+        unpack(triple_inputs),
     output:
         report(
             naming.GRID_BY_WEIGHTS,
             caption="../report/grid_by_weights.rst",
-            category="Grids",
+            category="Galleries",
             subcategory="contents x styles",
             labels={"weights": "{triple}"},
         ),
@@ -18,8 +42,6 @@ rule grid_by_weights:
         "../../envs/nst.yaml"
     params:
         runs=triple_runs,
-        rows=CONTENTS,
-        columns=STYLES,
         layout="by_weights",
         cell=config["grid_cell"],
     script:
@@ -34,7 +56,7 @@ rule grid_by_pair:
         report(
             naming.GRID_BY_PAIR,
             caption="../report/grid_by_pair.rst",
-            category="Grids",
+            category="Galleries",
             subcategory="weight sweeps",
             labels={"pair": "{pair}"},
         ),
@@ -60,9 +82,7 @@ rule gif_run:
         report(
             naming.GIF_RUN,
             caption="../report/gif_run.rst",
-            category="GIFs",
-            subcategory="iterations",
-            labels=run_labels,
+            **report_item("iterations"),
         ),
     log:
         "results/logs/gif/runs/{run}.log",
@@ -85,7 +105,7 @@ rule gif_sweep:
         report(
             naming.GIF_SWEEP,
             caption="../report/gif_sweep.rst",
-            category="GIFs",
+            category="Galleries",
             subcategory="weight sweeps",
             labels={"pair": "{pair}"},
         ),

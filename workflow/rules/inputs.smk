@@ -26,5 +26,6 @@ rule preprocess:
         "../../envs/nst.yaml"
     params:
         size=preprocess_size,
+        source=image_source,
     script:
         "../scripts/preprocess.py"

@@ -28,6 +28,7 @@ rule plot_pair:
             naming.PLOT_PAIR,
             caption="../report/plot_pair.rst",
             category="Loss curves",
+            subcategory="weight sweeps",
             labels={"pair": "{pair}"},
         ),
     log:
@@ -37,6 +38,27 @@ rule plot_pair:
     params:
         runs=pair_runs,
         title="{pair}",
+    script:
+        "../scripts/plots.py"
+
+
+rule plot_run:
+    """Total, content, style and total-variation loss of one run, iteration by iteration."""
+    input:
+        naming.SUMMARY,
+    output:
+        report(
+            naming.PLOT_RUN,
+            caption="../report/plot_run.rst",
+            **report_item("loss curve"),
+        ),
+    log:
+        "results/logs/plots/runs/{run}.log",
+    conda:
+        "../../envs/nst.yaml"
+    params:
+        runs=single_run_record,
+        title="{run}",
     script:
         "../scripts/plots.py"
 

@@ -14,10 +14,7 @@ rule transfer:
         unpack(transfer_inputs),
     output:
         image=report(
-            naming.RUN_IMAGE,
-            caption="../report/run.rst",
-            category="Runs",
-            labels=run_labels,
+            naming.RUN_IMAGE, caption="../report/run.rst", **report_item("result")
         ),
         frames=naming.frame_files("{run}", N_FRAMES),
         history=naming.RUN_HISTORY,
@@ -48,8 +45,7 @@ if BATCHED:
                 report(
                     naming.RUN_IMAGE.format(run=pair_run(t)),
                     caption="../report/run.rst",
-                    category="Runs",
-                    labels=triple_labels(t),
+                    **report_item("result", t),
                 )
                 for t in TRIPLES
             ],

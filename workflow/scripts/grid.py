@@ -1,28 +1,36 @@
 """A labelled comparison grid: contents x styles for one triple, or the triples of one pair."""
 
+from pathlib import Path
+
 from PIL import Image
 
-from nst.workflow.gallery import grid, save_image
+from nst.workflow.gallery import grid, matrix, save_image
 from nst.workflow.naming import pair_label, triple_label
 from nst.workflow.script import run
 
 
 def main(snakemake):
     runs = snakemake.params.runs
-    finals = {r["run"]: Image.open(path) for r, path in zip(runs, snakemake.input)}
+    cell = snakemake.params.cell
     if snakemake.params.layout == "by_weights":
-        by_cell = {(r["content"], r["style"]): r for r in runs}
-        cells = [
-            [
-                (finals[by_cell[(c, s)]["run"]], [pair_label(c, s)]) if (c, s) in by_cell else (None, [])
-                for s in snakemake.params.columns
-            ]
-            for c in snakemake.params.rows
-        ]
+        finals = [Image.open(path) for path in snakemake.input.finals]
+        contents = list(dict.fromkeys(r["content"] for r in runs))
+        styles = list(dict.fromkeys(r["style"] for r in runs))
+        style_images = {Path(p).stem: Image.open(p) for p in snakemake.input.styles}
+        found = {
+            (contents.index(r["content"]), styles.index(r["style"])):
+                (final, [pair_label(r["content"], r["style"])], style_images[r["style"]])
+            for r, final in zip(runs, finals)
+        }
+        rows = [(Image.open(p), Path(p).stem) for p in snakemake.input.contents]
+        columns = [(style_images[s], s) for s in styles]
+        r = runs[0]
+        picture = matrix(rows, columns, found, cell, [triple_label(r["cw"], r["sw"], r["tvw"])])
     else:
-        cells = [[(finals[r["run"]], [pair_label(r["content"], r["style"]), triple_label(r["cw"], r["sw"], r["tvw"])])
-                  for r in runs]]
-    save_image(grid(cells, snakemake.params.cell), snakemake.output[0])
+        finals = [Image.open(path) for path in snakemake.input]
+        picture = grid([[(final, [pair_label(r["content"], r["style"]), triple_label(r["cw"], r["sw"], r["tvw"])])
+                         for r, final in zip(runs, finals)]], cell)
+    save_image(picture, snakemake.output[0])
 
 
 run(snakemake, main)  # noqa: F821 (the object Snakemake provides)

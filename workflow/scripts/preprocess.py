@@ -1,13 +1,24 @@
 """Decode, orient, convert to RGB and resize one input image to the workflow's size."""
 
+import logging
+
+import numpy as np
+
 from nst import images
 from nst.workflow.script import run
 
 
 def main(snakemake):
-    image = images.load_rgb(snakemake.input[0])
+    notices = []
+    image = images.load_rgb(snakemake.params.source, notices)  # its input, unless the file is missing
+    for notice in notices:
+        logging.getLogger("nst").warning("notice: %s", notice)
     size = images.fit_size(*image.size, snakemake.params.size)
-    images.save_png(images.to_array(images.resize(image, size)).astype("uint8"), snakemake.output[0])
+    rgb = images.to_array(images.resize(image, size)).astype("uint8")
+    alpha = images.load_alpha(snakemake.params.source)
+    if alpha is not None:  # kept, so the result can carry the content's transparency
+        rgb = np.dstack([rgb, np.asarray(images.resize(alpha, size), np.uint8)])
+    images.save_png(rgb, snakemake.output[0])
 
 
-run(snakemake, main)  # noqa: F821
+run(snakemake, main)  # noqa: F821 (the object Snakemake provides)

@@ -1,7 +1,9 @@
 """Transfers of one job: one run, or every weight triple of a content x style pair.
 
 The runs of a job share one process, so TensorFlow's import, the network and its traced
-graph are paid once per job (benchmarks/performance.py measures what that saves).
+graph are paid once per job (benchmarks/performance.py measures what that saves). Each run
+keeps a checkpoint in results/checkpoints/<run>/, so a killed job, rerun, resumes where it
+stopped, and a run that had finished is only written out again.
 """
 
 from nst.settings import TransferSettings
@@ -30,6 +32,7 @@ def main(snakemake):
             record_path=job["record"],
             progress=False,
             log_iterations=True,
+            checkpoint=job["checkpoint"],
         )
 
 

@@ -1,0 +1,262 @@
+"""Checkpoints: a killed transfer picks up where it stopped and ends with the same image, bit for bit.
+
+`nst transfer --checkpoint DIR` (and every workflow transfer) attaches a `Checkpoint`
+observer. After every iteration it writes `DIR/checkpoint.npz`, in one atomic rename:
+
+* the optimiser's state: for the article's restarted L-BFGS the point the iteration ended
+  at (float64, as the optimiser holds it), for Adam its variable, step count and moments;
+* the stage and iteration, the evaluation count, the history so far and the seed (the
+  random generator draws only the initial noise, so nothing of it is needed later);
+* a fingerprint of the run: the inputs' SHA-256, every setting, the network, its weights
+  and the precision.
+
+Each iteration's frame is kept beside it (`DIR/frames/`), so a resumed run writes every
+frame again, and a finished run also keeps its image, history and record (status
+`complete`), so running it again only writes them out.
+
+What a resume cannot restore: one long L-BFGS run (`lbfgs_restarts: false`, the fast
+preset) keeps its memory inside scipy, so it resumes as a new L-BFGS from the saved image
+with the remaining budget, and its result then differs from an uninterrupted run's.
+
+A checkpoint whose fingerprint differs is never mixed in: the run says what differs, in
+one line, and starts afresh. SIGTERM and SIGINT stop the run at once (the checkpoint of
+the last finished iteration is already on disk); SIGKILL, even during a write, loses at
+most the iteration in progress.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import images
+from .files import atomic_path, sha256_of, write_text_atomic
+from .loss_values import Losses
+from .records import HistoryRow
+from .run import Iteration, Observer, RunStart, TransferResult
+
+log = logging.getLogger("nst")
+
+FORMAT = 1
+STATE_FILE = "checkpoint.npz"
+
+
+@dataclass
+class Saved:
+    """A checkpoint as read back."""
+
+    meta: dict  # fingerprint, status, seed, rng, history
+    state: dict  # the optimiser's state after the last finished iteration
+    folder: Path
+
+    @property
+    def complete(self) -> bool:
+        return self.meta["status"] == "complete"
+
+    @property
+    def history(self) -> list[HistoryRow]:
+        return [
+            HistoryRow(r["stage"], r["size"], r["iteration"], Losses(r["losses"]["total"], r["losses"]["parts"]),
+                       r["evaluations"], r["seconds"])
+            for r in self.meta["history"]
+        ]
+
+    def frame(self, iteration: int) -> np.ndarray:
+        return _read_png(self.folder / "frames" / f"i_{iteration}.png")
+
+    def final_image(self) -> np.ndarray:
+        return _read_png(self.folder / "final.png")
+
+    def record(self) -> dict:
+        return json.loads((self.folder / "record.json").read_text())
+
+
+def _read_png(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGBA" if image.mode == "RGBA" else "RGB"))
+
+
+def fingerprint(inputs, settings, engine) -> dict:
+    """What makes a run this run: input files by content, every setting, network, weights and precision."""
+    files = {"content": inputs.content_name, **{f"style {i}": s for i, s in enumerate(inputs.style_names)}}
+    if inputs.init is not None:
+        files["init"] = settings.init
+    return {
+        "format": FORMAT,
+        "inputs": {role: sha256_of(path) for role, path in files.items()},
+        "settings": settings.to_dict(),
+        "backbone": engine.backbone,
+        "weights": engine.weights.source,
+        "precision": engine.precision,
+    }
+
+
+def differences(saved: dict, current: dict) -> list[str]:
+    """What differs between two fingerprints, in words."""
+    found = []
+    for key in sorted(set(saved) | set(current)):
+        a, b = saved.get(key), current.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found += [f"{key} {d}" for d in differences(a, b)]
+        elif a != b:
+            found.append(f"{key}: {a!r} then, {b!r} now")
+    return found
+
+
+def load(folder: str | Path, current: dict) -> Saved | None:
+    """The checkpoint in `folder` if it belongs to this run; None (saying why) if there is none or it does not."""
+    folder = Path(folder)
+    path = folder / STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            state = _unflatten({k: data[k] for k in data.files if k != "meta"})
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("notice: checkpoint %s cannot be read (%s); starting afresh", path, exc)
+        return None
+    differ = differences(meta.get("fingerprint", {}), current)
+    if differ:
+        log.warning("notice: checkpoint %s is of another run (%s); starting afresh", folder, "; ".join(differ[:3]))
+        return None
+    return Saved(meta, state, folder)
+
+
+class Checkpoint(Observer):
+    """Writes the checkpoint after every iteration, and marks it complete when the run ends."""
+
+    def __init__(self, folder: str | Path, fingerprint: dict):
+        self.folder = Path(folder)
+        self.fingerprint = fingerprint
+        self.last: int | None = None  # the last iteration on disk
+
+    def started(self, run: RunStart) -> None:
+        self.run = run
+        self.history: list[dict] = []
+
+    def iterated(self, iteration: Iteration) -> None:
+        self.history.append(_row(iteration.row))
+        self.last = iteration.row.iteration
+        if iteration.state is None:  # replayed from this very checkpoint
+            return
+        with deferred_signals():
+            images.save_png(iteration.rgb(), self.folder / "frames" / f"i_{iteration.row.iteration}.png")
+            self._save("running", iteration.state)
+
+    def finished(self, result: TransferResult) -> None:
+        if result.status != "completed":
+            return
+        with deferred_signals():
+            images.save_png(result.image, self.folder / "final.png")
+            write_text_atomic(self.folder / "record.json", json.dumps(result.record.to_dict(), default=str))
+            self._save("complete", {})
+
+    def _save(self, status: str, state: dict) -> None:
+        meta = {
+            "fingerprint": self.fingerprint,
+            "status": status,
+            "seed": self.run.seed,
+            "history": self.history,
+        }
+        arrays = {"meta": np.array(json.dumps(meta)), **_flatten(state)}
+        with atomic_path(self.folder / STATE_FILE) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+
+
+def _row(row: HistoryRow) -> dict:
+    return {"stage": row.stage, "size": row.size, "iteration": row.iteration,
+            "losses": {"total": row.losses.total, "parts": dict(row.losses.parts)},
+            "evaluations": row.evaluations, "seconds": row.seconds}
+
+
+def _flatten(state: dict) -> dict:
+    """Optimiser state -> npz entries: arrays as they are, numbers as 0-d arrays, lists as `key/i`."""
+    flat = {}
+    for key, value in state.items():
+        if isinstance(value, list):
+            flat.update({f"{key}/{i}": np.asarray(v) for i, v in enumerate(value)})
+        else:
+            flat[key] = np.asarray(value)
+    return flat
+
+
+def _unflatten(flat: dict) -> dict:
+    state: dict = {}
+    lists: dict[str, dict[int, np.ndarray]] = {}
+    for key, value in flat.items():
+        if "/" in key:
+            name, index = key.rsplit("/", 1)
+            lists.setdefault(name, {})[int(index)] = value
+        else:
+            state[key] = value.item() if value.ndim == 0 else value
+    for name, items in lists.items():
+        state[name] = [items[i] for i in sorted(items)]
+    return state
+
+
+# --- signals ------------------------------------------------------------------------------
+
+
+class Interrupted(Exception):
+    """SIGTERM or SIGINT: the run stops now; the checkpoint holds the last finished iteration."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.exit_code = 128 + signum
+        self.detail = ""
+
+    def __str__(self) -> str:
+        return f"stopped by {signal.Signals(self.signum).name}" + (f"; {self.detail}" if self.detail else "")
+
+
+_writing = threading.local()
+_pending: list[int] = []
+
+
+@contextlib.contextmanager
+def deferred_signals():
+    """A checkpoint write is not cut short by SIGTERM/SIGINT: they take effect right after it."""
+    _writing.active = True
+    try:
+        yield
+    finally:
+        _writing.active = False
+        if _pending:
+            raise Interrupted(_pending.pop())
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """While a run lasts, SIGTERM (scancel, Slurm's time limit) and SIGINT (Ctrl-C) raise `Interrupted`."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if getattr(_writing, "active", False):
+            _pending.append(signum)
+            return
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        _pending.clear()
+        for s, h in previous.items():
+            signal.signal(s, h)
+

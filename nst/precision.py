@@ -1,0 +1,120 @@
+"""Which precision pays on this machine: decided by hardware and a measurement, and explained.
+
+`--precision auto` picks bfloat16 only where both hold:
+* the hardware has bfloat16 arithmetic: a CPU with `avx512_bf16` or `amx_bf16`, or GPUs of
+  compute capability 8.0 (Ampere) or newer; elsewhere TensorFlow widens bfloat16 to float32
+  or emulates it, which is never faster and is less accurate;
+* a bfloat16 3x3 convolution, the operation evaluations spend their time in, runs at least
+  `MIN_SPEEDUP` times as fast as in float32 here. oneDNN limits (`ONEDNN_MAX_CPU_ISA`),
+  `TF_ENABLE_ONEDNN_OPTS=0` and TensorFlow builds differ, so this is measured, once per CPU
+  model, TensorFlow version and those variables, and cached in the nst cache directory.
+The choice and its reason go into every run record. Nothing here assumes a CPU: on a GPU
+the same convolution is timed there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .device import cpu_flags, cpu_model, gpus
+
+MIN_SPEEDUP = 1.25
+CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+ENVIRONMENT = ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA", "CUDA_VISIBLE_DEVICES")
+CONV_SHAPE = (1, 64, 64, 256)  # input; the kernel is 3x3, 256 -> 256 channels: 4.8 GFLOP
+
+
+@dataclass(frozen=True)
+class Choice:
+    precision: str
+    reason: str
+
+
+def bfloat16_hardware() -> str | None:
+    """What gives this machine bfloat16 arithmetic, or None."""
+    found = gpus()
+    if found:
+        capabilities = [tuple(g["compute_capability"] or (0, 0)) for g in found]
+        return f"GPU compute capability {min(capabilities)}" if min(capabilities) >= (8, 0) else None
+    flags = cpu_flags()
+    return next((f"CPU flag {flag}" for flag in CPU_BF16_FLAGS if flag in flags), None)
+
+
+def conv_gflops(dtype: str, repeats: int = 5, shape: tuple[int, ...] = CONV_SHAPE) -> float:
+    """GFLOP/s of one 3x3 'same' convolution in `dtype` ("float32" or "bfloat16"), best of `repeats`."""
+    from .quiet import tf
+
+    channels = shape[-1]
+    x = tf.cast(tf.random.stateless_normal(shape, (1, 2)), dtype)
+    k = tf.cast(tf.random.stateless_normal((3, 3, channels, channels), (3, 4)) * 0.05, dtype)
+    conv = tf.function(lambda a, b: tf.nn.conv2d(a, b, 1, "SAME"), autograph=False)
+    conv(x, k).numpy()  # trace and warm up
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        conv(x, k).numpy()
+        best = min(best, time.perf_counter() - started)
+    flops = 2 * 9 * channels * channels * shape[1] * shape[2] * shape[0]
+    return flops / best / 1e9
+
+
+@dataclass(frozen=True)
+class Measurement:
+    float32_gflops: float
+    bfloat16_gflops: float
+    machine: str
+
+    @property
+    def speedup(self) -> float:
+        return self.bfloat16_gflops / self.float32_gflops
+
+
+def _machine() -> str:
+    from .quiet import tf
+
+    env = ",".join(f"{k}={os.environ.get(k, '')}" for k in ENVIRONMENT)
+    devices = ";".join(g["name"] for g in gpus()) or cpu_model()
+    flags = ",".join(sorted(cpu_flags() & {*CPU_BF16_FLAGS, "avx512f", "avx2", "avx512_vnni"}))
+    return f"{devices} [{flags}] TensorFlow {tf.__version__} {env}"
+
+
+def measured_speedup() -> Measurement:
+    """bfloat16 against float32 convolution throughput here, from the cache or measured now (~1 s)."""
+    from .weights import cache_dir
+
+    machine = _machine()
+    path = cache_dir() / f"precision-{hashlib.sha256(machine.encode()).hexdigest()[:16]}.json"
+    try:
+        cached = json.loads(path.read_text())
+        if cached.get("machine") == machine:
+            return Measurement(**cached)
+    except (OSError, ValueError, TypeError):
+        pass
+    measurement = Measurement(conv_gflops("float32"), conv_gflops("bfloat16"), machine)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(measurement), indent=2))
+    except OSError:
+        pass  # a read-only cache only means measuring again next time
+    return measurement
+
+
+def choose(requested: str) -> Choice:
+    """The precision to compute in, and why."""
+    if requested != "auto":
+        return Choice(requested, f"{requested} was asked for")
+    hardware = bfloat16_hardware()
+    if hardware is None:
+        where = "these GPUs are older than Ampere" if gpus() else "this CPU has neither avx512_bf16 nor amx_bf16"
+        return Choice("float32", f"auto: {where}, so bfloat16 would be widened or emulated")
+    measured = measured_speedup()
+    ratio = f"a bfloat16 3x3 convolution ran {measured.speedup:.2f}x as fast as float32 here ({hardware})"
+    if measured.speedup >= MIN_SPEEDUP:
+        return Choice("bfloat16", f"auto: {ratio}")
+    return Choice("float32", f"auto: {ratio}, below the {MIN_SPEEDUP}x that pays for its rounding")
+

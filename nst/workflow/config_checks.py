@@ -1,0 +1,77 @@
+"""Configuration mistakes that JSON schema misses or words badly, each said in one line.
+
+YAML keeps the last of two equal keys without a word, so a duplicated image name would
+silently drop an image; the schema's messages for names and unknown keys quote regular
+expressions. These checks run before the schema (common.smk) and name the file, the key
+and what to do.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+class ConfigProblem(Exception):
+    """One problem with the configuration, in one line."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping."""
+
+
+def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigProblem(
+                f"{loader.name}, line {key_node.start_mark.line + 1}: {key!r} is given twice "
+                f"(also on line {seen[key] + 1}); YAML would keep only the last, so rename or remove one"
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def check_files(paths) -> None:
+    """Refuse a config file with a key given twice."""
+    for path in paths:
+        path = Path(path)
+        if path.suffix.lower() in (".yaml", ".yml") and path.is_file():
+            with open(path, encoding="utf-8") as f:
+                loader = _StrictLoader(f)
+                loader.name = str(path)
+                try:
+                    loader.get_single_data()
+                except yaml.YAMLError:
+                    pass  # Snakemake's own loader reports malformed YAML
+                finally:
+                    loader.dispose()
+
+
+def check_config(config: dict, known_keys: list[str]) -> None:
+    """Unknown top-level keys and image names that cannot name files and runs."""
+    unknown = [key for key in config if key not in known_keys]
+    if unknown:
+        close = {key: [k for k in known_keys if _similar(key, k)] for key in unknown}
+        hints = "; ".join(f"{k!r}" + (f" (did you mean {close[k][0]!r}?)" if close[k] else "") for k in unknown)
+        raise ConfigProblem(f"config: unknown key {hints}; the keys are {', '.join(known_keys)} (config/README.md)")
+    for kind in ("contents", "styles"):
+        for name in config.get(kind) or {}:
+            if not isinstance(name, str) or not NAME.match(name):
+                raise ConfigProblem(
+                    f"config {kind}: the name {name!r} names files and runs, so it may hold only letters, digits, "
+                    "'_' and '-' (not first), and no '/' or spaces"
+                )
+
+
+def _similar(a: str, b: str) -> bool:
+    a, b = a.lower(), b.lower()
+    return a in b or b in a or len(set(a) ^ set(b)) <= 2
