@@ -23,7 +23,6 @@ Every figure is measured here and now; nothing is read from earlier runs unless
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import resource
@@ -377,7 +376,7 @@ def main() -> int:
         print("\n## 4. Peak resident memory (float32, ours)")
         big = child("evaluation", "ours", "float32", str(2 * size), "1", args.content, args.style)
         layers = ["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3"]
-        for side, row in ((size, evaluations[1]), (2 * size, big)):
+        for side, row in ((size, evaluations[2]), (2 * size, big)):  # the float32 row
             estimate = (estimate_bytes("vgg19", layers, side, side) - lbfgs_bytes(side, side, 10)) / 2**20
             print(f"{side}²: peak RSS {row['peak_rss_mib']:.0f} MiB, nst's estimate {estimate:.0f} MiB "
                   f"(+ {lbfgs_bytes(side, side, 10) / 2**20:.0f} MiB for L-BFGS's state in a run), "

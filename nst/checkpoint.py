@@ -73,9 +73,6 @@ class Saved:
     def frame(self, iteration: int) -> np.ndarray:
         return _read_png(self.folder / "frames" / f"i_{iteration}.png")
 
-    def final_image(self) -> np.ndarray:
-        return _read_png(self.folder / "final.png")
-
     def record(self) -> dict:
         return json.loads((self.folder / "record.json").read_text())
 
@@ -85,7 +82,7 @@ def _read_png(path: Path) -> np.ndarray:
         return np.asarray(image.convert("RGBA" if image.mode == "RGBA" else "RGB"))
 
 
-def fingerprint(inputs, settings, engine) -> dict:
+def fingerprint(inputs, settings, engine, plans=()) -> dict:
     """What makes a run this run: input files by content, every setting, network, weights and precision."""
     files = {"content": inputs.content_name, **{f"style {i}": s for i, s in enumerate(inputs.style_names)}}
     if inputs.init is not None:
@@ -97,6 +94,7 @@ def fingerprint(inputs, settings, engine) -> dict:
         "backbone": engine.backbone,
         "weights": engine.weights.source,
         "precision": engine.precision,
+        "plan": [plan.describe().rsplit(", about", 1)[0] for plan in plans],  # tiles and state change the numbers
     }
 
 
@@ -157,9 +155,8 @@ class Checkpoint(Observer):
         if result.status != "completed":
             return
         with deferred_signals():
-            images.save_png(result.image, self.folder / "final.png")
             write_text_atomic(self.folder / "record.json", json.dumps(result.record.to_dict(), default=str))
-            self._save("complete", {})
+            self._save("complete", {"x": result.x})
 
     def _save(self, status: str, state: dict) -> None:
         meta = {

@@ -43,6 +43,11 @@ def match_luminance(style_luma: np.ndarray, content_luma: np.ndarray) -> np.ndar
 
 def recombine(result_rgb: np.ndarray, content_rgb: np.ndarray) -> np.ndarray:
     """The result's luma with the content's I and Q channels, as uint8 RGB."""
+    return np.clip(np.rint(recombine_float(result_rgb, content_rgb)), 0, 255).astype(np.uint8)
+
+
+def recombine_float(result_rgb: np.ndarray, content_rgb: np.ndarray) -> np.ndarray:
+    """The same, unrounded: float64 RGB in [0, 255]."""
     yiq = rgb_to_yiq(content_rgb)
     yiq[..., 0] = luminance(result_rgb)
-    return np.clip(np.rint(yiq_to_rgb(yiq)), 0, 255).astype(np.uint8)
+    return np.clip(yiq_to_rgb(yiq), 0, 255)

@@ -9,7 +9,7 @@ are arguments of the traced graph.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .backbones import architecture, conv_layer_names
 from .device import configure_threads
@@ -28,10 +28,21 @@ class Engine:
     precision_reason: str
     objective: object  # nst.objective.Objective
     build_seconds: float
+    _tiled: dict = field(default_factory=dict)
 
     @property
     def backbone(self) -> str:
         return self.weights.backbone
+
+    def objective_for(self, tile: int):
+        """The objective itself, or (tile > 0) the same objective evaluated tile by tile."""
+        if not tile:
+            return self.objective
+        if tile not in self._tiled:
+            from .tiling import TiledObjective
+
+            self._tiled[tile] = TiledObjective(self.objective, tile)
+        return self._tiled[tile]
 
 
 _ENGINES: dict[tuple, Engine] = {}

@@ -9,6 +9,7 @@ jobs' memory and time requests, so a cluster job asks for what the engine will u
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from .backbones import layers_up_to
@@ -61,19 +62,39 @@ def evaluation_seconds(backbone: str, layer_names: list[str], height: int, width
     return flops / (SLOWEST_GFLOPS_PER_THREAD * 1e9 * max(1, threads))
 
 
-def run_seconds(settings, backbone: str, height: int, width: int, threads: int = 1) -> float:
-    """Seconds of a whole run: every stage's expected evaluations at its own size."""
+def run_seconds(settings, backbone: str, height: int, width: int, threads: int = 1,
+                limit: int | None = None) -> float:
+    """Seconds of a whole run: every stage's expected evaluations at its own size; a stage that
+    must be tiled within `limit` pays its halos and its second forward pass."""
+    from .tiling import halo_for
+
     total = 0.0
     for stage in settings.stages():
         scale = stage.size / max(height, width)
         h, w = max(1, round(height * scale)), max(1, round(width * scale))
         evaluations = stage.iterations * settings.expected_evaluations_per_iteration(stage)
-        total += evaluations * evaluation_seconds(backbone, settings.layers(), h, w, threads)
+        seconds = evaluations * evaluation_seconds(backbone, settings.layers(), h, w, threads)
+        plan = plan_stage(settings, backbone, h, w, limit)
+        if plan.tile:
+            halo = halo_for(backbone, settings.layers())
+            seconds *= 1.5 * ((plan.tile + 2 * halo) / plan.tile) ** 2  # forward twice; halos computed again
+        total += seconds
     return total
 
 
+# The most memory a transfer job asks a scheduler for; a larger image runs tiled within it.
+REQUEST_CAP = 16 * 2**30
+
+
+def request_bytes(settings, backbone: str, height: int, width: int) -> int:
+    """Memory to ask for a whole run: its largest stage, untiled where that stays under REQUEST_CAP."""
+    largest = settings.sizes()[-1] / max(height, width)
+    h, w = max(1, round(height * largest)), max(1, round(width * largest))
+    return plan_stage(settings, backbone, h, w, REQUEST_CAP).bytes
+
+
 def available_bytes() -> int | None:
-    """MemAvailable from /proc/meminfo (Linux), else None (no check)."""
+    """MemAvailable from /proc/meminfo (Linux), else None (no limit known)."""
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):
@@ -83,17 +104,104 @@ def available_bytes() -> int | None:
     return None
 
 
-def check_fits(backbone: str, layer_names: list[str], height: int, width: int, lbfgs_history: int = 10) -> int:
-    """Raise `SettingsError` when the estimate exceeds the memory available; return the estimate.
+def memory_limit(max_memory_mib: int = 0) -> tuple[int | None, str]:
+    """Bytes a run may use, and where that figure comes from.
 
-    `NST_MEMORY_LIMIT_MB` overrides the available memory (e.g. a job's allocation).
+    In order: the option (--max-memory), NST_MEMORY_LIMIT_MB, the Slurm job's allocation
+    (SLURM_MEM_PER_NODE, or SLURM_MEM_PER_CPU x SLURM_CPUS_ON_NODE), the memory available.
     """
-    need = estimate_bytes(backbone, layer_names, height, width, lbfgs_history)
-    limit = os.environ.get("NST_MEMORY_LIMIT_MB")
-    have = int(float(limit) * 2**20) if limit else available_bytes()
-    if have is not None and need > have:
-        raise SettingsError(
-            f"option size: a {width}x{height} image needs about {need / 2**30:.1f} GiB with {backbone}, "
-            f"but only {have / 2**30:.1f} GiB is available; choose a smaller --size"
-        )
-    return need
+    if max_memory_mib:
+        return int(max_memory_mib * 2**20), "--max-memory"
+    if os.environ.get("NST_MEMORY_LIMIT_MB"):
+        return int(float(os.environ["NST_MEMORY_LIMIT_MB"]) * 2**20), "NST_MEMORY_LIMIT_MB"
+    if os.environ.get("SLURM_MEM_PER_NODE"):
+        return int(os.environ["SLURM_MEM_PER_NODE"]) * 2**20, "the Slurm job's memory"
+    if os.environ.get("SLURM_MEM_PER_CPU") and os.environ.get("SLURM_CPUS_ON_NODE"):
+        return int(os.environ["SLURM_MEM_PER_CPU"]) * int(os.environ["SLURM_CPUS_ON_NODE"]) * 2**20, \
+            "the Slurm job's memory"
+    return available_bytes(), "the memory available"
+
+
+# Image-sized float32 buffers of a tiled evaluation besides the optimiser's: the image, its
+# gradient, the content image, the upscaled start, and the total-variation graph's temporaries.
+IMAGE_BUFFERS = 10
+ADAM_IMAGE_COPIES = 5  # the variable, two moments, the last evaluated image, the gradient
+TILES = (1024, 768, 512, 384, 256, 192, 128, 64)  # sizes tried, largest first
+# The smallest tile worth keeping the optimiser for: a 384 px tile computes (384 + 2 x 128)² px,
+# 2.8 times its own; smaller tiles cost more than switching to Adam's smaller state.
+SMALLEST_KEEPING_TILE = 384
+
+
+def image_bytes(height: int, width: int) -> int:
+    return 3 * height * width * 4
+
+
+def tiled_bytes(backbone: str, layer_names: list[str], height: int, width: int, tile: int, halo: int) -> int:
+    """A tiled evaluation: one haloed tile's activations, and the whole image's buffers."""
+    side = tile + 2 * halo
+    tile_h, tile_w = min(height, side), min(width, side)
+    activations = COPIES_PER_ACTIVATION * 4 * activation_elements(backbone, layer_names, tile_h, tile_w)
+    return int(FIXED_BYTES + activations + IMAGE_BUFFERS * image_bytes(height, width))
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """How one stage fits in memory: untiled or tiled, with which optimiser state."""
+
+    tile: int  # 0: untiled
+    optimizer: str  # "lbfgs" or "adam"
+    lbfgs_history: int
+    bytes: int
+
+    def describe(self) -> str:
+        how = f"tiled in {self.tile} px tiles" if self.tile else "untiled"
+        memory = f"L-BFGS memory {self.lbfgs_history}" if self.optimizer == "lbfgs" else "Adam"
+        return f"{how}, {memory}, about {self.bytes / 2**30:.1f} GiB"
+
+
+def plan_stage(settings, backbone: str, height: int, width: int, limit: int | None) -> StagePlan:
+    """How to run a stage within `limit`: untiled if it fits; else tiled, keeping L-BFGS (its own
+    memory, or 5 or 3 vectors pairs) with the largest tile of at least SMALLEST_KEEPING_TILE that
+    fits; else Adam (two float32 moments instead of L-BFGS's float64 vectors) with the largest tile
+    that fits. `settings.tile` forces a tile size. Raises only when nothing fits."""
+    from .tiling import halo_for
+
+    layers = settings.layers()
+    halo = halo_for(backbone, layers)
+    optimizer, history = settings.optimizer, settings.lbfgs_history
+
+    def state(optimizer: str, history: int) -> int:
+        if optimizer == "lbfgs":
+            return lbfgs_bytes(height, width, history)
+        return ADAM_IMAGE_COPIES * image_bytes(height, width)
+
+    untiled = estimate_bytes(backbone, layers, height, width, 0) - lbfgs_bytes(height, width, 0)
+    if not settings.tile and (limit is None or untiled + state(optimizer, history) <= limit):
+        return StagePlan(0, optimizer, history, untiled + state(optimizer, history))
+    tile_sizes = [settings.tile] if settings.tile else list(TILES)
+    # Keep the optimiser asked for while any tile fits it: first its own memory, then a shorter
+    # L-BFGS memory, each with the largest tile that fits (a tile computes its halo again: a 256 px
+    # tile computes (256 + 2 x 128)² px, so large tiles matter more than a long memory);
+    # Adam (two float32 moments instead of L-BFGS's float64 vectors) only when no L-BFGS fits.
+    options = [(optimizer, history)]
+    if optimizer == "lbfgs":
+        options += [("lbfgs", m) for m in (5, 3) if m < history]
+    fitting = []
+    for rank, (chosen, m) in enumerate(options):
+        for tile in [t for t in tile_sizes if t >= SMALLEST_KEEPING_TILE or settings.tile]:
+            need = tiled_bytes(backbone, layers, height, width, tile, halo) + state(chosen, m)
+            if limit is None or need <= limit:
+                fitting.append((-tile, rank, StagePlan(tile, chosen, m, need)))
+                break
+    if fitting:
+        return min(fitting, key=lambda found: found[:2])[2]
+    for tile in tile_sizes:
+        need = tiled_bytes(backbone, layers, height, width, tile, halo) + state("adam", history)
+        if limit is None or need <= limit:
+            return StagePlan(tile, "adam", history, need)
+    smallest = tiled_bytes(backbone, layers, height, width, tile_sizes[-1], halo) + state("adam", history)
+    raise SettingsError(
+        "max_memory", f"a {width}x{height} image needs at least {smallest / 2**30:.1f} GiB even in "
+        f"{tile_sizes[-1]} px tiles with Adam, but {limit / 2**30:.1f} GiB is the limit; give it more memory "
+        "(--max-memory, NST_MEMORY_LIMIT_MB) or choose a smaller --size"
+    )

@@ -8,6 +8,7 @@ import numpy as np
 
 from . import images
 from .engine import engine_for
+from .estimate import memory_limit, plan_stage
 from .inputs import Inputs
 from .settings import TransferSettings
 
@@ -23,8 +24,10 @@ def image_losses(content, styles, paths, settings: TransferSettings) -> list[dic
     candidates = [(Path(p), images.load_rgb(p)) for p in paths]  # every file checked before the model is built
     engine = engine_for(settings, precision="float32")
     inputs.check_sizes(settings, engine.backbone)
+    plan = plan_stage(settings, engine.backbone, *inputs.shape_at(settings.size), memory_limit(settings.max_memory)[0])
+    objective = engine.objective_for(plan.tile)  # print sizes are scored tile by tile, exactly
     stage = inputs.stage(settings, settings.size)
-    targets = stage.targets(engine.objective, settings)
+    targets = stage.targets(objective, settings)
     h, w = stage.shape
     rows = []
     for path, picture in candidates:
@@ -33,7 +36,7 @@ def image_losses(content, styles, paths, settings: TransferSettings) -> list[dic
             from .colour import as_grey_rgb, luminance
 
             rgb = as_grey_rgb(luminance(rgb))
-        losses = engine.objective.value(images.preprocess(rgb), targets)
+        losses = objective.value(images.preprocess(rgb), targets)
         rows.append(
             {
                 "image": str(path),

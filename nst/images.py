@@ -152,6 +152,43 @@ def deprocess(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
+def deprocess_float(x: np.ndarray) -> np.ndarray:
+    """The inverse of `preprocess` as (H, W, 3) float64 RGB in [0, 255], unrounded (for 16-bit output)."""
+    x = np.asarray(x, dtype=np.float64).reshape(x.shape[-3:])
+    return np.clip((x + IMAGENET_BGR_MEAN.astype(np.float64))[..., ::-1], 0, 255)
+
+
+def to_sixteen_bits(rgb: np.ndarray) -> np.ndarray:
+    """[0, 255] values (uint8 or float) -> uint16, 255 becoming 65535."""
+    return np.clip(np.rint(np.asarray(rgb, np.float64) * 257.0), 0, 65535).astype(np.uint16)
+
+
+def save_sixteen_bits(pixels: np.ndarray, path: str | Path) -> None:
+    """Write uint16 RGB(A) atomically: TIFF through tifffile, PNG chunk by chunk (Pillow writes
+    neither 16-bit RGB format)."""
+    import struct
+    import zlib
+
+    path = Path(path)
+    pixels = np.ascontiguousarray(pixels, np.uint16)
+    h, w, channels = pixels.shape
+    with atomic_path(path) as tmp:
+        if _format_for(path) == "TIFF":
+            import tifffile
+
+            tifffile.imwrite(tmp, pixels, photometric="rgb", extrasamples=["unassalpha"] if channels == 4 else None)
+            return
+        colour_type = {3: 2, 4: 6}[channels]
+        raw = b"".join(b"\x00" + pixels[y].astype(">u2").tobytes() for y in range(h))
+
+        def chunk(kind: bytes, data: bytes) -> bytes:
+            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+        header = struct.pack(">IIBBBBB", w, h, 16, colour_type, 0, 0, 0)
+        Path(tmp).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6))
+                              + chunk(b"IEND", b""))
+
+
 def has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info)
 

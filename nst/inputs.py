@@ -15,7 +15,6 @@ import numpy as np
 from . import colour, images
 from .backbones import deepest_layer, minimum_side
 from .errors import ImageError, SettingsError
-from .estimate import check_fits
 from .settings import INITS, TransferSettings
 
 
@@ -44,7 +43,7 @@ class Inputs:
                    images.load_alpha(content))
 
     def check_sizes(self, settings: TransferSettings, backbone: str) -> None:
-        """Refuse stage sizes for which the deepest layer would have no pixels, or memory is short."""
+        """Refuse stage sizes for which the deepest layer would have no pixels."""
         layers = settings.layers()
         smallest = minimum_side(backbone, layers)
         for size in settings.sizes():
@@ -61,8 +60,11 @@ class Inputs:
                         f"{name}: at style scale {settings.style_scale} it becomes {sw}x{sh}, below the "
                         f"{smallest}x{smallest} minimum; raise --style-scale or --size"
                     )
-        w, h = images.fit_size(*self.content.size, settings.size)
-        check_fits(backbone, layers, h, w, settings.lbfgs_history)
+
+    def shape_at(self, size: int) -> tuple[int, int]:
+        """(height, width) of the result at a stage of longest side `size`."""
+        w, h = images.fit_size(*self.content.size, size)
+        return h, w
 
     def stage(self, settings: TransferSettings, size: int) -> "StageImages":
         """Content and styles resized for one stage, as shown and as the network sees them.
@@ -126,6 +128,15 @@ class StageImages:
         if self.alpha is not None:
             return np.dstack([rgb, self.alpha])
         return rgb
+
+    def render16(self, x: np.ndarray, settings: TransferSettings) -> np.ndarray:
+        """The same at 16 bits per channel, from the unrounded image (for print)."""
+        rgb = images.deprocess_float(x)
+        if settings.preserve_color:
+            rgb = colour.recombine_float(rgb, self.content_rgb)
+        if self.alpha is not None:
+            rgb = np.dstack([rgb, self.alpha.astype(np.float64)])
+        return images.to_sixteen_bits(rgb)
 
 
 def upscale(x: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -80,6 +80,16 @@ class FeatureNetwork:
                 dtype = tf.float32 if layer.in_channels == 3 else compute
                 self._convs[layer.name] = _Conv(layer, kernel, bias, dtype)
 
+    def up_to(self, outputs: list[str]) -> "FeatureNetwork":
+        """The same network (the same weights, not copies) cut after the deepest of `outputs`."""
+        cut = object.__new__(FeatureNetwork)
+        cut.backbone, cut.precision, cut.pooling = self.backbone, self.precision, self.pooling
+        cut.outputs = list(outputs)
+        cut.layers = layers_up_to(self.backbone, cut.outputs)
+        cut.channels = {layer.name: layer.out_channels for layer in cut.layers}
+        cut._convs = {name: conv for name, conv in self._convs.items() if name in cut.channels}
+        return cut
+
     def __call__(self, image: tf.Tensor) -> list[tf.Tensor]:
         x = image
         collected = {}

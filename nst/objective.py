@@ -35,6 +35,7 @@ class Objective:
         self._value_and_grad = tf.function(self._value_and_grad_graph, input_signature=signature, autograph=False)
         self._value = tf.function(self._loss_graph, input_signature=signature, autograph=False)
         self._features = tf.function(self._features_graph, input_signature=[image], autograph=False)
+        self._image_graphs: dict = {}
 
     # graphs ------------------------------------------------------------------------------
 
@@ -86,6 +87,36 @@ class Objective:
 
     def value(self, image: np.ndarray, targets: Targets) -> Losses:
         return self._losses(*self._value(tf.constant(image, tf.float32), targets))
+
+    # --- terms that read no feature maps, on a whole image (what tiling leaves untiled) -------
+
+    def targets_for(self, terms: list[Term], content, styles, blend, weights) -> Targets:
+        """Targets of terms that read only the image: their inputs without any feature maps."""
+        content_features = Features(tf.constant(content, tf.float32), {})
+        style_features = [(Features(tf.constant(s, tf.float32), {}), share) for s, share in zip(styles, blend)]
+        return {
+            term.name: (tf.constant(term.weight(weights[term.name]), tf.float32),
+                        tuple(term.targets(content_features, style_features)))
+            for term in terms
+        }
+
+    def value_and_grad_of(self, terms: list[Term], image: np.ndarray, targets: Targets) -> tuple[dict, np.ndarray]:
+        """The weighted losses of image-only `terms` and their gradient, without the network."""
+        key = tuple(t.name for t in terms)
+        if key not in self._image_graphs:
+            specs = {t.name: (tf.TensorSpec((), tf.float32), t.target_specs(self.network.channels)) for t in terms}
+
+            def graph(x, term_targets):
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    weighted = {t.name: term_targets[t.name][0] * t.loss(x, {}, term_targets[t.name][1]) for t in terms}
+                    total = tf.add_n(list(weighted.values()))
+                return weighted, tape.gradient(total, x)
+
+            self._image_graphs[key] = tf.function(
+                graph, input_signature=[tf.TensorSpec((1, None, None, 3), tf.float32), specs], autograph=False)
+        weighted, grad = self._image_graphs[key](tf.constant(image, tf.float32), targets)
+        return {name: float(value.numpy()) for name, value in weighted.items()}, grad.numpy()
 
     def _losses(self, total, weighted) -> Losses:
         return Losses(float(total.numpy()), {name: float(weighted[name].numpy()) for name in self.names})

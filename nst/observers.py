@@ -103,13 +103,16 @@ class Frames(Observer):
 
 
 class FinalImage(Observer):
-    """The result, written when the run ends (also the last good image of a diverged run)."""
+    """The result, written when the run ends (also the last good image of a diverged run);
+    16 bits per channel with output_depth 16 (PNG or TIFF)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
     def finished(self, result: TransferResult) -> None:
-        if result.image is not None:
+        if result.image16 is not None:
+            images.save_sixteen_bits(result.image16, self.path)
+        elif result.image is not None:
             images.save_png(result.image, self.path)
 
 

@@ -19,7 +19,6 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from .device import cpu_flags, cpu_model, gpus
 

@@ -15,7 +15,7 @@ import io
 import json
 import platform
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 
 from .files import write_text_atomic
@@ -91,6 +91,8 @@ class RunRecord:
     final_losses: dict | None
     seconds: dict  # build, optimise, total
     diverged: str | None = None
+    plan: list[str] = field(default_factory=list)  # per stage: untiled or tiled, optimiser state, memory estimate
+    peak_rss_mib: float | None = None  # the process's peak resident memory so far
 
     def to_dict(self) -> dict:
         record = dataclasses.asdict(self)

@@ -14,6 +14,7 @@ run early; the run then finishes with the last iteration's image, status "stoppe
 from __future__ import annotations
 
 import logging
+import resource
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import numpy as np
 from . import images
 from .device import describe_device
 from .engine import Engine, engine_for
+from .estimate import memory_limit, plan_stage
 from .errors import DivergedError
 from .inputs import Inputs, StageImages, upscale
 from .loss_values import Losses
@@ -75,10 +77,12 @@ class Iteration:
 
 @dataclass
 class TransferResult:
-    image: np.ndarray | None  # (H, W, 3) uint8 RGB, None when no iteration finished
+    image: np.ndarray | None  # (H, W, 3) uint8 RGB (RGBA with a transparent content), None when no iteration finished
     history: list[HistoryRow]
     record: RunRecord
     error: DivergedError | None = None
+    image16: np.ndarray | None = None  # the same at 16 bits per channel, with output_depth 16
+    x: np.ndarray | None = None  # the optimiser's final image, preprocessed
 
     @property
     def status(self) -> str:
@@ -112,6 +116,7 @@ class Transfer:
     output: str | None = None  # only recorded; writing it is an observer's job
     notices: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    plans: list = field(default_factory=list)  # nst.estimate.StagePlan of every stage: tiled or not, which state
 
     @classmethod
     def prepare(cls, content, styles, settings: TransferSettings | None = None, output=None) -> "Transfer":
@@ -121,13 +126,19 @@ class Transfer:
         inputs = Inputs.load(content, styles, settings)
         engine = engine_for(settings)
         inputs.check_sizes(settings, engine.backbone)
+        limit, source = memory_limit(settings.max_memory)
+        plans = [plan_stage(settings, engine.backbone, *inputs.shape_at(size), limit) for size in settings.sizes()]
         notices = list(inputs.notices)
+        for size, plan in zip(settings.sizes(), plans):
+            if plan.tile or plan.optimizer != settings.optimizer or plan.lbfgs_history != settings.lbfgs_history:
+                within = f"to stay within {limit / 2**30:.1f} GiB ({source})" if limit else "as --tile asks"
+                notices.append(f"{size} px runs {plan.describe()}, {within}")
         if settings.backbone == "auto" and engine.backbone != "vgg16":
             notices.append(
                 f"VGG16 (the article's network) weights were not available; used {engine.backbone} "
                 f"from {engine.weights.source}"
             )
-        return cls(inputs, settings, engine, None if output is None else str(output), notices, started)
+        return cls(inputs, settings, engine, None if output is None else str(output), notices, started, plans)
 
     def run(self, observers: list[Observer], resume=None) -> TransferResult:
         """Optimise every stage, telling `observers`; with `resume` (a `nst.checkpoint.Saved` of
@@ -170,7 +181,9 @@ class Transfer:
                     h, w = images.shape
                     stage_start = time.perf_counter()
                     _tell(observers, "stage_started", index, stage.size, images)
-                    targets = images.targets(objective, settings)
+                    plan = self.plans[index]
+                    stage_objective = self.engine.objective_for(plan.tile)
+                    targets = images.targets(stage_objective, settings)
                     if state is not None:
                         x = np.asarray(state["x"], np.float32)
                     elif restored and x is None:  # the stage before finished in an earlier process
@@ -198,7 +211,8 @@ class Transfer:
                               Iteration(row, image, lambda x: images.render(x, settings), result.state))
 
                     try:
-                        x = self._optimise(stage, x, targets, on_iteration, on_evaluation, state)
+                        x = self._optimise(stage, plan, stage_objective, x, targets, on_iteration, on_evaluation,
+                                           state)
                     except DivergedError as exc:
                         exc.iteration += before.iterations
                         exc.evaluation += before.evaluations
@@ -212,7 +226,9 @@ class Transfer:
                 x, images = last_good if last_good is not None else (None, images)
                 log.info("stopped: %s", exc)
             if resume is not None and resume.complete:  # nothing was left to do: what it made, again
-                result = TransferResult(resume.final_image(), history, RunRecord(**resume.record()))
+                images = self.inputs.stage(settings, settings.size)
+                result = self._result(status, error, resume.state["x"], images, history, seed, optimise_seconds)
+                result.record = RunRecord(**resume.record())
             else:
                 result = self._result(status, error, x, images, history, seed, optimise_seconds)
             _tell(observers, "finished", result)
@@ -221,16 +237,17 @@ class Transfer:
             for observer in observers:
                 observer.closed()
 
-    def _optimise(self, stage: Stage, x, targets, on_iteration, on_evaluation, state=None) -> np.ndarray:
+    def _optimise(self, stage: Stage, plan, objective, x, targets, on_iteration, on_evaluation, state=None
+                  ) -> np.ndarray:
         from .optimise import adam, lbfgs
 
-        settings, objective = self.settings, self.engine.objective
+        settings = self.settings
 
         def evaluate(image):
             return objective.value_and_grad(image, targets)
 
-        if settings.optimizer == "lbfgs":
-            return lbfgs(evaluate, x, stage.iterations, stage.evals_per_iteration, settings.lbfgs_history,
+        if plan.optimizer == "lbfgs":
+            return lbfgs(evaluate, x, stage.iterations, stage.evals_per_iteration, plan.lbfgs_history,
                          on_iteration, on_evaluation, first_step=settings.lbfgs_step,
                          bounds=images.PIXEL_BOUNDS if settings.lbfgs_bounds else None,
                          restarts=settings.lbfgs_restarts, resume=state)
@@ -239,6 +256,7 @@ class Transfer:
 
     def _result(self, status, error, x, images, history, seed, optimise_seconds) -> TransferResult:
         image = images.render(x, self.settings) if (x is not None and history) else None
+        image16 = images.render16(x, self.settings) if image is not None and self.settings.output_depth == 16 else None
         shape = images.shape if images is not None else (0, 0)
         record = RunRecord(
             status=status,
@@ -266,8 +284,10 @@ class Transfer:
                 "total": round(time.perf_counter() - self.started, 3),
             },
             diverged=str(error) if error is not None else None,
+            plan=[plan.describe() for plan in self.plans],
+            peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         )
-        return TransferResult(image, history, record, error)
+        return TransferResult(image, history, record, error, image16, x)
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,18 @@ class TransferSettings:
         "above 1 a coarser one", above=0,
     )
     threads: int = option(0, "TensorFlow CPU threads; 0 lets TensorFlow decide", minimum=0, in_workflow=False)
+    max_memory: int = option(
+        0, "MiB the run may use; a size that does not fit runs tiled (exact, memory-bounded). 0: "
+        "NST_MEMORY_LIMIT_MB, else the Slurm job's memory, else the memory available", minimum=0, in_workflow=False,
+    )
+    tile: int = option(
+        0, "tile side in pixels (a multiple of 16) to evaluate the image in; 0 tiles only where the run would not "
+        "fit the memory limit", minimum=0,
+    )
+    output_depth: int = option(
+        8, "bits per channel of the saved result: 8, or 16 for print (PNG or TIFF; frames stay 8-bit)",
+        choices=(8, 16),
+    )
 
     optimizer: str = option("lbfgs", "the article's restarted L-BFGS, or Adam", group=OPTIMISATION,
                             choices=("lbfgs", "adam"))
@@ -136,10 +148,11 @@ class TransferSettings:
     )
 
     preset: str = option(
-        "article", "where the other defaults come from: article (the seed article's settings, exactly) or fast "
+        "article", "where the other defaults come from: article (the seed article's settings, exactly), fast "
         "(fewer evaluations to the article's quality: content init, one bounded L-BFGS run with a sized first "
-        "step, bfloat16 where it pays); options given explicitly win", group=OPTIMISATION,
-        choices=("article", "fast"),
+        "step, bfloat16 where it pays) or print (fast's, coarse to fine from 512 px up to size, default 2048, "
+        "the style growing with each stage, tiled where memory asks); options given explicitly win",
+        group=OPTIMISATION, choices=("article", "fast", "print"),
     )
 
     # --- what a run will do -------------------------------------------------------------
@@ -222,6 +235,8 @@ class TransferSettings:
                 fail("style_blend", "weights must be >= 0 and not all 0")
         if self.seed is not None and self.seed >= 2**32:
             fail("seed", f"must be a whole number in [0, 2^32), got {self.seed!r}")
+        if self.tile % 16:
+            fail("tile", f"must be a multiple of 16 pixels (pooling windows align there), got {self.tile}")
         clash = set(self.terms) & {"content", "style", "tv", "total"}
         if clash:
             fail("terms", f"{sorted(clash)[0]!r} is a built-in term; set its weight with its own option")
@@ -232,7 +247,10 @@ class TransferSettings:
         """A preset's settings with `options` over them; the settings record the preset's name."""
         if preset not in PRESETS:
             raise SettingsError("preset", f"must be one of {', '.join(PRESETS)}, got {preset!r}")
-        return cls(**{**PRESETS[preset], **options, "preset": preset})
+        values = dict(PRESETS[preset])
+        if preset == "print":
+            values.update(print_stages(options.get("size", values["size"])))
+        return cls(**{**values, **options, "preset": preset})
 
     @classmethod
     def from_mapping(cls, values: dict, **fixed) -> "TransferSettings":
@@ -258,7 +276,33 @@ PRESETS: dict[str, dict] = {
         "evals_per_iteration": 10,
         "precision": "auto",
     },
+    "print": {  # fast's levers, coarse to fine; the stages follow from the size (print_stages)
+        "size": 2048,
+        "init": "content",
+        "lbfgs_restarts": False,
+        "lbfgs_bounds": True,
+        "lbfgs_step": 1.0,
+        "precision": "auto",
+    },
 }
+
+# Evaluations of each print stage: the 512 px stage does the fast preset's work (it reaches the
+# article's quality in about a quarter of it, README); each larger stage refines the upscaled
+# result with fewer, dearer evaluations.
+PRINT_BUDGETS = {512: 100, 1024: 40, 2048: 20, 4096: 10, 8192: 6}
+
+
+def print_stages(size: int) -> dict:
+    """Sizes doubling from 512 px up to `size`, with the style image growing with each stage
+    (its size follows the stage's), so the result keeps the 512 px look, only sharper."""
+    sizes = [512]
+    while sizes[-1] * 2 < size:
+        sizes.append(sizes[-1] * 2)
+    if size <= 512:
+        return {"scales": [], "scale_evals": [], "iterations": 10, "evals_per_iteration": 10}
+    budget = PRINT_BUDGETS.get(min(PRINT_BUDGETS, key=lambda s: abs(s - size)), 10)
+    return {"scales": sizes, "scale_evals": [PRINT_BUDGETS.get(s, 10) for s in sizes],
+            "iterations": max(1, budget // 5), "evals_per_iteration": 5}
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def stylize(
     watchers += [RecordFile(record_path)] if record_path is not None else []
     saved, keeper = None, None
     if checkpoint is not None:
-        fingerprint = checkpoints.fingerprint(transfer.inputs, transfer.settings, transfer.engine)
+        fingerprint = checkpoints.fingerprint(transfer.inputs, transfer.settings, transfer.engine, transfer.plans)
         saved = checkpoints.load(checkpoint, fingerprint)
         keeper = checkpoints.Checkpoint(checkpoint, fingerprint)
         watchers.append(keeper)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst import colour, images
+from nst import colour
 from nst.errors import DivergedError, ImageError, SettingsError
 from nst.evaluate import image_losses
 from nst.optimise import lbfgs
@@ -68,9 +68,10 @@ def test_image_too_small_for_the_network_names_the_minimum(small_images):
         stylize(small_images["wide"], [small_images["style"]], tiny(size=20), progress=False)
 
 
-def test_size_that_cannot_fit_is_refused_before_allocating(small_images, monkeypatch):
+def test_size_that_cannot_fit_even_tiled_is_refused_before_allocating(small_images, monkeypatch):
+    """Tiling bounds the network's memory, not the image's own buffers: below those, a clear refusal."""
     monkeypatch.setenv("NST_MEMORY_LIMIT_MB", "2048")
-    with pytest.raises(SettingsError, match="needs about .* GiB .* only 2.0 GiB is available"):
+    with pytest.raises(SettingsError, match=r"6000x6000 image needs at least .* GiB even in 64 px tiles .* 2.0 GiB is the limit"):
         stylize(small_images["content"], [small_images["style"]], tiny(size=6000), progress=False)
 
 

@@ -360,7 +360,8 @@ def test_transfer_jobs_ask_for_the_engines_estimate_of_their_own_image(tmp_path)
     runtime = int(re.search(r"runtime=(\d+)", job).group(1))
     settings = TransferSettings(size=96, iterations=2, evals_per_iteration=3)
     assert Image.open(tmp_path / "results/inputs/contents/cup.png").size == (96, 64)
-    assert mem_mb == int(1.25 * estimate.estimate_bytes("vgg19", settings.layers(), 64, 96) / 2**20)
+    assert mem_mb == int(1.25 * estimate.request_bytes(settings, "vgg19", 64, 96) / 2**20)
+    assert mem_mb == int(1.25 * estimate.estimate_bytes("vgg19", settings.layers(), 64, 96) / 2**20)  # small: untiled
     assert runtime == int(10 + 3 * 2 * estimate.run_seconds(settings, "vgg19", 64, 96, threads=1) / 60)
 
 

@@ -1,0 +1,178 @@
+"""Print size: seconds and peak memory of one evaluation, tiled and untiled, from 512 to 4096 px.
+
+    python benchmarks/print_size.py [--sizes 512 1024 2048 4096] [--repeats 2]
+
+For the walk-through pair (hugo x wave) at each size, in a fresh process per row (so each
+peak resident memory is its own): one loss+gradient evaluation untiled where it fits in the
+memory available, and tiled as a memory limit makes `nst` tile it (the tile `nst` picks
+for `--limit-mb` at that size; at sizes that fit untiled a 512 px tile is forced, to measure
+what tiling costs). Each row prints seconds per evaluation (the median of --repeats after
+one untimed evaluation that traces the graph), seconds per megapixel, peak RSS against
+nst's own estimate, and the tiled/untiled cost per pixel where both ran.
+
+Then it forecasts a whole `--preset print` run at each size from the rows: the evaluations of
+every stage (nst's own plan) times that stage's measured seconds per evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+ARTICLE = ROOT.parent / "shared" / "article"
+
+
+def child(*args: str) -> dict | None:
+    """One row in a fresh process; None when it ran out of memory or failed (said on stderr)."""
+    done = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        print(f"  ({' '.join(args[:3])} did not run: {done.stderr.strip().splitlines()[-1:]})", file=sys.stderr)
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(size: int, tile: int, precision: str, repeats: int, content: str, style: str) -> dict:
+    """Inside the child: plan, build, trace, then time `repeats` evaluations."""
+    import statistics
+    import time
+
+    import numpy as np
+
+    from nst.engine import engine_for
+    from nst.estimate import StagePlan, plan_stage
+    from nst.inputs import Inputs
+    from nst.settings import TransferSettings
+
+    settings = TransferSettings(size=size, precision=precision, tile=tile, max_memory=0)
+    inputs = Inputs.load(content, [style], settings)
+    engine = engine_for(settings)
+    plan: StagePlan = plan_stage(settings, engine.backbone, *inputs.shape_at(size), None)
+    objective = engine.objective_for(tile)
+    stage = inputs.stage(settings, size)
+    targets = stage.targets(objective, settings)
+    x = stage.initial_image(settings, np.random.default_rng(0), None)
+    objective.value_and_grad(x, targets)  # traces
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        objective.value_and_grad(x, targets)
+        seconds.append(time.perf_counter() - start)
+    h, w = stage.shape
+    evaluation = statistics.median(seconds)
+    return {"size": size, "height": h, "width": w, "tile": tile, "backbone": engine.backbone,
+            "precision": engine.precision, "seconds": evaluation, "seconds_per_mpx": evaluation / (h * w / 1e6),
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "estimate_mib": (plan.bytes - _state_bytes(plan, h, w)) / 2**20}
+
+
+def _state_bytes(plan, h: int, w: int) -> int:
+    """The optimiser's share of a plan's estimate: no optimiser runs in this benchmark."""
+    from nst.estimate import ADAM_IMAGE_COPIES, image_bytes, lbfgs_bytes
+
+    return lbfgs_bytes(h, w, plan.lbfgs_history) if plan.optimizer == "lbfgs" else ADAM_IMAGE_COPIES * image_bytes(h, w)
+
+
+def tile_for(size: int, limit_mb: int, content: str, style: str) -> int:
+    """The tile nst picks for a `size` run within `limit_mb` (0 when it runs untiled)."""
+    from nst.engine import engine_for
+    from nst.estimate import plan_stage
+    from nst.inputs import Inputs
+    from nst.settings import TransferSettings
+
+    settings = TransferSettings.from_preset("print", size=size)
+    inputs = Inputs.load(content, [style], settings)
+    backbone = engine_for(settings).backbone
+    return plan_stage(settings, backbone, *inputs.shape_at(size), limit_mb * 2**20).tile
+
+
+def fits_untiled(size: int, content: str, style: str) -> bool:
+    from nst.engine import engine_for
+    from nst.estimate import available_bytes, plan_stage
+    from nst.inputs import Inputs
+    from nst.settings import TransferSettings
+
+    settings = TransferSettings(size=size)
+    inputs = Inputs.load(content, [style], settings)
+    plan = plan_stage(settings, engine_for(settings).backbone, *inputs.shape_at(size), None)
+    return plan.bytes - _state_bytes(plan, *inputs.shape_at(size)) < 0.8 * (available_bytes() or 0)
+
+
+def forecast(rows: list[dict], size: int, limit_mb: int, content: str, style: str) -> tuple[float, list[str]]:
+    """Seconds of a whole `--preset print --size size` run within `limit_mb`, stage by stage."""
+    from nst.engine import engine_for
+    from nst.estimate import plan_stage
+    from nst.inputs import Inputs
+    from nst.settings import TransferSettings
+
+    settings = TransferSettings.from_preset("print", size=size)
+    inputs = Inputs.load(content, [style], settings)
+    backbone = engine_for(settings).backbone
+    total, parts = 0.0, []
+    for stage in settings.stages():
+        tile = plan_stage(settings, backbone, *inputs.shape_at(stage.size), limit_mb * 2**20).tile
+        same = [r for r in rows if r["size"] == stage.size and bool(r["tile"]) == bool(tile)]
+        row = next((r for r in same if r["tile"] == tile), same[0] if same else None)
+        if row is None:
+            return float("nan"), [f"no {'tiled' if tile else 'untiled'} row at {stage.size} px"]
+        evaluations = stage.iterations * settings.expected_evaluations_per_iteration(stage)
+        total += evaluations * row["seconds"]
+        parts.append(f"{stage.size} px: {evaluations} x {row['seconds']:.1f} s")
+    return total, parts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048, 4096])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--limit-mb", type=int, nargs="+", default=[4000, 4000, 4000, 8000],
+                        help="memory limit per size (the last one repeats): the tiled row uses nst's tile for it")
+    parser.add_argument("--content", default=str(ARTICLE / "hugo.jpg"))
+    parser.add_argument("--style", default=str(ARTICLE / "wave.jpg"))
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        size, tile, precision, repeats, content, style = args.child
+        print(json.dumps(measure(int(size), int(tile), precision, int(repeats), content, style)))
+        return 0
+
+    from nst.device import describe_device
+
+    print(f"device: {describe_device()}, precision {args.precision}, pair {Path(args.content).name} x "
+          f"{Path(args.style).name}, median of {args.repeats} evaluations\n")
+    limits = dict(zip(args.sizes, args.limit_mb + [args.limit_mb[-1]] * len(args.sizes)))
+    rows = []
+    header = f"{'size':>5} {'image':>10} {'tile':>6} {'s/eval':>8} {'s/MPx':>7} {'peak RSS MiB':>13} {'estimate':>9} {'tiled/untiled':>14}"
+    print(header)
+    for size in args.sizes:
+        untiled = None
+        if fits_untiled(size, args.content, args.style):
+            untiled = child(str(size), "0", args.precision, str(args.repeats), args.content, args.style)
+        tile = tile_for(size, limits[size], args.content, args.style) or 512
+        tiled = child(str(size), str(tile), args.precision, str(args.repeats), args.content, args.style)
+        for row in (untiled, tiled):
+            if row is None:
+                continue
+            rows.append(row)
+            ratio = f"{row['seconds_per_mpx'] / untiled['seconds_per_mpx']:.2f}x" if row["tile"] and untiled else ""
+            print(f"{size:>5} {row['width']:>4}x{row['height']:<5} {row['tile'] or 'none':>6} {row['seconds']:>8.2f} "
+                  f"{row['seconds_per_mpx']:>7.2f} {row['peak_rss_mib']:>13.0f} {row['estimate_mib']:>9.0f} {ratio:>14}",
+                  flush=True)
+    print("\nforecast of a whole --preset print run (evaluations x measured seconds per evaluation):")
+    for size in args.sizes:
+        if size <= 512:
+            continue
+        total, parts = forecast(rows, size, limits[size], args.content, args.style)
+        print(f"  {size} px within {limits[size]} MB: {total / 60:.0f} min ({'; '.join(parts)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Print size: the tiled objective equals the untiled one, seams included; memory plans; 16-bit output."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nst import estimate
+from nst.engine import engine_for
+from nst.errors import SettingsError
+from nst.inputs import Inputs
+from nst.settings import TransferSettings
+from nst.tiling import halo_for, receptive_radius, tiles
+from nst.transfer import stylize
+
+pytestmark = pytest.mark.kernels
+
+SHALLOW = dict(content_layers=["block2_conv2"], style_layers=["block1_conv2", "block2_conv2"])
+
+
+def both(settings, small_images, size, tile):
+    """Untiled and tiled loss and gradient at one noise image."""
+    stage = Inputs.load(small_images["wide"], [small_images["style"]], settings).stage(settings, size)
+    engine = engine_for(settings, "float32")
+    x = (np.random.default_rng(0).uniform(0, 255, (1, *stage.shape, 3)) - 128).astype(np.float32)
+    found = []
+    for objective in (engine.objective, engine.objective_for(tile)):
+        found.append(objective.value_and_grad(x, stage.targets(objective, settings)))
+    return found, stage.shape
+
+
+def relative(a, b):
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def test_the_halo_covers_the_receptive_field():
+    assert receptive_radius("vgg19", ["block5_conv3"]) == 117 and halo_for("vgg19", ["block5_conv3"]) == 128
+    assert halo_for("vgg19", ["block2_conv2"]) == 16
+
+
+def test_tiles_own_every_pixel_once_and_start_on_pooling_windows():
+    layout = tiles(200, 150, 64, 16)
+    owned = np.zeros((200, 150), int)
+    for tile in layout:
+        owned[tile.rows.core[0]:tile.rows.core[1], tile.columns.core[0]:tile.columns.core[1]] += 1
+        assert tile.rows.halo[0] % 16 == 0 and tile.columns.halo[0] % 16 == 0
+    assert (owned == 1).all() and len(layout) == 4 * 3
+
+
+def test_tiled_loss_and_gradient_equal_the_untiled_ones_and_the_seams_do_not_show(small_images):
+    """A shallow network (halo 16) at 192 x 128 in 32 px tiles: 24 tiles, 20 seams, every term."""
+    settings = TransferSettings(size=192, **SHALLOW)
+    ((whole, g), (tiled, gt)), (h, w) = both(settings, small_images, 192, 32)
+    for name in ("total", "content", "style", "tv"):
+        assert tiled[name] == pytest.approx(whole[name], rel=1e-4), name
+    assert relative(gt, g) < 1e-4
+    seams = np.zeros((h, w), bool)
+    for border in range(32, h, 32):
+        seams[border - 2:border + 2, :] = True
+    for border in range(32, w, 32):
+        seams[:, border - 2:border + 2] = True
+    assert relative(gt[0][seams], g[0][seams]) < 1e-4  # where tiles meet, too
+
+
+def test_the_article_network_tiled_equals_untiled(small_images):
+    """VGG19 to block5_conv3 (halo 128) at 384 x 256 in 128 px tiles: the inner tiles' halos end inside the image."""
+    settings = TransferSettings(size=384)
+    ((whole, g), (tiled, gt)), _ = both(settings, small_images, 384, 128)
+    assert tiled.total == pytest.approx(whole.total, rel=1e-4)
+    assert relative(gt, g) < 1e-4
+
+
+def test_the_memory_plan_tiles_then_shortens_lbfgs_then_takes_adam():
+    settings = TransferSettings(size=2048)
+    layers = settings.layers()
+    untiled = estimate.plan_stage(settings, "vgg19", 2048, 2048, None)
+    assert untiled.tile == 0 and untiled.optimizer == "lbfgs"
+    assert estimate.estimate_bytes("vgg19", layers, 2048, 2048) > 8 * 2**30  # neither limit below fits it untiled
+    roomy = estimate.plan_stage(settings, "vgg19", 2048, 2048, 8 * 2**30)
+    assert roomy.tile == 1024 and (roomy.optimizer, roomy.lbfgs_history) == ("lbfgs", 10)
+    assert roomy.bytes <= 8 * 2**30
+    tight = estimate.plan_stage(settings, "vgg19", 2048, 2048, 4000 * 2**20)  # L-BFGS kept, its memory shortened
+    assert tight.optimizer == "lbfgs" and tight.lbfgs_history < 10 and tight.tile >= estimate.SMALLEST_KEEPING_TILE
+    assert tight.bytes <= 4000 * 2**20
+    tighter = estimate.plan_stage(settings, "vgg19", 2048, 2048, 2500 * 2**20)  # no L-BFGS fits: Adam
+    assert tighter.optimizer == "adam" and tighter.tile > 0 and tighter.bytes <= 2500 * 2**20
+    forced = estimate.plan_stage(TransferSettings(size=2048, tile=256), "vgg19", 2048, 2048, None)
+    assert forced.tile == 256 and forced.optimizer == "lbfgs"
+    with pytest.raises(SettingsError, match="option max_memory: a 2048x2048 image needs at least"):
+        estimate.plan_stage(settings, "vgg19", 2048, 2048, 600 * 2**20)
+
+
+def test_a_run_that_does_not_fit_runs_tiled_under_the_limit(tmp_path, small_images):
+    """80 % of the memory an untiled 768 px run needs: it runs, tiled, and its peak stays under the limit."""
+    settings = TransferSettings(size=768, iterations=1, evals_per_iteration=2, precision="float32")
+    layers = settings.layers()
+    need = estimate.estimate_bytes("vgg19", layers, 512, 768, settings.lbfgs_history)
+    limit_mib = int(need / 2**20 * 0.8)
+    record = tmp_path / "r.json"
+    done = subprocess.run([sys.executable, "-m", "nst", "transfer", str(small_images["wide"]), str(small_images["style"]),
+                           "-o", str(tmp_path / "o.png"), "--record", str(record), "--size", "768", "--iterations", "1",
+                           "--evals-per-iteration", "2", "--precision", "float32", "--quiet"],
+                          capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "NST_MEMORY_LIMIT_MB": str(limit_mib)})
+    assert done.returncode == 0, done.stderr
+    run = json.loads(record.read_text())
+    assert "tiled in" in run["plan"][0] and any("runs tiled" in n for n in run["notices"])
+    assert run["peak_rss_mib"] < limit_mib, (run["peak_rss_mib"], limit_mib)
+    assert Image.open(tmp_path / "o.png").size == (768, 512)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_sixteen_bit_output_for_print(tmp_path, small_images, suffix):
+    import tifffile
+
+    out = tmp_path / f"print{suffix}"
+    result = stylize(small_images["content"], [small_images["style"]],
+                     TransferSettings(size=64, iterations=1, evals_per_iteration=3, seed=1, precision="float32",
+                                      output_depth=16), output=out, progress=False)
+    if suffix == ".tif":
+        deep = tifffile.imread(out)
+    else:
+        assert out.read_bytes()[24] == 16  # the PNG header's bit depth
+        deep = np.asarray(Image.open(out).convert("RGB"))  # Pillow reads it down to 8 bits
+        deep = deep.astype(np.uint16) * 257
+    assert deep.dtype == np.uint16 and deep.shape == (64, 64, 3)
+    assert len(np.unique(result.image16)) > len(np.unique(result.image))  # finer steps than 8 bits hold
+    assert np.abs(deep.astype(int) // 257 - result.image.astype(int)).max() <= 1
