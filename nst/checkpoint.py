@@ -11,8 +11,9 @@ observer. After every iteration it writes `DIR/checkpoint.npz`, in one atomic re
   and the precision.
 
 Each iteration's frame is kept beside it (`DIR/frames/`), so a resumed run writes every
-frame again, and a finished run also keeps its image, history and record (status
-`complete`), so running it again only writes them out.
+frame again, and a finished run also keeps its final image (unrounded, so 8- and 16-bit
+outputs come out the same again), history and record (status `complete`), so running it
+again only writes them out.
 
 What a resume cannot restore: one long L-BFGS run (`lbfgs_restarts: false`, the fast
 preset) keeps its memory inside scipy, so it resumes as a new L-BFGS from the saved image

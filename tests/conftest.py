@@ -45,7 +45,24 @@ def rng():
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """The Slurm tests last. Once tests/slurm/cluster.sh has run, Slurm's client tools stay
-    installed, and while no controller answers every Snakemake start waits ~9 s: the Slurm
-    executor plugin asks `scontrol` for MinJobAge when it is imported."""
+    """The Slurm tests last, so a Slurm they start is not running under the local tests."""
     items.sort(key=lambda item: item.path.name == "test_slurm.py")
+
+
+@pytest.fixture(scope="session")
+def without_slurm_clients(tmp_path_factory) -> Path:
+    """A PATH entry whose `scontrol` fails at once. Once tests/slurm/cluster.sh has installed
+    Slurm's client tools, every Snakemake start asks `scontrol show config` (the Slurm executor
+    plugin does, on import) and, while no controller answers, waits ~9 s for it; local runs
+    never use Slurm, so they do not wait."""
+    folder = tmp_path_factory.mktemp("no-slurm")
+    scontrol = folder / "scontrol"
+    scontrol.write_text("#!/bin/sh\nexit 1\n")
+    scontrol.chmod(0o755)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _local_runs_do_not_wait_for_slurm(request, monkeypatch, without_slurm_clients):
+    if request.node.path.name != "test_slurm.py":
+        monkeypatch.setenv("PATH", f"{without_slurm_clients}{os.pathsep}{os.environ.get('PATH', '')}")

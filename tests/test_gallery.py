@@ -37,6 +37,15 @@ def test_gif_frames_of_other_sizes_are_brought_to_the_last(tmp_path):
     assert gif.size == (32, 32) and gif.n_frames == 2
 
 
+def test_print_size_frames_and_cells_are_scaled_down(tmp_path):
+    """A 2048 px run's frames make a GIF no longer than max_side, and its grid cell is the cell's size."""
+    big = [picture(2048, 1536, 0), picture(2048, 1536, 255)]
+    save_gif(big, tmp_path / "print.gif", 0.2, max_side=512)
+    gif = Image.open(tmp_path / "print.gif")
+    assert gif.size == (512, 384) and gif.n_frames == 2
+    assert grid([[(big[1], ["print"])]], 256).size == (256, 256)
+
+
 RED, BLUE, GREEN = (200, 30, 30), (30, 30, 200), (30, 160, 30)
 
 

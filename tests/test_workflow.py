@@ -365,6 +365,31 @@ def test_transfer_jobs_ask_for_the_engines_estimate_of_their_own_image(tmp_path)
     assert runtime == int(10 + 3 * 2 * estimate.run_seconds(settings, "vgg19", 64, 96, threads=1) / 60)
 
 
+def test_print_size_jobs_ask_for_the_tiled_plan(tmp_path):
+    """size 4096 with the print preset: the job asks for the engine's tiled plan within the cap
+    (not the 52 GiB an untiled run would need) and for the time of its tiled stages."""
+    from nst import estimate
+    from nst.settings import TransferSettings
+
+    config = write_config(tmp_path, contents={"cup": str(DATA / "content/coffee.png")},
+                          styles={"mosaic": str(DATA / "styles/mosaic.png")}, weights=[[0.025, 5, 1]], size=4096,
+                          nst={"preset": "print"})
+    snakemake(tmp_path, "--cores", "1", "--configfile", config, "--until", "preprocess")
+    out = snakemake(tmp_path, "-n", "--configfile", config, "--set-threads", "transfer_pair=2").stdout
+    job = out[out.index("rule transfer_pair:"):]
+    mem_mb = int(re.search(r"mem_mb=(\d+)", job).group(1))
+    runtime = int(re.search(r"runtime=(\d+)", job).group(1))
+    settings = TransferSettings.from_preset("print", size=4096)
+    height, width = Image.open(tmp_path / "results/inputs/contents/cup.png").size[::-1]
+    assert max(height, width) == 4096 and settings.sizes() == [512, 1024, 2048, 4096]
+    request = estimate.request_bytes(settings, "vgg19", height, width)
+    assert mem_mb == int(1.25 * request) // 2**20
+    assert request <= estimate.REQUEST_CAP < estimate.estimate_bytes("vgg19", settings.layers(), height, width)
+    limit = int(1.25 * request)
+    assert estimate.plan_stage(settings, "vgg19", height, width, limit).tile > 0  # the last stage runs tiled
+    assert runtime == int(10 + 3 * estimate.run_seconds(settings, "vgg19", height, width, 2, limit) / 60)
+
+
 @pytest.mark.parametrize(
     "row, expected",
     [

@@ -137,14 +137,17 @@ def save_image(image: Image.Image, path: str | Path) -> None:
 
 
 def save_gif(frames: list[Image.Image], path: str | Path, seconds_per_frame: float, captions: list[list[str]] | None = None,
-             hold_last: int = 3) -> None:
-    """An endlessly looping GIF; frames are brought to the last frame's size and labelled.
+             max_side: int = 512, hold_last: int = 3) -> None:
+    """An endlessly looping GIF; frames are brought to the last frame's size, no longer than
+    `max_side` (a print-size run's frames would make a GIF of hundreds of MB), and labelled.
 
     The last frame is shown `hold_last` times as long, so the result can be seen.
     """
     if not frames:
         raise ValueError("a GIF needs at least one frame")
-    size = frames[-1].size
+    width, height = frames[-1].size
+    scale = min(1.0, max_side / max(width, height))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
     captions = captions or [[] for _ in frames]
     pictures = [label(opaque(f).resize(size, Image.Resampling.LANCZOS), c) for f, c in zip(frames, captions)]
     durations = [round(seconds_per_frame * 1000)] * len(pictures)

@@ -302,20 +302,31 @@ def image_shape(path):
         return image.height, image.width
 
 
-def transfer_mem_mb(wildcards, input, attempt):
-    """The engine's estimate for this job's content (its backbone, its aspect ratio), plus margin."""
+def transfer_request_bytes(input, attempt):
+    """Memory for one transfer job: the engine's plan of its largest stage for this job's content
+    (its backbone, its aspect ratio), untiled where that stays under estimate.REQUEST_CAP and
+    tiled within it beyond, plus margin, more on each retry. The job plans within what it gets
+    (SLURM_MEM_PER_NODE), so it stays inside its allocation."""
     height, width = image_shape(input.content)
-    need = estimate.estimate_bytes(
-        BACKBONE, SETTINGS.layers(), height, width, SETTINGS.lbfgs_history
-    )
-    return int(attempt * 1.25 * need / 2**20)
+    need = estimate.request_bytes(SETTINGS, BACKBONE, height, width)
+    return int(attempt * 1.25 * need)
+
+
+def transfer_mem_mb(wildcards, input, attempt):
+    return transfer_request_bytes(input, attempt) // 2**20
 
 
 def transfer_runtime(wildcards, input, threads, attempt):
-    """Minutes: the engine's estimate for every run of the job, x3 headroom, more on each retry."""
+    """Minutes: the engine's estimate for every run of the job, tiled stages at their cost within
+    the job's memory, x3 headroom, more on each retry."""
     height, width = image_shape(input.content)
     seconds = len(job_runs(wildcards)) * estimate.run_seconds(
-        SETTINGS, BACKBONE, height, width, threads
+        SETTINGS,
+        BACKBONE,
+        height,
+        width,
+        threads,
+        limit=transfer_request_bytes(input, attempt),
     )
     return int(10 + 3 * attempt * seconds / 60)
 

@@ -93,6 +93,7 @@ rule gif_run:
     params:
         captions=frame_captions,
         seconds=config["gif_frame_seconds"],
+        size=config["gif_size"],
     script:
         "../scripts/gif.py"
 
@@ -118,5 +119,6 @@ rule gif_sweep:
     params:
         captions=sweep_captions,
         seconds=config["gif_frame_seconds"] * 2,
+        size=config["gif_size"],
     script:
         "../scripts/gif.py"

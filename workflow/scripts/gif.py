@@ -9,7 +9,7 @@ from nst.workflow.script import run
 def main(snakemake):
     frames = [Image.open(path) for path in snakemake.input]
     captions = [[c] for c in snakemake.params.captions]
-    save_gif(frames, snakemake.output[0], snakemake.params.seconds, captions)
+    save_gif(frames, snakemake.output[0], snakemake.params.seconds, captions, snakemake.params.size)
 
 
 run(snakemake, main)  # noqa: F821
