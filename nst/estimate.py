@@ -126,6 +126,12 @@ def memory_limit(max_memory_mib: int = 0) -> tuple[int | None, str]:
 # gradient, the content image, the upscaled start, and the total-variation graph's temporaries.
 IMAGE_BUFFERS = 10
 ADAM_IMAGE_COPIES = 5  # the variable, two moments, the last evaluated image, the gradient
+# scipy's L-BFGS-B takes bounds as one Python (lower, upper) pair per value and converts them
+# back and forth (scipy 1.17: old_bound_to_new, standardize_bounds), a transient ~300 bytes per
+# value that stays in the process's peak: measured with tracemalloc over whole runs at 384 and
+# 768 px (the peak grew by 51 float64 image vectors per value, 13 of them L-BFGS's own). A 2048 px
+# bounded run under a 4000 MB limit peaked at 7.5 GB before this was counted.
+LBFGS_BOUNDS_BYTES_PER_VALUE = 300
 TILES = (1024, 768, 512, 384, 256, 192, 128, 64)  # sizes tried, largest first
 # The smallest tile worth keeping the optimiser for: a 384 px tile computes (384 + 2 x 128)² px,
 # 2.8 times its own; smaller tiles cost more than switching to Adam's smaller state.
@@ -152,10 +158,13 @@ class StagePlan:
     optimizer: str  # "lbfgs" or "adam"
     lbfgs_history: int
     bytes: int
+    bounds: bool = True  # False: the bounds asked for (--lbfgs-bounds) were dropped to fit
 
     def describe(self) -> str:
         how = f"tiled in {self.tile} px tiles" if self.tile else "untiled"
         memory = f"L-BFGS memory {self.lbfgs_history}" if self.optimizer == "lbfgs" else "Adam"
+        if not self.bounds:
+            memory += " without bounds"
         return f"{how}, {memory}, about {self.bytes / 2**30:.1f} GiB"
 
 
@@ -170,28 +179,34 @@ def plan_stage(settings, backbone: str, height: int, width: int, limit: int | No
     halo = halo_for(backbone, layers)
     optimizer, history = settings.optimizer, settings.lbfgs_history
 
-    def state(optimizer: str, history: int) -> int:
+    bounded = optimizer == "lbfgs" and settings.lbfgs_bounds
+
+    def state(optimizer: str, history: int, bounds: bool = False) -> int:
         if optimizer == "lbfgs":
-            return lbfgs_bytes(height, width, history)
+            extra = LBFGS_BOUNDS_BYTES_PER_VALUE * 3 * height * width if bounds else 0
+            return lbfgs_bytes(height, width, history) + extra
         return ADAM_IMAGE_COPIES * image_bytes(height, width)
 
     untiled = estimate_bytes(backbone, layers, height, width, 0) - lbfgs_bytes(height, width, 0)
-    if not settings.tile and (limit is None or untiled + state(optimizer, history) <= limit):
-        return StagePlan(0, optimizer, history, untiled + state(optimizer, history))
+    if not settings.tile and (limit is None or untiled + state(optimizer, history, bounded) <= limit):
+        return StagePlan(0, optimizer, history, untiled + state(optimizer, history, bounded), True)
     tile_sizes = [settings.tile] if settings.tile else list(TILES)
     # Keep the optimiser asked for while any tile fits it: first its own memory, then a shorter
-    # L-BFGS memory, each with the largest tile that fits (a tile computes its halo again: a 256 px
-    # tile computes (256 + 2 x 128)² px, so large tiles matter more than a long memory);
-    # Adam (two float32 moments instead of L-BFGS's float64 vectors) only when no L-BFGS fits.
-    options = [(optimizer, history)]
+    # L-BFGS memory, then without bounds (saving then clips), each with the largest tile that fits
+    # (a tile computes its halo again: a 256 px tile computes (256 + 2 x 128)² px, so large tiles
+    # matter more than a long memory); Adam (two float32 moments instead of L-BFGS's float64
+    # vectors) only when no L-BFGS fits.
+    options = [(optimizer, history, bounded)]
     if optimizer == "lbfgs":
-        options += [("lbfgs", m) for m in (5, 3) if m < history]
+        options += [("lbfgs", m, bounded) for m in (5, 3) if m < history]
+        if bounded:
+            options += [("lbfgs", m, False) for m in (history, 5, 3) if m <= history]
     fitting = []
-    for rank, (chosen, m) in enumerate(options):
+    for rank, (chosen, m, bounds) in enumerate(options):
         for tile in [t for t in tile_sizes if t >= SMALLEST_KEEPING_TILE or settings.tile]:
-            need = tiled_bytes(backbone, layers, height, width, tile, halo) + state(chosen, m)
+            need = tiled_bytes(backbone, layers, height, width, tile, halo) + state(chosen, m, bounds)
             if limit is None or need <= limit:
-                fitting.append((-tile, rank, StagePlan(tile, chosen, m, need)))
+                fitting.append((-tile, rank, StagePlan(tile, chosen, m, need, bounds or not bounded)))
                 break
     if fitting:
         return min(fitting, key=lambda found: found[:2])[2]

@@ -130,7 +130,8 @@ class Transfer:
         plans = [plan_stage(settings, engine.backbone, *inputs.shape_at(size), limit) for size in settings.sizes()]
         notices = list(inputs.notices)
         for size, plan in zip(settings.sizes(), plans):
-            if plan.tile or plan.optimizer != settings.optimizer or plan.lbfgs_history != settings.lbfgs_history:
+            if (plan.tile or plan.optimizer != settings.optimizer or plan.lbfgs_history != settings.lbfgs_history
+                    or not plan.bounds):
                 within = f"to stay within {limit / 2**30:.1f} GiB ({source})" if limit else "as --tile asks"
                 notices.append(f"{size} px runs {plan.describe()}, {within}")
         if settings.backbone == "auto" and engine.backbone != "vgg16":
@@ -249,7 +250,7 @@ class Transfer:
         if plan.optimizer == "lbfgs":
             return lbfgs(evaluate, x, stage.iterations, stage.evals_per_iteration, plan.lbfgs_history,
                          on_iteration, on_evaluation, first_step=settings.lbfgs_step,
-                         bounds=images.PIXEL_BOUNDS if settings.lbfgs_bounds else None,
+                         bounds=images.PIXEL_BOUNDS if settings.lbfgs_bounds and plan.bounds else None,
                          restarts=settings.lbfgs_restarts, resume=state)
         return adam(evaluate, x, stage.iterations, stage.evals_per_iteration, settings.learning_rate, on_iteration,
                     on_evaluation, resume=state)

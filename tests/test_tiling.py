@@ -92,6 +92,13 @@ def test_the_memory_plan_tiles_then_shortens_lbfgs_then_takes_adam():
     assert forced.tile == 256 and forced.optimizer == "lbfgs"
     with pytest.raises(SettingsError, match="option max_memory: a 2048x2048 image needs at least"):
         estimate.plan_stage(settings, "vgg19", 2048, 2048, 600 * 2**20)
+    # scipy holds bounds as one Python pair per value: a bounded print stage drops them before leaving L-BFGS
+    printing = TransferSettings.from_preset("print", size=2048)
+    assert printing.lbfgs_bounds
+    unbounded = estimate.plan_stage(printing, "vgg19", 2048, 2048, 4000 * 2**20)
+    assert unbounded.optimizer == "lbfgs" and not unbounded.bounds and "without bounds" in unbounded.describe()
+    roomy_bounded = estimate.plan_stage(printing, "vgg19", 512, 512, None)
+    assert roomy_bounded.bounds and roomy_bounded.bytes > estimate.plan_stage(settings, "vgg19", 512, 512, None).bytes
 
 
 def test_a_run_that_does_not_fit_runs_tiled_under_the_limit(tmp_path, small_images):
