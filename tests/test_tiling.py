@@ -81,13 +81,13 @@ def test_the_memory_plan_tiles_then_shortens_lbfgs_then_takes_adam():
     assert untiled.tile == 0 and untiled.optimizer == "lbfgs"
     assert estimate.estimate_bytes("vgg19", layers, 2048, 2048) > 8 * 2**30  # neither limit below fits it untiled
     roomy = estimate.plan_stage(settings, "vgg19", 2048, 2048, 8 * 2**30)
-    assert roomy.tile == 1024 and (roomy.optimizer, roomy.lbfgs_history) == ("lbfgs", 10)
+    assert roomy.tile == 1024 and roomy.optimizer == "lbfgs"  # the largest tile, L-BFGS kept
     assert roomy.bytes <= 8 * 2**30
-    tight = estimate.plan_stage(settings, "vgg19", 2048, 2048, 4000 * 2**20)  # L-BFGS kept, its memory shortened
+    tight = estimate.plan_stage(settings, "vgg19", 2048, 2048, 5000 * 2**20)  # L-BFGS kept, its memory shortened
     assert tight.optimizer == "lbfgs" and tight.lbfgs_history < 10 and tight.tile >= estimate.SMALLEST_KEEPING_TILE
-    assert tight.bytes <= 4000 * 2**20
-    tighter = estimate.plan_stage(settings, "vgg19", 2048, 2048, 2500 * 2**20)  # no L-BFGS fits: Adam
-    assert tighter.optimizer == "adam" and tighter.tile > 0 and tighter.bytes <= 2500 * 2**20
+    assert tight.bytes <= 5000 * 2**20
+    tighter = estimate.plan_stage(settings, "vgg19", 2048, 2048, 4000 * 2**20)  # no L-BFGS fits: Adam
+    assert tighter.optimizer == "adam" and tighter.tile > 0 and tighter.bytes <= 4000 * 2**20
     forced = estimate.plan_stage(TransferSettings(size=2048, tile=256), "vgg19", 2048, 2048, None)
     assert forced.tile == 256 and forced.optimizer == "lbfgs"
     with pytest.raises(SettingsError, match="option max_memory: a 2048x2048 image needs at least"):
@@ -95,7 +95,7 @@ def test_the_memory_plan_tiles_then_shortens_lbfgs_then_takes_adam():
     # scipy holds bounds as one Python pair per value: a bounded print stage drops them before leaving L-BFGS
     printing = TransferSettings.from_preset("print", size=2048)
     assert printing.lbfgs_bounds
-    unbounded = estimate.plan_stage(printing, "vgg19", 2048, 2048, 4000 * 2**20)
+    unbounded = estimate.plan_stage(printing, "vgg19", 2048, 2048, 6000 * 2**20)
     assert unbounded.optimizer == "lbfgs" and not unbounded.bounds and "without bounds" in unbounded.describe()
     roomy_bounded = estimate.plan_stage(printing, "vgg19", 512, 512, None)
     assert roomy_bounded.bounds and roomy_bounded.bytes > estimate.plan_stage(settings, "vgg19", 512, 512, None).bytes
