@@ -20,6 +20,27 @@ from .errors import SettingsError
 # ~0.95 GiB for TensorFlow and the weights plus ~1.5 float32 copies of every layer output
 # (forward values kept for the gradient, and the gradient). Two copies and 1 GiB give headroom.
 COPIES_PER_ACTIVATION = 2.0
+# Without oneDNN (TF_ENABLE_ONEDNN_OPTS=0, and TensorFlow's default on CPUs without AVX-512 VNNI,
+# bf16 or AMX) Eigen's convolutions and their gradients take scratch buffers of their own: a 768 px
+# tiled run planned within 1834 MiB peaked at 2145 MiB there. Half as much again covers it.
+EIGEN_COPIES_PER_ACTIVATION = 3.0
+
+
+def onednn_enabled() -> bool:
+    """Whether TensorFlow's CPU kernels are oneDNN's: its default on x86 CPUs with AVX-512 VNNI,
+    AVX-512 bf16 or AMX, unless TF_ENABLE_ONEDNN_OPTS says otherwise (read without importing it)."""
+    from .device import cpu_flags
+
+    setting = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower()
+    if setting in ("0", "false"):
+        return False
+    if setting in ("1", "true"):
+        return True
+    return bool(cpu_flags() & {"avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16"})
+
+
+def activation_copies() -> float:
+    return COPIES_PER_ACTIVATION if onednn_enabled() else EIGEN_COPIES_PER_ACTIVATION
 FIXED_BYTES = 1.0 * 2**30
 
 
@@ -44,7 +65,7 @@ def lbfgs_bytes(height: int, width: int, history: int) -> int:
 
 
 def estimate_bytes(backbone: str, layer_names: list[str], height: int, width: int, lbfgs_history: int = 10) -> int:
-    activations = COPIES_PER_ACTIVATION * 4 * activation_elements(backbone, layer_names, height, width)
+    activations = activation_copies() * 4 * activation_elements(backbone, layer_names, height, width)
     return int(FIXED_BYTES + activations + lbfgs_bytes(height, width, lbfgs_history))
 
 
@@ -156,7 +177,7 @@ def tiled_bytes(backbone: str, layer_names: list[str], height: int, width: int, 
     """A tiled evaluation: one haloed tile's activations, and the whole image's buffers."""
     side = tile + 2 * halo
     tile_h, tile_w = min(height, side), min(width, side)
-    activations = COPIES_PER_ACTIVATION * 4 * activation_elements(backbone, layer_names, tile_h, tile_w)
+    activations = activation_copies() * 4 * activation_elements(backbone, layer_names, tile_h, tile_w)
     return int(FIXED_BYTES + activations + IMAGE_BUFFERS * image_bytes(height, width))
 
 

@@ -74,7 +74,10 @@ def test_the_article_network_tiled_equals_untiled(small_images):
     assert relative(gt, g) < 1e-4
 
 
-def test_the_memory_plan_tiles_then_shortens_lbfgs_then_takes_adam():
+def test_the_memory_plan_tiles_then_shortens_lbfgs_then_takes_adam(monkeypatch):
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")  # Eigen's kernels take more scratch memory: smaller tiles
+    eigen = estimate.plan_stage(TransferSettings(size=2048), "vgg19", 2048, 2048, 8 * 2**30)
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")  # the figures below are oneDNN's
     settings = TransferSettings(size=2048)
     layers = settings.layers()
     untiled = estimate.plan_stage(settings, "vgg19", 2048, 2048, None)
@@ -82,6 +85,7 @@ def test_the_memory_plan_tiles_then_shortens_lbfgs_then_takes_adam():
     assert estimate.estimate_bytes("vgg19", layers, 2048, 2048) > 8 * 2**30  # neither limit below fits it untiled
     roomy = estimate.plan_stage(settings, "vgg19", 2048, 2048, 8 * 2**30)
     assert roomy.tile == 1024 and roomy.optimizer == "lbfgs"  # the largest tile, L-BFGS kept
+    assert eigen.tile < roomy.tile and eigen.bytes <= 8 * 2**30
     assert roomy.bytes <= 8 * 2**30
     tight = estimate.plan_stage(settings, "vgg19", 2048, 2048, 5000 * 2**20)  # L-BFGS kept, its memory shortened
     assert tight.optimizer == "lbfgs" and tight.lbfgs_history < 10 and tight.tile >= estimate.SMALLEST_KEEPING_TILE
