@@ -79,44 +79,40 @@ def _state_bytes(plan, h: int, w: int) -> int:
     return lbfgs_bytes(h, w, plan.lbfgs_history) if plan.optimizer == "lbfgs" else ADAM_IMAGE_COPIES * image_bytes(h, w)
 
 
-def tile_for(size: int, limit_mb: int, content: str, style: str) -> int:
-    """The tile nst picks for a `size` run within `limit_mb` (0 when it runs untiled)."""
+def planned(settings, size: int, limit_bytes: int | None, content: str, style: str):
+    """nst's own plan for a `size` stage of `settings` within `limit_bytes`, and that stage's (h, w)."""
     from nst.engine import engine_for
     from nst.estimate import plan_stage
     from nst.inputs import Inputs
+
+    inputs = Inputs.load(content, [style], settings)
+    shape = inputs.shape_at(size)
+    return plan_stage(settings, engine_for(settings).backbone, *shape, limit_bytes), shape
+
+
+def tile_for(size: int, limit_mb: int, content: str, style: str) -> int:
+    """The tile nst picks for a `size` run within `limit_mb` (0 when it runs untiled)."""
     from nst.settings import TransferSettings
 
-    settings = TransferSettings.from_preset("print", size=size)
-    inputs = Inputs.load(content, [style], settings)
-    backbone = engine_for(settings).backbone
-    return plan_stage(settings, backbone, *inputs.shape_at(size), limit_mb * 2**20).tile
+    return planned(TransferSettings.from_preset("print", size=size), size, limit_mb * 2**20, content, style)[0].tile
 
 
 def fits_untiled(size: int, content: str, style: str) -> bool:
-    from nst.engine import engine_for
-    from nst.estimate import available_bytes, plan_stage
-    from nst.inputs import Inputs
+    from nst.estimate import available_bytes
     from nst.settings import TransferSettings
 
-    settings = TransferSettings(size=size)
-    inputs = Inputs.load(content, [style], settings)
-    plan = plan_stage(settings, engine_for(settings).backbone, *inputs.shape_at(size), None)
-    return plan.bytes - _state_bytes(plan, *inputs.shape_at(size)) < 0.8 * (available_bytes() or 0)
+    plan, shape = planned(TransferSettings(size=size), size, None, content, style)
+    return plan.bytes - _state_bytes(plan, *shape) < 0.8 * (available_bytes() or 0)
 
 
 def forecast(rows: list[dict], size: int, limit_mb: int, content: str, style: str) -> tuple[float, list[str]]:
     """Seconds of a whole `--preset print --size size` run within `limit_mb`, stage by stage."""
-    from nst.engine import engine_for
-    from nst.estimate import plan_stage
-    from nst.inputs import Inputs
     from nst.settings import TransferSettings
 
     settings = TransferSettings.from_preset("print", size=size)
-    inputs = Inputs.load(content, [style], settings)
-    backbone = engine_for(settings).backbone
     total, parts = 0.0, []
     for stage in settings.stages():
-        tile = plan_stage(settings, backbone, *inputs.shape_at(stage.size), limit_mb * 2**20).tile
+        tile = planned(settings, stage.size, limit_mb * 2**20, content, style)[0].tile
         same = [r for r in rows if r["size"] == stage.size and bool(r["tile"]) == bool(tile)]
         row = next((r for r in same if r["tile"] == tile), same[0] if same else None)
         if row is None:

@@ -98,13 +98,16 @@ class StageImages:
     def shape(self) -> tuple[int, int]:
         return self.content_rgb.shape[:2]
 
-    def targets(self, objective, settings: TransferSettings):
-        """The objective's fixed targets for this stage, with the settings' weights."""
+    def targets(self, objective, settings: TransferSettings, first_shape: tuple[int, int] | None = None):
+        """The objective's fixed targets for this stage, with the settings' weights (balanced
+        against the first stage's, of `first_shape`, where settings.stage_balance asks)."""
+        h, w = self.shape
+        first_pixels = first_shape[0] * first_shape[1] if first_shape else None
         return objective.targets(
             images.preprocess(self.content_net),
             [images.preprocess(s) for s in self.style_nets],
             settings.blend(len(self.style_nets)),
-            settings.weights_by_term(),
+            settings.weights_by_term(h * w, first_pixels),
         )
 
     def initial_image(self, settings: TransferSettings, rng, init_image) -> np.ndarray:

@@ -184,7 +184,7 @@ class Transfer:
                     _tell(observers, "stage_started", index, stage.size, images)
                     plan = self.plans[index]
                     stage_objective = self.engine.objective_for(plan.tile)
-                    targets = images.targets(stage_objective, settings)
+                    targets = images.targets(stage_objective, settings, self.inputs.shape_at(stages[0].size))
                     if state is not None:
                         x = np.asarray(state["x"], np.float32)
                     elif restored and x is None:  # the stage before finished in an earlier process

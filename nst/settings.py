@@ -146,6 +146,11 @@ class TransferSettings:
         [], "evaluations of each scales stage, run as one iteration (default: each stage runs iterations x "
         "evals_per_iteration like the last)", group=OPTIMISATION, minimum=1, metavar="N1,N2,...",
     )
+    stage_balance: bool = option(
+        False, "coarse-to-fine: scale each stage's content and TV weights by the first stage's pixel count over "
+        "its own, so every stage balances style against content as the first did (the style loss does not grow "
+        "with the pixels, the content and TV sums do); print turns it on", group=OPTIMISATION,
+    )
 
     preset: str = option(
         "article", "where the other defaults come from: article (the seed article's settings, exactly), fast "
@@ -195,9 +200,12 @@ class TransferSettings:
         """Every layer the built-in terms read, content first, each once."""
         return list(dict.fromkeys(self.content_layers + self.style_layers))
 
-    def weights_by_term(self) -> dict[str, float]:
-        """The weight of every loss term, built-in first, in the order they are summed."""
-        return {"content": self.content_weight, "style": self.style_weight, "tv": self.tv_weight, **self.terms}
+    def weights_by_term(self, pixels: int | None = None, first_pixels: int | None = None) -> dict[str, float]:
+        """The weight of every loss term, built-in first, in the order they are summed; with
+        stage_balance, those of a stage of `pixels` in a run whose first stage had `first_pixels`."""
+        factor = first_pixels / pixels if (self.stage_balance and pixels and first_pixels) else 1.0
+        return {"content": self.content_weight * factor, "style": self.style_weight, "tv": self.tv_weight * factor,
+                **self.terms}
 
     def blend(self, n_styles: int) -> list[float]:
         """Style blend weights normalised to sum to 1 (equal weights when not given)."""
@@ -278,6 +286,7 @@ PRESETS: dict[str, dict] = {
     },
     "print": {  # fast's levers, coarse to fine; the stages follow from the size (print_stages)
         "size": 2048,
+        "stage_balance": True,
         "init": "content",
         "lbfgs_restarts": False,
         "lbfgs_bounds": True,

@@ -167,22 +167,23 @@ class TiledObjective:
         h, w = image.shape[1:3]
         normaliser = float(losses.style_normaliser(h, w))
         layout = tiles(h, w, self.tile, self.halo)
-        # pass 1: the Grams of the whole image, and the content loss, core by core
-        grams, content = [None] * len(self.style_layers), 0.0
+        # pass 1: the Grams of the whole image, core by core
+        grams = [None] * len(self.style_layers)
         for tile in layout:
             maps = self._maps(tf.constant(self._cut(image, tile)))
             for i, name in enumerate(self.style_layers):
                 gram = losses.gram_matrix(tile.crop(maps[name], self.downsample[name], h, w))
                 grams[i] = gram if grams[i] is None else grams[i] + gram
-            if self.content_layers:
-                content += float(self._content_core(tile, maps, targets.content, h, w))
         style = sum(float(tf.reduce_sum(tf.square(a - g))) / normaliser for g, a in zip(grams, targets.grams))
-        # pass 2: each tile again, back-propagating the true gradient of its core
-        grad = np.zeros_like(image, np.float32)
+        # pass 2: each tile again, back-propagating the true gradient of its core; the content
+        # loss needs no global sum first, so its cores are summed here (the content's features
+        # are computed once per tile and evaluation, not in both passes)
+        grad, content = np.zeros_like(image, np.float32), 0.0
         differences = [g - a for g, a in zip(grams, targets.grams)]
         for tile in layout:
-            part = self._tile_gradient(tile, image, targets, differences, normaliser, h, w)
+            part, tile_content = self._tile_gradient(tile, image, targets, differences, normaliser, h, w)
             grad[:, tile.rows.halo[0]:tile.rows.halo[1], tile.columns.halo[0]:tile.columns.halo[1], :] += part
+            content += tile_content
         parts = {}
         if self.content_term:
             parts["content"] = targets.weights["content"] * content
@@ -198,17 +199,9 @@ class TiledObjective:
     def value(self, image: np.ndarray, targets: TiledTargets) -> Losses:
         return self.value_and_grad(image, targets)[0]
 
-    def _content_core(self, tile: Tile, maps, content_image: np.ndarray, h: int, w: int) -> tf.Tensor:
-        """sum((F - P)^2) over the tile's core, P from the content image's same tile."""
-        target = self._content_maps(tf.constant(self._cut(content_image, tile)))
-        total = 0.0
-        for name in self.content_layers:
-            d = self.downsample[name]
-            total += tf.reduce_sum(tf.square(tile.crop(maps[name], d, h, w) - tile.crop(target[name], d, h, w)))
-        return total
-
-    def _tile_gradient(self, tile, image, targets, differences, normaliser, h, w) -> np.ndarray:
-        """The input gradient of one tile's core: a surrogate with the true gradient there."""
+    def _tile_gradient(self, tile, image, targets, differences, normaliser, h, w) -> tuple[np.ndarray, float]:
+        """The input gradient of one tile's core (a surrogate with the true gradient there), and
+        the content loss sum((F - P)^2) over that core, P from the content image's same tile."""
         from . import losses
 
         x = tf.constant(self._cut(image, tile))
@@ -224,8 +217,10 @@ class TiledObjective:
                 # d/dF of sum(gram(F) * M) is 2 F M for symmetric M; the loss's is 4 F (G - A) / n
                 surrogate += (2.0 * targets.weights["style"] / normaliser) * tf.reduce_sum(
                     losses.gram_matrix(core) * tf.stop_gradient(difference))
+            content = tf.constant(0.0)
             for name in self.content_layers:
                 d = self.downsample[name]
-                surrogate += targets.weights["content"] * tf.reduce_sum(
+                content += tf.reduce_sum(
                     tf.square(tile.crop(maps[name], d, h, w) - tile.crop(content_maps[name], d, h, w)))
-        return tape.gradient(surrogate, x).numpy()
+            surrogate += targets.weights["content"] * content
+        return tape.gradient(surrogate, x).numpy(), float(content)

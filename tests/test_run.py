@@ -107,3 +107,23 @@ def test_the_progress_bar_total_is_what_the_run_really_does(small_images):
     assert all(n <= total for n, total in watcher.seen)
     assert watcher.seen[-1] == (made, made)
     assert "100%" in bar.file.getvalue().splitlines()[-1] or "100%" in bar.file.getvalue()
+
+
+def test_stage_balance_weighs_a_larger_stage_as_the_first(small_images):
+    """Content and TV sums grow with the pixels while the style loss does not: balanced, a stage of 4x
+    the pixels starts with the content term it ended the first stage with, not 4x it."""
+    first_evaluations = {}
+    for balance in (False, True):
+        watcher = Recorder()
+        stylize(small_images["content"], [small_images["style"]],
+                TransferSettings(**{**TINY, "size": 128}, scales=[64], stage_balance=balance),
+                progress=False, observers=[watcher])
+        last_small = [e for e in watcher.evaluations if e.stage == 0][-1].losses
+        first_large = next(e for e in watcher.evaluations if e.stage == 1).losses
+        first_evaluations[balance] = (last_small, first_large)
+    (small_off, large_off), (small_on, large_on) = first_evaluations[False], first_evaluations[True]
+    assert small_on == small_off  # the first stage is the same run either way
+    for term, factor in (("content", 0.25), ("tv", 0.25), ("style", 1.0)):
+        assert large_on[term] == pytest.approx(factor * large_off[term], rel=1e-4), term
+    assert large_off["content"] > 3 * small_off["content"]
+    assert 0.5 < large_on["content"] / small_on["content"] < 2
