@@ -117,7 +117,7 @@ def forecast(rows: list[dict], size: int, limit_mb: int, content: str, style: st
         row = next((r for r in same if r["tile"] == tile), same[0] if same else None)
         if row is None:
             return float("nan"), [f"no {'tiled' if tile else 'untiled'} row at {stage.size} px"]
-        evaluations = stage.iterations * settings.expected_evaluations_per_iteration(stage)
+        evaluations = stage.iterations * stage.evals_per_iteration  # print's one L-BFGS run or Adam: its budget
         total += evaluations * row["seconds"]
         parts.append(f"{stage.size} px: {evaluations} x {row['seconds']:.1f} s")
     return total, parts
