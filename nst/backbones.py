@@ -8,6 +8,7 @@ the layers after `block5_conv3` would cost time and memory for nothing.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -50,6 +51,26 @@ def layers_up_to(backbone: str, deepest: set[str] | list[str]) -> list[Layer]:
         raise KeyError(unknown[0])
     last = max(names.index(n) for n in deepest)
     return architecture(backbone)[: last + 1]
+
+
+# Tiling needs these and so does the memory plan, which the workflow runs while it parses: kept
+# here, beside the layers they are computed from, so planning never imports TensorFlow.
+ALIGN = 16  # 2^(pooling layers before block5): tiles start where pooling windows start
+
+
+def receptive_radius(backbone: str, layers: list[str]) -> int:
+    """Pixels beyond which the input cannot change the named layers' features (3x3 convs, 2x2 pools)."""
+    radius, stride = 0, 1
+    for layer in layers_up_to(backbone, layers):
+        radius += stride  # a 3x3 convolution reaches one position further; a 2x2 pool one more too
+        if layer.kind == "pool":
+            stride *= 2
+    return radius
+
+
+def halo_for(backbone: str, layers: list[str]) -> int:
+    """The halo a tile carries: the receptive radius rounded up to a multiple of ALIGN."""
+    return ALIGN * math.ceil(receptive_radius(backbone, layers) / ALIGN)
 
 
 def deepest_layer(backbone: str, layer_names: list[str]) -> str:

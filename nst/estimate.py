@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .backbones import layers_up_to
+from .backbones import halo_for, layers_up_to
 from .errors import SettingsError
 
 # Calibrated with benchmarks/performance.py (part 4) on this project's CPU machine (VGG19 to
@@ -94,8 +94,6 @@ def run_seconds(settings, backbone: str, height: int, width: int, threads: int =
                 limit: int | None = None) -> float:
     """Seconds of a whole run: every stage's expected evaluations at its own size; a stage that
     must be tiled within `limit` pays its halos and its second forward pass."""
-    from .tiling import halo_for
-
     total = 0.0
     for stage in settings.stages():
         scale = stage.size / max(height, width)
@@ -204,8 +202,6 @@ def plan_stage(settings, backbone: str, height: int, width: int, limit: int | No
     memory, or 5 or 3 vectors pairs) with the largest tile of at least SMALLEST_KEEPING_TILE that
     fits; else Adam (two float32 moments instead of L-BFGS's float64 vectors) with the largest tile
     that fits. `settings.tile` forces a tile size. Raises only when nothing fits."""
-    from .tiling import halo_for
-
     layers = settings.layers()
     halo = halo_for(backbone, layers)
     optimizer, history = settings.optimizer, settings.lbfgs_history

@@ -20,32 +20,14 @@ maps (total variation, a plugin's image term) are evaluated on the whole image.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .backbones import layers_up_to
+from .backbones import ALIGN, halo_for
 from .errors import SettingsError
 from .loss_values import Losses
 from .quiet import tf
-
-ALIGN = 16  # 2^(pooling layers before block5): tiles start where pooling windows start
-
-
-def receptive_radius(backbone: str, layers: list[str]) -> int:
-    """Pixels beyond which the input cannot change the named layers' features (3x3 convs, 2x2 pools)."""
-    radius, stride = 0, 1
-    for layer in layers_up_to(backbone, layers):
-        radius += stride  # a 3x3 convolution reaches one position further; a 2x2 pool one more too
-        if layer.kind == "pool":
-            stride *= 2
-    return radius
-
-
-def halo_for(backbone: str, layers: list[str]) -> int:
-    """The halo each tile carries: the receptive radius rounded up to a multiple of ALIGN."""
-    return ALIGN * math.ceil(receptive_radius(backbone, layers) / ALIGN)
 
 
 @dataclass(frozen=True)

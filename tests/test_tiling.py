@@ -10,11 +10,12 @@ import pytest
 from PIL import Image
 
 from nst import estimate
+from nst.backbones import halo_for, receptive_radius
 from nst.engine import engine_for
 from nst.errors import SettingsError
 from nst.inputs import Inputs
 from nst.settings import TransferSettings
-from nst.tiling import halo_for, receptive_radius, tiles
+from nst.tiling import tiles
 from nst.transfer import stylize
 
 pytestmark = pytest.mark.kernels
