@@ -20,6 +20,7 @@ from .errors import SettingsError
 # ~0.95 GiB for TensorFlow and the weights plus ~1.5 float32 copies of every layer output
 # (forward values kept for the gradient, and the gradient). Two copies and 1 GiB give headroom.
 COPIES_PER_ACTIVATION = 2.0
+FIXED_BYTES = 1.0 * 2**30
 # Without oneDNN (TF_ENABLE_ONEDNN_OPTS=0, and TensorFlow's default on CPUs without AVX-512 VNNI,
 # bf16 or AMX) Eigen's convolutions and their gradients take scratch buffers of their own: a 768 px
 # tiled run planned within 1834 MiB peaked at 2145 MiB there. Half as much again covers it.
@@ -40,8 +41,8 @@ def onednn_enabled() -> bool:
 
 
 def activation_copies() -> float:
+    """Copies of every layer output a run keeps, for the kernels TensorFlow will use here."""
     return COPIES_PER_ACTIVATION if onednn_enabled() else EIGEN_COPIES_PER_ACTIVATION
-FIXED_BYTES = 1.0 * 2**30
 
 
 def activation_elements(backbone: str, layer_names: list[str], height: int, width: int) -> int:
