@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from .device import cpu_flags, cpu_model, gpus
+from .files import DiskFullError, write_text_atomic
 
 MIN_SPEEDUP = 1.25
 CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -95,11 +96,10 @@ def measured_speedup() -> Measurement:
     except (OSError, ValueError, TypeError):
         pass
     measurement = Measurement(conv_gflops("float32"), conv_gflops("bfloat16"), machine)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(measurement), indent=2))
-    except OSError:
-        pass  # a read-only cache only means measuring again next time
+    try:  # atomic: jobs started side by side may measure and write at once
+        write_text_atomic(path, json.dumps(asdict(measurement), indent=2))
+    except (OSError, DiskFullError):
+        pass  # a read-only or full cache only means measuring again next time
     return measurement
 
 

@@ -44,9 +44,21 @@ def rng():
     return np.random.default_rng(1234)
 
 
-def pytest_collection_modifyitems(session, config, items):
-    """The Slurm tests last, so a Slurm they start is not running under the local tests."""
-    items.sort(key=lambda item: item.path.name == "test_slurm.py")
+_SAID: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    """Keep what tests recorded with `record_property` (which path a precision test ran, what
+    `auto` chose here); a report carries it from an xdist worker, where prints are lost."""
+    if report.when == "call":
+        _SAID.extend(f"{report.nodeid.split('::')[-1]}: {name}: {value}" for name, value in report.user_properties)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _SAID:
+        terminalreporter.section("what this machine ran")
+        for line in _SAID:
+            terminalreporter.line(line)
 
 
 @pytest.fixture(scope="session")

@@ -30,9 +30,9 @@ def choose_auto(tmp_path, **env) -> dict:
     return json.loads(done.stdout)
 
 
-def test_auto_follows_the_hardware_and_the_measurement(tmp_path):
+def test_auto_follows_the_hardware_and_the_measurement(tmp_path, record_property):
     choice = choose_auto(tmp_path)
-    print(f"\nauto here: {choice}")
+    record_property("precision auto", f"{choice['precision']} ({choice['reason']})")
     assert choice["reason"].startswith("auto: ")
     if not HAS_BF16_FLAGS and "GPU" not in choice["reason"]:
         assert choice["precision"] == "float32" and "neither avx512_bf16 nor amx_bf16" in choice["reason"]

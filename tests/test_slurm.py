@@ -22,8 +22,12 @@ from snakemake_runner import ROOT, job_counts, snakemake
 CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
 DATA = ROOT / "data"
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("apt-get"),
-                                reason="a test Slurm needs root and Debian's packages")
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("apt-get"), reason="a test Slurm needs root and Debian's packages"),
+    # one worker runs them all against one Slurm; they mostly wait for it, and the other worker
+    # runs the rest of the suite meanwhile
+    pytest.mark.xdist_group("slurm"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +140,7 @@ def test_a_transfer_killed_at_its_time_limit_is_retried_and_resumes(tmp_path, sl
     profile = cluster_profile(tmp_path)
     settings = yaml.safe_load((profile / "config.yaml").read_text())
     settings["set-resources"]["transfer_pair"]["runtime"] = 1  # minutes: Slurm's shortest limit
-    settings["retries"] = 8  # enough one-minute attempts for a CPU a third as fast as this one
+    settings["retries"] = 12  # enough one-minute attempts for a CPU a third as fast as this one, sharing it with other tests
     (profile / "config.yaml").write_text(yaml.safe_dump(settings))
     done = snakemake(tmp_path, "--profile", profile, "--configfile", config, timeout=1800)
     attempts = submitted(done.stdout + done.stderr, "transfer_pair")

@@ -8,12 +8,12 @@ import pytest
 from PIL import Image
 
 from nst import colour
+from nst.engine import engine_for
 from nst.errors import DivergedError, ImageError, SettingsError
 from nst.evaluate import image_losses
+from nst.inputs import Inputs
 from nst.optimise import lbfgs
 from nst.settings import TransferSettings
-from nst.engine import engine_for
-from nst.inputs import Inputs
 from nst.transfer import stylize
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -195,7 +195,7 @@ def test_bfloat16_objective_tracks_float32_at_the_same_image(small_images):
     assert cosine > 0.995
 
 
-def test_bfloat16_result_is_as_good_as_float32(capsys):
+def test_bfloat16_result_is_as_good_as_float32(record_property):
     """The article's settings (noise init, 10 x 20 L-BFGS) in both precisions, same seed, both
     final images evaluated in float32.
 
@@ -204,14 +204,13 @@ def test_bfloat16_result_is_as_good_as_float32(capsys):
     hugo x wave, 256 px, seeds 0/1/2): bfloat16 ended -1.1 / +0.2 / +0.9 % from float32, while
     float32's own results spread over 4.1 % from seed to seed; bfloat16 must stay within 2.5 %.
     Without bfloat16 units TensorFlow widens bfloat16 to float32, and the same check runs at
-    128 px (it then checks the bfloat16 plumbing, not its arithmetic). The path is printed.
+    128 px (it then checks the bfloat16 plumbing, not its arithmetic). The path is printed at the end of the run.
     """
     from nst.precision import bfloat16_hardware
 
     hardware = bfloat16_hardware()
     size = 256 if hardware else 128
-    with capsys.disabled():
-        print(f"\n  bfloat16 path: {hardware or 'no bfloat16 units, widened to float32'}; {size} px")
+    record_property("bfloat16 path", f"{hardware or 'no bfloat16 units, widened to float32'}; {size} px")
     settings = TransferSettings(size=size, seed=0)
     stage = Inputs.load(DATA / "content" / "chelsea.png", [DATA / "styles" / "strokes.png"], settings).stage(settings, size)
     exact = engine_for(settings, "float32").objective
