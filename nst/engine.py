@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from .backbones import architecture, conv_layer_names
 from .device import configure_threads
-from .precision import choose
 from .errors import SettingsError
+from .precision import choose
 from .settings import TransferSettings
 from .weights import LoadedWeights, resolve_weights
 

@@ -25,8 +25,8 @@ import numpy as np
 from . import images
 from .device import describe_device
 from .engine import Engine, engine_for
-from .estimate import memory_limit, plan_stage
 from .errors import DivergedError
+from .estimate import memory_limit, plan_stage
 from .inputs import Inputs, StageImages, upscale
 from .loss_values import Losses
 from .records import HistoryRow, RunRecord, command_line, versions
