@@ -6,9 +6,10 @@ For the walk-through pair (hugo x wave) at each size, in a fresh process per row
 peak resident memory is its own): one loss+gradient evaluation untiled where it fits in the
 memory available, and tiled as a memory limit makes `nst` tile it (the tile `nst` picks
 for `--limit-mb` at that size; at sizes that fit untiled a 512 px tile is forced, to measure
-what tiling costs). Each row prints seconds per evaluation (the median of --repeats after
-one untimed evaluation that traces the graph), seconds per megapixel, peak RSS against
-nst's own estimate, and the tiled/untiled cost per pixel where both ran.
+what tiling costs), and in the tile it plans for this size's stage of each larger run. Each
+row prints seconds per evaluation (the median of --repeats after one untimed evaluation that
+traces the graph), seconds per megapixel, peak RSS against nst's own estimate, and the
+tiled/untiled cost per pixel where both ran.
 
 Then it forecasts a whole `--preset print` run at each size from the rows: the evaluations of
 every stage (nst's own plan) times that stage's measured seconds per evaluation.
@@ -113,10 +114,9 @@ def forecast(rows: list[dict], size: int, limit_mb: int, content: str, style: st
     total, parts = 0.0, []
     for stage in settings.stages():
         tile = planned(settings, stage.size, limit_mb * 2**20, content, style)[0].tile
-        same = [r for r in rows if r["size"] == stage.size and bool(r["tile"]) == bool(tile)]
-        row = next((r for r in same if r["tile"] == tile), same[0] if same else None)
+        row = next((r for r in rows if r["size"] == stage.size and r["tile"] == tile), None)
         if row is None:
-            return float("nan"), [f"no {'tiled' if tile else 'untiled'} row at {stage.size} px"]
+            return float("nan"), [f"no row at {stage.size} px {f'in {tile} px tiles' if tile else 'untiled'}"]
         evaluations = stage.iterations * stage.evals_per_iteration  # print's one L-BFGS run or Adam: its budget
         total += evaluations * row["seconds"]
         parts.append(f"{stage.size} px: {evaluations} x {row['seconds']:.1f} s")
@@ -151,9 +151,13 @@ def main() -> int:
         untiled = None
         if fits_untiled(size, args.content, args.style):
             untiled = child(str(size), "0", args.precision, str(args.repeats), args.content, args.style)
-        tile = tile_for(size, limits[size], args.content, args.style) or 512
-        tiled = child(str(size), str(tile), args.precision, str(args.repeats), args.content, args.style)
-        for row in (untiled, tiled):
+        # the tile nst plans at this size within its own limit, and within each larger size's
+        # limit (that run's stage of this size): the forecasts then use the tile each stage runs in
+        tiles = {tile_for(size, limits[size], args.content, args.style) or 512}
+        tiles |= {tile_for(size, limits[larger], args.content, args.style) for larger in args.sizes if larger > size}
+        tiled = [child(str(size), str(tile), args.precision, str(args.repeats), args.content, args.style)
+                 for tile in sorted(tiles - {0}, reverse=True)]
+        for row in (untiled, *tiled):
             if row is None:
                 continue
             rows.append(row)

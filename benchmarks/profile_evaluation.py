@@ -6,7 +6,9 @@ Times (best of --repeats, after a warm-up) the network's forward pass, the Gram 
 the TV term, the loss value, the full value and gradient, TensorFlow's own pooling
 gradient, the per-call overhead (a 16² evaluation), and scipy's L-BFGS bookkeeping per
 evaluation at this size; then the convolution work in GFLOP and the rate it ran at,
-against the best rate one large 3x3 convolution reaches here (the floor).
+against the best rate one large 3x3 convolution reaches here (the floor), and against the
+convolutions alone at VGG's own shapes (each layer's forward and image-gradient convolution
+timed by itself): what the kernels reach at those shapes, and what the evaluation adds.
 """
 
 from __future__ import annotations
@@ -120,7 +122,32 @@ def main() -> int:
     print(f"forward pass ran at {gflop / forward_s:.0f} GFLOP/s, the whole evaluation at {2 * gflop / evaluation:.0f} GFLOP/s")
     print(f"one 64x64x512 3x3 convolution runs at {peak:.0f} GFLOP/s here: at that rate an evaluation "
           f"would take {2 * gflop / peak:.2f} s (the floor)")
+    alone = convolutions_alone(network, n, args.precision, args.repeats)
+    print(f"the same convolutions alone, each layer's shape by itself (forward + image gradient, the first "
+          f"layer in float32): {alone:.3f} s, {2 * gflop / alone:.0f} GFLOP/s, {2 * gflop / alone / peak:.0%} "
+          f"of that peak; the evaluation spends {evaluation - alone:.3f} s ({(evaluation - alone) / evaluation:.0%}) "
+          "beyond them")
     return 0
+
+
+def convolutions_alone(network, n: int, precision: str, repeats: int) -> float:
+    """Seconds of every convolution one evaluation runs, each timed by itself at its layer's shape:
+    the forward one and the image-gradient one (the flipped kernel, channels swapped)."""
+    import tensorflow as tf
+
+    conv = tf.function(lambda a, k: tf.nn.conv2d(a, k, 1, "SAME"), autograph=False)
+    total = 0.0
+    for layer in network.layers:
+        if layer.kind != "conv":
+            continue
+        dtype = tf.float32 if layer.in_channels == 3 or precision == "float32" else tf.bfloat16
+        side = n // layer.downsample
+        shapes = [(layer.in_channels, layer.out_channels), (layer.out_channels, layer.in_channels)]
+        for c_in, c_out in shapes:
+            a = tf.cast(tf.random.normal((1, side, side, c_in)), dtype)
+            k = tf.cast(tf.random.normal((3, 3, c_in, c_out)), dtype)
+            total += best(lambda: conv(a, k).numpy(), repeats)
+    return total
 
 
 if __name__ == "__main__":
