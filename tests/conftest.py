@@ -44,6 +44,12 @@ def rng():
     return np.random.default_rng(1234)
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """The Slurm tests first: one xdist worker takes their file at once, and the time they spend
+    waiting for Slurm overlaps the rest of the suite on the other worker."""
+    items.sort(key=lambda item: item.path.name != "test_slurm.py")
+
+
 _SAID: list[str] = []
 
 

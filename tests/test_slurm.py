@@ -22,12 +22,10 @@ from snakemake_runner import ROOT, job_counts, snakemake
 CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
 DATA = ROOT / "data"
 
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("apt-get"), reason="a test Slurm needs root and Debian's packages"),
-    # one worker runs them all against one Slurm; they mostly wait for it, and the other worker
-    # runs the rest of the suite meanwhile
-    pytest.mark.xdist_group("slurm"),
-]
+# One xdist worker runs this whole file (--dist loadfile), so the module's Slurm is started and
+# stopped once, by that worker; these tests mostly wait for Slurm while the other worker runs the rest.
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("apt-get"),
+                                reason="a test Slurm needs root and Debian's packages")
 
 
 @pytest.fixture(scope="module")
