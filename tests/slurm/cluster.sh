@@ -77,7 +77,9 @@ start_daemons() {
         cp /run/munge/munged.pid "$STATE/munged.pid"
     fi
     if ! running slurmctld; then
-        setsid /usr/sbin/slurmctld -D >"$STATE/slurmctld.out" 2>&1 < /dev/null &
+        # -c: forget the jobs of an earlier session; a cluster stopped while jobs ran would
+        # otherwise come back with them holding the node ("alloc") and new jobs never start
+        setsid /usr/sbin/slurmctld -D -c >"$STATE/slurmctld.out" 2>&1 < /dev/null &
         echo $! >"$STATE/slurmctld.pid"
     fi
     if ! running slurmd; then
