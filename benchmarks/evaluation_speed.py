@@ -28,7 +28,7 @@ CONFIGS = (("article", "float32"), ("ours", "auto"), ("ours", "float32"), ("ours
 def measure(formulation: str, precision: str, size: int, repeats: int, content: str, style: str) -> dict:
     """Runs inside a child process: build, warm up (trace), then time `repeats` evaluations."""
     import numpy as np
-    import tensorflow as tf
+    from nst.quiet import tf
     from keras_vgg import keras_extractor
 
     from nst import images, losses

@@ -54,7 +54,7 @@ def main() -> int:
     args = parser.parse_args()
 
     import numpy as np
-    import tensorflow as tf
+    from nst.quiet import tf
     from scipy.optimize import fmin_l_bfgs_b
 
     from nst import losses
@@ -133,7 +133,7 @@ def main() -> int:
 def convolutions_alone(network, n: int, precision: str, repeats: int) -> float:
     """Seconds of every convolution one evaluation runs, each timed by itself at its layer's shape:
     the forward one and the image-gradient one (the flipped kernel, channels swapped)."""
-    import tensorflow as tf
+    from nst.quiet import tf
 
     conv = tf.function(lambda a, k: tf.nn.conv2d(a, k, 1, "SAME"), autograph=False)
     total = 0.0
