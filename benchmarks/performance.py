@@ -83,9 +83,9 @@ def conv_peaks() -> dict[str, float]:
 
 
 def child_peaks() -> dict:
-    from nst.precision import conv_gflops
+    from nst.precision import conv_rates
 
-    return {p: conv_gflops(p, repeats=5, shape=(1, 64, 64, 512)) for p in ("float32", "bfloat16")}
+    return conv_rates(("float32", "bfloat16"), repeats=5, shape=(1, 64, 64, 512))
 
 
 def child_evaluation(formulation, precision, size, repeats, content, style) -> dict:

@@ -60,6 +60,7 @@ def main() -> int:
     from nst import losses
     from nst.device import describe_device
     from nst.engine import engine_for
+    from nst.precision import conv_rates
     from nst.settings import TransferSettings
 
     settings = TransferSettings(size=args.size, precision=args.precision, backbone="vgg19")
@@ -110,14 +111,8 @@ def main() -> int:
     forward_s = rows[0][1]
     gflop = conv_gflop("vgg19", network.outputs, n, n)
 
-    @tf.function(autograph=False)
-    def one_conv(a, k):
-        return tf.nn.conv2d(a, k, 1, "SAME")
-
-    dtype = tf.float32 if args.precision == "float32" else tf.bfloat16
-    a = tf.cast(tf.random.normal((1, 64, 64, 512)), dtype)
-    k = tf.cast(tf.random.normal((3, 3, 512, 512)), dtype)
-    peak = 2 * 9 * 512 * 512 * 64 * 64 / best(lambda: one_conv(a, k).numpy(), args.repeats) / 1e9
+    # the same peak measurement as `make benchmark` (benchmarks/performance.py) and `auto`
+    peak = conv_rates((args.precision,), max(args.repeats, 5), (1, 64, 64, 512))[args.precision]
     print(f"convolutions: {gflop:.0f} GFLOP forward, ~{2 * gflop:.0f} GFLOP with the image gradient")
     print(f"forward pass ran at {gflop / forward_s:.0f} GFLOP/s, the whole evaluation at {2 * gflop / evaluation:.0f} GFLOP/s")
     print(f"one 64x64x512 3x3 convolution runs at {peak:.0f} GFLOP/s here: at that rate an evaluation "

@@ -70,11 +70,6 @@ def conv_rates(dtypes: tuple[str, ...], repeats: int = 5, shape: tuple[int, ...]
     return {dtype: flops / seconds / 1e9 for dtype, seconds in best.items()}
 
 
-def conv_gflops(dtype: str, repeats: int = 5, shape: tuple[int, ...] = CONV_SHAPE) -> float:
-    """GFLOP/s of one 3x3 'same' convolution in `dtype` ("float32" or "bfloat16"), best of `repeats`."""
-    return conv_rates((dtype,), repeats, shape)[dtype]
-
-
 @dataclass(frozen=True)
 class Measurement:
     float32_gflops: float
