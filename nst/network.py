@@ -41,7 +41,7 @@ class _Conv:
             y = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, self.kernel, 1, "SAME"), self.bias))
 
             def grad(dy):
-                dy = tf.where(y > 0, dy, tf.zeros_like(dy))
+                dy = tf.raw_ops.ReluGrad(gradients=dy, features=y)  # one fused op, not compare + select
                 return tf.nn.conv2d(dy, self.flipped, 1, "SAME")
 
             return y, grad
@@ -50,12 +50,14 @@ class _Conv:
 
 
 class FeatureNetwork:
-    """Maps a (1, H, W, 3) BGR mean-subtracted float32 image to float32 activations.
+    """Maps a (1, H, W, 3) BGR mean-subtracted float32 image to its activations.
 
     Only the layers up to the deepest of `outputs` exist. With `precision="bfloat16"`
     every layer but the first computes in bfloat16: the first reads raw pixel values
     (±150), which bfloat16 would round to whole units, and is ~1 % of the work. The
-    activations are returned in float32 so the losses sum in float32.
+    activations are returned in the precision they were computed in; the losses
+    (nst.losses) widen them to float32 before they sum, and their gradients come back in
+    that precision, so the backward pass stays in bfloat16 without a cast per layer.
     """
 
     def __init__(
@@ -102,5 +104,5 @@ class FeatureNetwork:
             else:
                 x = tf.nn.avg_pool2d(x, 2, 2, "VALID")
             if layer.name in self.outputs:
-                collected[layer.name] = tf.cast(x, tf.float32)
+                collected[layer.name] = x
         return [collected[name] for name in self.outputs]

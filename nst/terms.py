@@ -24,7 +24,11 @@ from .quiet import tf
 
 @dataclass(frozen=True)
 class Features:
-    """One input image (preprocessed, (1, H, W, 3)) and its feature maps by layer name."""
+    """One input image (preprocessed, (1, H, W, 3)) and its feature maps by layer name.
+
+    Maps are in the network's compute precision (bfloat16 where that was chosen): widen
+    them with `tf.cast(m, tf.float32)` before summing, as nst.losses does.
+    """
 
     image: tf.Tensor
     maps: dict[str, tf.Tensor]
@@ -103,7 +107,7 @@ class ContentTerm(Term):
         return tuple(tf.TensorSpec((1, None, None, channels[n]), tf.float32) for n in self.layers())
 
     def targets(self, content, styles):
-        return tuple(content.maps[n] for n in self.layers())
+        return tuple(tf.cast(content.maps[n], tf.float32) for n in self.layers())
 
     def loss(self, image, maps, targets):
         if not targets:

@@ -221,6 +221,6 @@ class TiledObjective:
             content = tf.constant(0.0)
             for j, name in enumerate(self.content_layers):
                 i = len(self.style_layers) + j
-                content += tf.reduce_sum(tf.square(core(maps[name], i) - core(content_maps[name], i)))
+                content += losses.content_loss(core(maps[name], i), core(content_maps[name], i))
             surrogate += content_weight * content
         return tape.gradient(surrogate, x), content

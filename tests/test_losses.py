@@ -59,3 +59,49 @@ def test_total_variation_matches_numpy(rng):
 
 def test_total_variation_of_a_flat_image_is_zero():
     assert losses.total_variation_loss(tf.fill((1, 8, 8, 3), 3.0)).numpy() == 0.0
+
+
+def gradient_of(fn, x):
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = fn(x)
+    return tape.gradient(value, x)
+
+
+def test_gram_gradient_matches_numpy(rng):
+    """d/dF of sum(W * gram(F)) is F (W + W^T), for any W: the written-out gradient."""
+    features = rng.normal(size=(1, 5, 7, 4)).astype(np.float32)
+    weights = rng.normal(size=(4, 4)).astype(np.float32)
+    got = gradient_of(lambda f: tf.reduce_sum(weights * losses.gram_matrix(f)), features).numpy()
+    flat = features.reshape(-1, 4).astype(np.float64)
+    np.testing.assert_allclose(got.reshape(-1, 4), flat @ (weights + weights.T), rtol=1e-5, atol=1e-5)
+
+
+def test_gram_of_bfloat16_maps_sums_in_float32_and_returns_a_bfloat16_gradient(rng):
+    features = tf.cast(rng.normal(size=(1, 64, 64, 8)).astype(np.float32), tf.bfloat16)
+    exact = np_gram(features.numpy().astype(np.float32)[0])  # the bfloat16 values, summed in float64
+    gram = losses.gram_matrix(features)
+    assert gram.dtype == tf.float32
+    # 4096 products per entry: a bfloat16 sum would be off by ~1e-2, float32 by ~1e-6
+    np.testing.assert_allclose(gram.numpy(), exact, rtol=1e-5, atol=1e-3)
+    weights = rng.normal(size=(8, 8)).astype(np.float32)
+    got = gradient_of(lambda f: tf.reduce_sum(weights * losses.gram_matrix(f)), features)
+    assert got.dtype == tf.bfloat16
+    expected = features.numpy().astype(np.float64).reshape(-1, 8) @ (weights + weights.T)
+    # bfloat16 keeps 8 bits: each entry within ~1 % of the largest
+    np.testing.assert_allclose(got.numpy().astype(np.float64).reshape(-1, 8), expected, rtol=1e-2,
+                               atol=1e-2 * np.abs(expected).max())
+
+
+def test_total_variation_gradient_matches_numpy_finite_differences(rng):
+    x = (rng.uniform(0, 255, size=(1, 6, 7, 3)) - 128).astype(np.float32)
+    got = gradient_of(losses.total_variation_loss, x).numpy().astype(np.float64)
+    numeric = np.zeros_like(got)
+    step = 1e-3
+    for index in np.ndindex(x.shape):
+        up, down = x.astype(np.float64), x.astype(np.float64)
+        up[index] += step
+        down[index] -= step
+        numeric[index] = (np_tv(up) - np_tv(down)) / (2 * step)
+    np.testing.assert_allclose(got, numeric, rtol=1e-4, atol=1e-3)
