@@ -8,7 +8,8 @@ gradient, the per-call overhead (a 16² evaluation), and scipy's L-BFGS bookkeep
 evaluation at this size; then the convolution work in GFLOP and the rate it ran at,
 against the best rate one large 3x3 convolution reaches here (the floor), and against the
 convolutions alone at VGG's own shapes (each layer's forward and image-gradient convolution
-timed by itself): what the kernels reach at those shapes, and what the evaluation adds.
+timed by itself): what the kernels reach at those shapes, and what the evaluation adds;
+last, one evaluation op type by op type from TensorFlow's profiler.
 """
 
 from __future__ import annotations
@@ -122,7 +123,48 @@ def main() -> int:
           f"layer in float32): {alone:.3f} s, {2 * gflop / alone:.0f} GFLOP/s, {2 * gflop / alone / peak:.0%} "
           f"of that peak; the evaluation spends {evaluation - alone:.3f} s ({(evaluation - alone) / evaluation:.0%}) "
           "beyond them")
+    by_op = op_times(lambda: objective.value_and_grad(x.numpy(), targets), evaluations=2)
+    if by_op:
+        total = sum(by_op.values())
+        print(f"one evaluation op by op (TensorFlow's profiler, mean of 2; {total:.3f} s in ops):")
+        for op, seconds in sorted(by_op.items(), key=lambda kv: -kv[1])[:12]:
+            print(f"  {op:<40} {seconds * 1000:8.1f} ms {seconds / total:6.1%}")
     return 0
+
+
+def op_times(evaluate, evaluations: int) -> dict[str, float]:
+    """Seconds per evaluation in each TensorFlow op type, from a profiler trace of `evaluations` calls.
+
+    Reads the trace with the protobuf TensorFlow ships; an empty dict where that is missing."""
+    import collections
+    import glob
+    import tempfile
+
+    from nst.quiet import tf
+
+    try:
+        from tensorflow.tsl.profiler.protobuf import xplane_pb2
+    except ImportError:
+        print("(no op-by-op split: this TensorFlow does not ship the profiler's protobuf)")
+        return {}
+    with tempfile.TemporaryDirectory() as logdir:
+        evaluate()
+        tf.profiler.experimental.start(logdir)
+        for _ in range(evaluations):
+            evaluate()
+        tf.profiler.experimental.stop()
+        space = xplane_pb2.XSpace()
+        space.ParseFromString(Path(glob.glob(f"{logdir}/**/*.xplane.pb", recursive=True)[0]).read_bytes())
+    seconds = collections.defaultdict(float)
+    for plane in space.planes:
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue
+            for event in line.events:
+                name = plane.event_metadata[event.metadata_id].name  # "node name:op type"
+                if ":" in name and not name.startswith("ExecutorState"):  # the executor's span holds the ops
+                    seconds[name.rsplit(":", 1)[1]] += event.duration_ps / 1e12 / evaluations
+    return dict(seconds)
 
 
 def convolutions_alone(network, n: int, precision: str, repeats: int) -> float:
