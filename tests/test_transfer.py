@@ -201,8 +201,10 @@ def test_bfloat16_result_is_as_good_as_float32(record_property):
 
     Where the hardware computes in bfloat16 this runs at 256 px, the size the accuracy claim
     is made for. Measured on an AMD EPYC Zen 4 with avx512_bf16 (benchmarks/precision_accuracy.py,
-    hugo x wave, 256 px, seeds 0/1/2): bfloat16 ended -1.1 / +0.2 / +0.9 % from float32, while
-    float32's own results spread over 4.1 % from seed to seed; bfloat16 must stay within 2.5 %.
+    hugo x wave, 256 px, seeds 0/1/2): bfloat16 ended +0.25 / +0.07 / -0.57 % from float32, while
+    float32's own results spread over 0.7 % from seed to seed (4.1 % with the code before the
+    Gram gradient moved to bfloat16, which ended bfloat16 -1.1 / +0.2 / +0.9 % from float32);
+    bfloat16 must stay within 2.5 %.
     Without bfloat16 units TensorFlow widens bfloat16 to float32, and the same check runs at
     128 px (it then checks the bfloat16 plumbing, not its arithmetic). The path is printed at the end of the run.
     """
@@ -222,4 +224,6 @@ def test_bfloat16_result_is_as_good_as_float32(record_property):
         x0 = stage.initial_image(settings, np.random.default_rng(0), None)
         x = lbfgs(lambda image: objective.value_and_grad(image, targets), x0, 10, 20)
         final[precision] = exact.value(x, exact_targets).total
-    assert abs(final["bfloat16"] - final["float32"]) / final["float32"] < 0.025, final
+    difference = (final["bfloat16"] - final["float32"]) / final["float32"]
+    record_property("bfloat16 vs float32, final objective", f"{difference:+.2%}")
+    assert abs(difference) < 0.025, final
