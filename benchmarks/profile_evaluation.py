@@ -126,7 +126,8 @@ def main() -> int:
     by_op = op_times(lambda: objective.value_and_grad(x.numpy(), targets), evaluations=2)
     if by_op:
         total = sum(by_op.values())
-        print(f"one evaluation op by op (TensorFlow's profiler, mean of 2; {total:.3f} s in ops):")
+        print(f"one evaluation op by op (TensorFlow's profiler, mean of 2; {total:.3f} s in ops, which run side by "
+              f"side on TensorFlow's inter-op threads, so they can add up to more than the {evaluation:.3f} s it takes):")
         for op, seconds in sorted(by_op.items(), key=lambda kv: -kv[1])[:12]:
             print(f"  {op:<40} {seconds * 1000:8.1f} ms {seconds / total:6.1%}")
     return 0
