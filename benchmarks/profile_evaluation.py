@@ -1,6 +1,6 @@
 """Where one loss+gradient evaluation spends its time, part by part.
 
-    python benchmarks/profile_evaluation.py --size 512 [--precision float32]
+    python benchmarks/profile_evaluation.py --size 512 [--precision float32] [--inter-op 1]
 
 Times (best of --repeats, after a warm-up) the network's forward pass, the Gram matrices,
 the TV term, the loss value, the full value and gradient, TensorFlow's own pooling
@@ -52,7 +52,14 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--inter-op", type=int, default=0,
+                        help="TensorFlow's inter-op threads; 1 runs ops one at a time, so each op's time is its own "
+                             "(default: TensorFlow's choice, as nst runs)")
     args = parser.parse_args()
+    if args.inter_op:
+        from nst.quiet import tf
+
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
 
     import numpy as np
     from nst.quiet import tf
