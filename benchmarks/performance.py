@@ -278,7 +278,8 @@ def verdict(ok: bool) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--repeats", type=int, default=2, help="timed evaluations per configuration")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed evaluations per configuration, the best one counts (5, as for the conv peak)")
     parser.add_argument("--content", default=str(ARTICLE / "hugo.jpg"))
     parser.add_argument("--style", default=str(ARTICLE / "wave.jpg"))
     parser.add_argument("--reference-loss", type=float,
