@@ -31,6 +31,17 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def onednn_enabled() -> bool:
+    """Whether TensorFlow's CPU kernels are oneDNN's: its default on x86 CPUs with AVX-512 VNNI,
+    AVX-512 bf16 or AMX, unless TF_ENABLE_ONEDNN_OPTS says otherwise (read without importing it)."""
+    setting = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower()
+    if setting in ("0", "false"):
+        return False
+    if setting in ("1", "true"):
+        return True
+    return bool(cpu_flags() & {"avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16"})
+
+
 def configure_threads(threads: int) -> None:
     """Set TensorFlow's thread pools; must run before TensorFlow executes anything."""
     if threads <= 0:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .backbones import halo_for, layers_up_to
+from .device import onednn_enabled
 from .errors import SettingsError
 
 # Calibrated with benchmarks/performance.py (part 4) on this project's CPU machine (VGG19 to
@@ -25,19 +26,6 @@ FIXED_BYTES = 1.0 * 2**30
 # bf16 or AMX) Eigen's convolutions and their gradients take scratch buffers of their own: a 768 px
 # tiled run planned within 1834 MiB peaked at 2145 MiB there. Half as much again covers it.
 EIGEN_COPIES_PER_ACTIVATION = 3.0
-
-
-def onednn_enabled() -> bool:
-    """Whether TensorFlow's CPU kernels are oneDNN's: its default on x86 CPUs with AVX-512 VNNI,
-    AVX-512 bf16 or AMX, unless TF_ENABLE_ONEDNN_OPTS says otherwise (read without importing it)."""
-    from .device import cpu_flags
-
-    setting = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower()
-    if setting in ("0", "false"):
-        return False
-    if setting in ("1", "true"):
-        return True
-    return bool(cpu_flags() & {"avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16"})
 
 
 def activation_copies() -> float:

@@ -4,6 +4,8 @@
 * the hardware has bfloat16 arithmetic: a CPU with `avx512_bf16` or `amx_bf16`, or GPUs of
   compute capability 8.0 (Ampere) or newer; elsewhere TensorFlow widens bfloat16 to float32
   or emulates it, which is never faster and is less accurate;
+* on a CPU, TensorFlow runs oneDNN's kernels (without them, `TF_ENABLE_ONEDNN_OPTS=0`, its
+  own kernels widen bfloat16 to float32);
 * a bfloat16 3x3 convolution, the operation evaluations spend their time in, runs at least
   `MIN_SPEEDUP` times as fast as in float32 here. oneDNN limits (`ONEDNN_MAX_CPU_ISA`),
   `TF_ENABLE_ONEDNN_OPTS=0` and TensorFlow builds differ, so this is measured, once per CPU
@@ -20,7 +22,7 @@ import os
 import time
 from dataclasses import asdict, dataclass
 
-from .device import cpu_flags, cpu_model, gpus
+from .device import cpu_flags, cpu_model, gpus, onednn_enabled
 from .files import DiskFullError, write_text_atomic
 
 MIN_SPEEDUP = 1.25
@@ -119,6 +121,11 @@ def choose(requested: str) -> Choice:
     if hardware is None:
         where = "these GPUs are older than Ampere" if gpus() else "this CPU has neither avx512_bf16 nor amx_bf16"
         return Choice("float32", f"auto: {where}, so bfloat16 would be widened or emulated")
+    if not gpus() and not onednn_enabled():
+        # Eigen's kernels widen bfloat16 to float32 to compute: measured 0.97-1.28x float32 here, a ratio
+        # that crossed MIN_SPEEDUP once under load from a parallel test, so it is not left to a timing
+        return Choice("float32", f"auto: oneDNN is off here (TF_ENABLE_ONEDNN_OPTS=0), and TensorFlow's own "
+                                 f"CPU kernels widen bfloat16 to float32 ({hardware} unused)")
     measured = measured_speedup()
     ratio = f"a bfloat16 3x3 convolution ran {measured.speedup:.2f}x as fast as float32 here ({hardware})"
     if measured.speedup >= MIN_SPEEDUP:

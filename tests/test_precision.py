@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from nst.device import cpu_flags
+from nst.device import cpu_flags, onednn_enabled
 from nst.quiet import is_chatter
 
 pytestmark = pytest.mark.kernels
@@ -36,6 +36,8 @@ def test_auto_follows_the_hardware_and_the_measurement(tmp_path, record_property
     assert choice["reason"].startswith("auto: ")
     if not HAS_BF16_FLAGS and "GPU" not in choice["reason"]:
         assert choice["precision"] == "float32" and "neither avx512_bf16 nor amx_bf16" in choice["reason"]
+    elif not onednn_enabled() and "GPU" not in choice["reason"]:  # the TF_ENABLE_ONEDNN_OPTS=0 variant of CI
+        assert choice["precision"] == "float32" and "oneDNN is off" in choice["reason"]
     else:
         ratio = float(choice["reason"].split(" ran ")[1].split("x")[0])
         assert choice["precision"] == ("bfloat16" if ratio >= 1.25 else "float32")
