@@ -56,14 +56,13 @@ def main() -> int:
                         help="TensorFlow's inter-op threads; 1 runs ops one at a time, so each op's time is its own "
                              "(default: TensorFlow's choice, as nst runs)")
     args = parser.parse_args()
-    if args.inter_op:
-        from nst.quiet import tf
-
-        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
 
     import numpy as np
     from nst.quiet import tf
     from scipy.optimize import fmin_l_bfgs_b
+
+    if args.inter_op:
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
 
     from nst import losses
     from nst.device import describe_device

@@ -38,13 +38,17 @@ class Choice:
 
 
 def bfloat16_hardware() -> str | None:
-    """What gives this machine bfloat16 arithmetic, or None."""
+    """What gives this machine bfloat16 arithmetic TensorFlow uses, or None. A CPU's bfloat16
+    units only count with oneDNN's kernels on: TensorFlow's own (`TF_ENABLE_ONEDNN_OPTS=0`)
+    widen bfloat16 to float32, measured 0.97-1.28x float32 here, a ratio that once crossed
+    MIN_SPEEDUP under a parallel test's load, so that case is not left to a timing."""
     found = gpus()
     if found:
         capabilities = [tuple(g["compute_capability"] or (0, 0)) for g in found]
         return f"GPU compute capability {min(capabilities)}" if min(capabilities) >= (8, 0) else None
     flags = cpu_flags()
-    return next((f"CPU flag {flag}" for flag in CPU_BF16_FLAGS if flag in flags), None)
+    flag = next((flag for flag in CPU_BF16_FLAGS if flag in flags), None)
+    return f"CPU flag {flag}" if flag and onednn_enabled() else None
 
 
 def conv_rates(dtypes: tuple[str, ...], repeats: int = 5, shape: tuple[int, ...] = CONV_SHAPE) -> dict[str, float]:
@@ -119,13 +123,13 @@ def choose(requested: str) -> Choice:
         return Choice(requested, f"{requested} was asked for")
     hardware = bfloat16_hardware()
     if hardware is None:
-        where = "these GPUs are older than Ampere" if gpus() else "this CPU has neither avx512_bf16 nor amx_bf16"
+        if gpus():
+            where = "these GPUs are older than Ampere"
+        elif cpu_flags() & set(CPU_BF16_FLAGS):
+            where = "oneDNN is off here (TF_ENABLE_ONEDNN_OPTS=0), and TensorFlow's own CPU kernels compute in float32"
+        else:
+            where = "this CPU has neither avx512_bf16 nor amx_bf16"
         return Choice("float32", f"auto: {where}, so bfloat16 would be widened or emulated")
-    if not gpus() and not onednn_enabled():
-        # Eigen's kernels widen bfloat16 to float32 to compute: measured 0.97-1.28x float32 here, a ratio
-        # that crossed MIN_SPEEDUP once under load from a parallel test, so it is not left to a timing
-        return Choice("float32", f"auto: oneDNN is off here (TF_ENABLE_ONEDNN_OPTS=0), and TensorFlow's own "
-                                 f"CPU kernels widen bfloat16 to float32 ({hardware} unused)")
     measured = measured_speedup()
     ratio = f"a bfloat16 3x3 convolution ran {measured.speedup:.2f}x as fast as float32 here ({hardware})"
     if measured.speedup >= MIN_SPEEDUP:

@@ -205,14 +205,14 @@ def test_bfloat16_result_is_as_good_as_float32(record_property):
     float32's own results spread over 0.7 % from seed to seed (4.1 % with the code before the
     Gram gradient moved to bfloat16, which ended bfloat16 -1.1 / +0.2 / +0.9 % from float32);
     bfloat16 must stay within 2.5 %.
-    Without bfloat16 units TensorFlow widens bfloat16 to float32, and the same check runs at
+    Without bfloat16 units (or with oneDNN off) TensorFlow widens bfloat16 to float32, and the same check runs at
     128 px (it then checks the bfloat16 plumbing, not its arithmetic). The path is printed at the end of the run.
     """
     from nst.precision import bfloat16_hardware
 
     hardware = bfloat16_hardware()
     size = 256 if hardware else 128
-    record_property("bfloat16 path", f"{hardware or 'no bfloat16 units, widened to float32'}; {size} px")
+    record_property("bfloat16 path", f"{hardware or 'no bfloat16 arithmetic TensorFlow uses here, widened to float32'}; {size} px")
     settings = TransferSettings(size=size, seed=0)
     stage = Inputs.load(DATA / "content" / "chelsea.png", [DATA / "styles" / "strokes.png"], settings).stage(settings, size)
     exact = engine_for(settings, "float32").objective
