@@ -1,4 +1,10 @@
-"""Atomic output files: a reader never sees a half-written image, CSV or record."""
+"""Atomic output files: a reader never sees a half-written image, CSV or record.
+
+Each output is written to a temporary file beside it and renamed into place. The temporary
+file is made private (mode 0600), so it takes the mode an ordinary write would give (0666
+less the umask) before the rename: results on a cluster's shared file system stay readable
+by the group, and galleries by a web server, as the user's umask says.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ def atomic_path(target: str | Path):
         stale.unlink(missing_ok=True)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.fchmod(fd, 0o666 & ~current_umask())
         os.close(fd)
         try:
             yield tmp
@@ -39,6 +46,21 @@ def atomic_path(target: str | Path):
                 "space and run again"
             ) from None
         raise
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux says it (changing it, even back
+    at once, would race with other threads creating files)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def write_text_atomic(target: str | Path, text: str) -> None:

@@ -12,10 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 
 
-def snakemake(workdir: Path, *args, check=True, timeout=900, env=None, snakefile=ROOT / "Snakefile"
+def snakemake(workdir: Path, *args, check=True, timeout=900, env=None, snakefile=ROOT / "Snakefile", umask=-1
               ) -> subprocess.CompletedProcess:
     done = subprocess.run([*SNAKEMAKE[:-1], str(snakefile), "--directory", str(workdir), *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout,
+                          capture_output=True, text=True, timeout=timeout, umask=umask,
                           env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     if check:
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-4000:]

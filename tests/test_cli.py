@@ -12,10 +12,10 @@ from PIL import Image
 TINY = ["--size", "64", "--iterations", "2", "--evals-per-iteration", "3", "--precision", "float32", "--quiet"]
 
 
-def nst(*args, env=None, check_exit=None):
+def nst(*args, env=None, check_exit=None, umask=None):
     run_env = {**os.environ, **(env or {})}
     done = subprocess.run([sys.executable, "-m", "nst", *map(str, args)], capture_output=True, text=True, env=run_env,
-                          timeout=600)
+                          timeout=600, umask=-1 if umask is None else umask)
     if check_exit is not None:
         assert done.returncode == check_exit, done.stderr
     return done
@@ -45,6 +45,17 @@ def test_transfer_writes_everything_and_is_reproducible_with_a_seed(tmp_path, sm
         assert len((tmp_path / run / "h.csv").read_text().splitlines()) == 3
         assert json.loads((tmp_path / run / "r.json").read_text())["seed"] == 11
     assert outputs[0] == outputs[1]  # bit for bit, in two processes
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_every_file_written_takes_the_mode_the_umask_gives(tmp_path, small_images, umask):
+    """Results, frames, history, record and checkpoint as an ordinary write would make them (not 0600)."""
+    nst("transfer", small_images["content"], small_images["style"], "-o", tmp_path / "result.png", *TINY,
+        "--frames", tmp_path / "frames", "--history", tmp_path / "h.csv", "--record", tmp_path / "r.json",
+        "--checkpoint", tmp_path / "ck", check_exit=0, umask=umask)
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert {p.name for p in written} >= {"result.png", "result_i_1.png", "h.csv", "r.json", "checkpoint.npz"}
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in written} == {p.name: oct(0o666 & ~umask) for p in written}
 
 
 def test_loss_of_a_longer_run_is_lower(tmp_path, small_images):
