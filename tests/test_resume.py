@@ -112,8 +112,11 @@ def test_one_long_lbfgs_run_resumes_from_its_image_with_the_remaining_budget(tmp
 # Runs `nst` and kills it with SIGKILL at the moment KILL_AT names, by wrapping what it calls:
 #   evaluation:N  during the N-th loss evaluation     inside:K  halfway through writing checkpoint K
 #   after:K       right after checkpoint K is in place
+#   pause:N       during the N-th evaluation, create the file PAUSED and wait there for a signal, so a
+#                 test can signal the run at a known point whatever the CPU's speed
 KILLER = """
-import os, signal, sys
+import os, signal, sys, time
+from pathlib import Path
 import numpy as np
 moment, n = os.environ["KILL_AT"].split(":")
 n, calls = int(n), {"evaluation": 0, "save": 0}
@@ -127,6 +130,10 @@ def counted(self, image, targets):
     calls["evaluation"] += 1
     if moment == "evaluation" and calls["evaluation"] == n:
         die()
+    if moment == "pause" and calls["evaluation"] == n:
+        Path(os.environ["PAUSED"]).touch()
+        time.sleep(600)  # a signal's handler ends this
+        sys.exit("nst was not signalled")
     return value_and_grad(self, image, targets)
 nst.objective.Objective.value_and_grad = counted
 
@@ -189,22 +196,23 @@ def test_killed_with_sigkill_at_any_moment_then_rerun_gives_the_same_files(tmp_p
 
 
 def test_sigterm_writes_nothing_half_and_says_how_to_resume(tmp_path, small_images, uninterrupted):
-    checkpoint = tmp_path / "ck"
-    args = [sys.executable, "-m", "nst", "transfer", str(small_images["content"]), str(small_images["style"]),
-            "-o", str(tmp_path / "r.png"), "--frames", str(tmp_path / "frames"), "--history", str(tmp_path / "h.csv"),
-            "--checkpoint", str(checkpoint), *CLI_TINY]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not (checkpoint / STATE_FILE).exists() and time.monotonic() < deadline:
+    """SIGTERM in the middle of an evaluation (the 8th, in the second stage): the run stops there, at once."""
+    checkpoint, paused = tmp_path / "ck", tmp_path / "paused"
+    args = ["transfer", str(small_images["content"]), str(small_images["style"]), "-o", str(tmp_path / "r.png"),
+            "--frames", str(tmp_path / "frames"), "--history", str(tmp_path / "h.csv"), "--checkpoint", str(checkpoint),
+            *CLI_TINY]
+    process = subprocess.Popen([sys.executable, "-c", KILLER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "KILL_AT": "pause:8", "PAUSED": str(paused)})
+    deadline = time.monotonic() + 300
+    while not paused.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert paused.exists(), process.communicate()[1]
     process.send_signal(signal.SIGTERM)
-    sent = time.monotonic()
-    _, stderr = process.communicate(timeout=60)
-    assert time.monotonic() - sent < 5
-    assert process.returncode == 128 + signal.SIGTERM
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
     last = stderr.strip().splitlines()[-1]
     assert last.startswith("nst: stopped by SIGTERM; ") and "run the same command again to resume" in last, stderr
     assert not (tmp_path / "r.png").exists()
-    rerun = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    rerun = subprocess.run([sys.executable, "-m", "nst", *args], capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0 and "nst: resumed at iteration" in rerun.stderr
     same_files(uninterrupted, tmp_path)

@@ -97,9 +97,17 @@ def tiny_config(workdir: Path) -> Path:
 def tiny_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("tiny_run")
     config = tiny_config(workdir)
-    done = snakemake(workdir, "--cores", "2", "--configfile", config)
+    done = snakemake(workdir, "--cores", "2", "--configfile", config, umask=0o022)
     assert not [line for line in done.stderr.splitlines() if is_chatter(line)]  # no TensorFlow start-up lines
     return workdir, config
+
+
+def test_a_sweep_under_umask_0022_writes_files_others_can_read(tiny_run):
+    """A group on a shared file system, or a web server serving the galleries, can read every file."""
+    written = [p for p in (tiny_run[0] / "results").rglob("*") if p.is_file()]
+    assert len(written) > 100
+    assert {p.relative_to(tiny_run[0]).as_posix(): oct(p.stat().st_mode & 0o777) for p in written} == {
+        p.relative_to(tiny_run[0]).as_posix(): oct(0o644) for p in written}
 
 
 def same_images(a: Path, b: Path) -> int:
@@ -111,36 +119,29 @@ def same_images(a: Path, b: Path) -> int:
     return len(found)
 
 
-def transfer_job_pids(workdir: Path) -> list[int]:
-    """Running transfer jobs started by Snakemake in `workdir`."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            command = (proc / "cmdline").read_bytes().decode(errors="replace")
-            if "transfer.py" in command and (proc / "cwd").resolve() == workdir.resolve():
-                pids.append(int(proc.name))
-        except (OSError, ValueError):
-            continue
-    return pids
+PAUSE_HOOK = ROOT / "tests" / "pause"  # its sitecustomize pauses the first job after its first checkpoint
 
 
 @pytest.mark.parametrize("victim", ["snakemake", "job"])
 def test_a_sweep_killed_with_sigkill_resumes_to_the_same_images(tmp_path, tiny_run, victim):
-    """Kill snakemake and its jobs (or one transfer job) with SIGKILL after a checkpoint; run again."""
-    config = tiny_config(tmp_path)
+    """Kill snakemake and its jobs (or one transfer job) with SIGKILL right after a checkpoint; run again."""
+    config, marker = tiny_config(tmp_path), tmp_path / "paused"
     command = [*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", "--configfile", str(config)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 300
-    while not list((tmp_path / "results" / "checkpoints").glob("*/checkpoint.npz")) and time.monotonic() < deadline:
+    hooked = {**os.environ, "NST_TEST_PAUSE": str(marker),
+              "PYTHONPATH": os.pathsep.join(p for p in (str(PAUSE_HOOK), os.environ.get("PYTHONPATH")) if p)}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                               env=hooked)
+    deadline = time.monotonic() + 600
+    while not (marker.exists() and marker.read_text()) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert marker.exists(), "no transfer job reached its first checkpoint"
     if victim == "snakemake":
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         snakemake(tmp_path, "--unlock", "--configfile", config)  # a killed Snakemake leaves its lock
     else:
-        for pid in transfer_job_pids(tmp_path):
-            os.kill(pid, signal.SIGKILL)
-        process.wait(timeout=600)  # keep-going: the other jobs finish
+        os.kill(int(marker.read_text()), signal.SIGKILL)
+        assert process.wait(timeout=600) != 0  # keep-going: the other jobs finish, the killed one failed
     snakemake(tmp_path, "--cores", "2", "--configfile", config)
     logs = "".join(p.read_text() for p in (tmp_path / "results" / "logs" / "transfer").glob("*.log"))
     assert "resumed at iteration" in logs
