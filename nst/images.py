@@ -1,12 +1,15 @@
 """Images in and out: decode safely, orient, convert to RGB, resize, VGG pre/de-processing.
 
-Every way an input file can be unusable ends in one `ImageError` naming the file, so
-a corrupt download in a sweep of hundreds of images says which one and why.
+Every image a user gives (content, styles, init, and the alpha a content carries) is read by
+one loader, `load`, so every format it accepts works in every role, and every way a file can
+be unusable ends in the same one `ImageError` naming the file: a corrupt download in a sweep
+of hundreds of images says which one and why.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +34,14 @@ def _flatten_alpha(image: Image.Image) -> Image.Image:
 
 
 def _from_float(values: np.ndarray, path: Path, notices: list[str] | None) -> Image.Image:
-    """32-bit float pixels (grey or RGB[A]), read as 0..1: scaled to 8 bits; values outside are clipped, with a notice."""
+    """32-bit float pixels (grey, RGB or RGBA), read as 0..1: scaled to 8 bits (RGB, or RGBA where
+    there is alpha); values outside are clipped, with a notice."""
     values = np.asarray(values, np.float64)
-    if values.ndim == 3 and values.shape[-1] == 4:  # straight alpha: composite on white like any other
-        alpha = np.clip(values[..., 3:], 0, 1)
-        values = values[..., :3] * alpha + (1 - alpha)
+    if values.ndim == 3 and values.shape[-1] == 4:
+        colour = _from_float(values[..., :3], path, notices)
+        alpha = np.rint(np.clip(np.nan_to_num(values[..., 3]), 0, 1) * 255).astype(np.uint8)
+        colour.putalpha(Image.fromarray(alpha, "L"))
+        return colour
     finite = np.isfinite(values)
     outside = ~finite | (values < 0) | (values > 1)
     if outside.any() and notices is not None:
@@ -79,20 +85,41 @@ def _to_rgb(image: Image.Image, path: Path, notices: list[str] | None = None) ->
         top = 65535.0 if values.max(initial=0) > 255 or mode != "I" else 255.0
         grey = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(grey, "L").convert("RGB")
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
+    if has_alpha(image):
         return _flatten_alpha(image)
-    if mode in ("L", "1", "P", "CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa", "La"):
+    if mode in ("L", "1", "P", "CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
         return image.convert("RGB")
     raise ImageError(f"{path}: unsupported image mode {mode}; save it as 8-bit RGB (PNG or JPEG)")
 
 
-def load_rgb(path: str | Path, notices: list[str] | None = None) -> Image.Image:
-    """Decode an image file into an upright 8-bit RGB image, or raise `ImageError`.
+@dataclass(frozen=True)
+class Loaded:
+    """A decoded, upright input image: 8-bit RGB (transparency composited on white, as a viewer
+    shows it) and its alpha channel (mode L) where the file has one."""
 
-    Whatever the user should know about the conversion (float values clipped) is
-    appended to `notices`.
+    rgb: Image.Image
+    alpha: Image.Image | None
+
+
+def load(path: str | Path, notices: list[str] | None = None) -> Loaded:
+    """Decode any image a user gives, or raise `ImageError` naming the file and what to do.
+
+    Pillow decodes what it can; float and multi-sample TIFFs it cannot (RGB 32-bit float) go
+    through tifffile. Whatever the user should know about the conversion (float values
+    clipped) is appended to `notices`.
     """
-    path = Path(path)
+    image = _decode(Path(path), notices)
+    alpha = image.convert("RGBA").getchannel("A") if has_alpha(image) else None
+    return Loaded(_to_rgb(image, Path(path), notices), alpha)
+
+
+def load_rgb(path: str | Path, notices: list[str] | None = None) -> Image.Image:
+    """`load`'s RGB image alone."""
+    return load(path, notices).rgb
+
+
+def _decode(path: Path, notices: list[str] | None) -> Image.Image:
+    """The file's pixels, upright, in the mode they were stored in (floats from tifffile as RGB[A])."""
     if not path.exists():
         raise ImageError(f"{path}: no such file")
     if path.is_dir():
@@ -105,6 +132,7 @@ def load_rgb(path: str | Path, notices: list[str] | None = None) -> Image.Image:
                 opened.load()
                 image = ImageOps.exif_transpose(opened)
                 image.load()
+                return image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(
             f"{path}: has more than {MAX_PIXELS:,} pixels (a possible decompression bomb); "
@@ -118,7 +146,6 @@ def load_rgb(path: str | Path, notices: list[str] | None = None) -> Image.Image:
         raise ImageError(f"{path}: permission denied") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{path}: cannot be decoded ({exc}); the file is truncated or corrupt") from None
-    return _to_rgb(image, path, notices)
 
 
 def fit_size(width: int, height: int, longest: int) -> tuple[int, int]:
@@ -191,14 +218,6 @@ def save_sixteen_bits(pixels: np.ndarray, path: str | Path) -> None:
 
 def has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info)
-
-
-def load_alpha(path: str | Path) -> Image.Image | None:
-    """The upright alpha channel (mode L) of an image that has one, else None."""
-    with Image.open(path) as opened:
-        if not has_alpha(opened):
-            return None
-        return ImageOps.exif_transpose(opened).convert("RGBA").getchannel("A")
 
 
 def save_png(rgb: np.ndarray, path: str | Path) -> None:

@@ -37,10 +37,9 @@ class Inputs:
             raise SettingsError("at least one style image is needed")
         notices: list[str] = []
         init = None if settings.init in INITS else images.load_rgb(settings.init, notices)
-        content_image = images.load_rgb(content, notices)
+        loaded = images.load(content, notices)
         style_images = [images.load_rgb(s, notices) for s in styles]
-        return cls(content_image, style_images, init, str(content), [str(s) for s in styles], notices,
-                   images.load_alpha(content))
+        return cls(loaded.rgb, style_images, init, str(content), [str(s) for s in styles], notices, loaded.alpha)
 
     def check_sizes(self, settings: TransferSettings, backbone: str) -> None:
         """Refuse stage sizes for which the deepest layer would have no pixels."""

@@ -58,6 +58,27 @@ def test_every_file_written_takes_the_mode_the_umask_gives(tmp_path, small_image
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in written} == {p.name: oct(0o666 & ~umask) for p in written}
 
 
+def test_rgb_float_tiffs_serve_as_content_style_and_init(tmp_path, small_images):
+    """32-bit float RGB TIFFs (which Pillow cannot decode) in every role; an RGBA one's alpha is kept."""
+    import tifffile
+
+    tiffs = {}
+    for name in ("content", "style"):
+        pixels = np.asarray(Image.open(small_images[name]).convert("RGB"), np.float32) / 255
+        tiffs[name] = tmp_path / f"{name}.tif"
+        tifffile.imwrite(tiffs[name], pixels, photometric="rgb")
+    rgba = np.dstack([np.asarray(Image.open(small_images["content"]).convert("RGB"), np.float32) / 255,
+                      np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64)])
+    tifffile.imwrite(tmp_path / "layer.tif", rgba, photometric="rgb", extrasamples=["unassalpha"])
+    nst("transfer", tiffs["content"], tiffs["style"], "-o", tmp_path / "a.png", *TINY, "--init", tiffs["content"],
+        check_exit=0)
+    assert Image.open(tmp_path / "a.png").size == (64, 64)
+    nst("transfer", tmp_path / "layer.tif", tiffs["style"], "-o", tmp_path / "b.png", *TINY, check_exit=0)
+    with Image.open(tmp_path / "b.png") as result:
+        assert result.mode == "RGBA"
+        np.testing.assert_allclose(np.asarray(result.getchannel("A"), np.float32), rgba[..., 3] * 255, atol=0.51)
+
+
 def test_loss_of_a_longer_run_is_lower(tmp_path, small_images):
     short, long = tmp_path / "short.png", tmp_path / "long.png"
     common = [small_images["content"], small_images["style"], "--size", "64", "--seed", "2", "--precision", "float32", "--quiet"]

@@ -106,6 +106,34 @@ def test_float_rgb_tiff_is_read_and_values_outside_0_to_1_clipped_with_a_notice(
     assert len(notices) == 1 and "hdr.tiff: 32-bit float pixels are read as 0..1; 5.6 %" in notices[0]
 
 
+def test_float_rgba_tiff_gives_its_alpha_and_its_colour_on_white(tmp_path):
+    import tifffile
+
+    values = np.ones((4, 6, 4), np.float32) * (0.0, 0.0, 1.0, 1.0)
+    values[:, :3, 3] = 0.5  # left half half-transparent
+    path = tmp_path / "layer.tiff"
+    tifffile.imwrite(path, values, photometric="rgb", extrasamples=["unassalpha"])
+    loaded = images.load(path)
+    assert np.asarray(loaded.alpha).tolist() == [[128, 128, 128, 255, 255, 255]] * 4
+    assert tuple(np.asarray(loaded.rgb)[0, 0]) == (127, 127, 255) and tuple(np.asarray(loaded.rgb)[0, 5]) == (0, 0, 255)
+
+
+def test_the_loader_refuses_every_role_alike(tmp_path):
+    """One refusal for a file that is not an image, whichever role it comes in (content, style, init)."""
+    from nst.inputs import Inputs
+    from nst.settings import TransferSettings
+
+    bad, good = tmp_path / "notes.png", tmp_path / "good.png"
+    bad.write_text("not an image")
+    Image.new("RGB", (64, 64), (10, 20, 30)).save(good)
+    said = set()
+    for content, style, init in ((bad, good, "noise"), (good, bad, "noise"), (good, good, str(bad))):
+        with pytest.raises(ImageError) as raised:
+            Inputs.load(content, [style], TransferSettings(init=init))
+        said.add(str(raised.value))
+    assert said == {f"{bad}: not an image Pillow can read (corrupt, or not an image file)"}
+
+
 @pytest.mark.parametrize("suffix", [".png", ".tif"])
 def test_sixteen_bit_rgb_is_read(tmp_path, suffix):
     import tifffile

@@ -10,14 +10,13 @@ from nst.workflow.script import run
 
 def main(snakemake):
     notices = []
-    image = images.load_rgb(snakemake.params.source, notices)  # its input, unless the file is missing
+    loaded = images.load(snakemake.params.source, notices)  # its input, unless the file is missing
     for notice in notices:
         logging.getLogger("nst").warning("notice: %s", notice)
-    size = images.fit_size(*image.size, snakemake.params.size)
-    rgb = images.to_array(images.resize(image, size)).astype("uint8")
-    alpha = images.load_alpha(snakemake.params.source)
-    if alpha is not None:  # kept, so the result can carry the content's transparency
-        rgb = np.dstack([rgb, np.asarray(images.resize(alpha, size), np.uint8)])
+    size = images.fit_size(*loaded.rgb.size, snakemake.params.size)
+    rgb = images.to_array(images.resize(loaded.rgb, size)).astype("uint8")
+    if loaded.alpha is not None:  # kept, so the result can carry the content's transparency
+        rgb = np.dstack([rgb, np.asarray(images.resize(loaded.alpha, size), np.uint8)])
     images.save_png(rgb, snakemake.output[0])
 
 
