@@ -74,8 +74,9 @@ def engine_for(settings: TransferSettings, precision: str | None = None) -> Engi
 
         terms = build_terms(settings)
         weights = resolve_weights(settings.backbone, settings.weights)
-        outputs = list(dict.fromkeys(layer for term in terms for layer in term.layers()))
-        check_layers(weights.backbone, {term.name: term.layers() for term in terms})
+        read = {term.name: list(dict.fromkeys(term.layers() + term.content_layers())) for term in terms}
+        outputs = list(dict.fromkeys(layer for layers in read.values() for layer in layers))
+        check_layers(weights.backbone, read)
         network = FeatureNetwork(weights.backbone, weights.layers, outputs, chosen.precision, settings.pooling)
         _ENGINES[key] = Engine(weights, chosen.precision, chosen.reason, Objective(network, terms),
                                time.perf_counter() - started)

@@ -12,10 +12,9 @@ used with `nst transfer … --plugins my_module --terms mean_colour=100` (in the
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
-import numpy as np
 
 from . import losses
 from .errors import SettingsError
@@ -24,26 +23,57 @@ from .quiet import tf
 
 @dataclass(frozen=True)
 class Features:
-    """One input image (preprocessed, (1, H, W, 3)) and its feature maps by layer name.
+    """One input image (preprocessed, (1, H, W, 3)) as a term's `targets` sees it.
 
-    Maps are in the network's compute precision (bfloat16 where that was chosen): widen
-    them with `tf.cast(m, tf.float32)` before summing, as nst.losses does.
+    `maps`: its feature maps by layer name, in the network's compute precision (bfloat16
+    where that was chosen; widen them with `tf.cast(m, tf.float32)` before summing, as
+    nst.losses does). Empty when the stage is evaluated tile by tile: an image at print size
+    has no whole maps, so a term compares the content position by position through
+    `content_layers` and reads a style through `sums`.
+    `sums`: the term's own `image_sums` of this image's maps, summed over every position
+    (whole or tile by tile: the same numbers).
     """
 
     image: tf.Tensor
     maps: dict[str, tf.Tensor]
+    sums: tuple = ()
+    downsample: dict[str, int] = field(default_factory=dict)
+
+    def positions(self, layer: str) -> int:
+        """Feature positions of the image at `layer` (H/d x W/d, as pooling floors them)."""
+        d = self.downsample[layer]
+        return (int(self.image.shape[1]) // d) * (int(self.image.shape[2]) // d)
 
 
 class Term:
-    """One weighted part of the objective. Subclasses set `name` and define `loss`."""
+    """One weighted part of the objective. Subclasses set `name` and define the loss.
+
+    A term that reads feature maps is written as sums over positions, so it can be
+    evaluated tile by tile exactly (nst/tiling.py) as well as whole:
+
+    * `partials`: sums over the positions of the maps it is given (the whole image, or one
+      tile's core) that add up across tiles, for example one Gram matrix per layer;
+    * `combine`: the unweighted loss from those sums totalled over every position.
+
+    `loss` is `combine(partials(...))`. A term whose loss is itself such a sum (`additive`)
+    is summed tile by tile in one pass; the others need their totals before their gradient
+    can flow back (two passes). A term that reads only the image (total variation) may
+    define `loss` alone: tiled stages evaluate it on the whole image.
+    """
 
     name: ClassVar[str]
+    additive: ClassVar[bool] = False  # combine(totals) is the sum of the totals
 
     def __init__(self, settings):
         self.settings = settings  # nst.settings.TransferSettings: what the term may read (layers, …)
 
     def layers(self) -> list[str]:
-        """The feature maps `loss` reads."""
+        """The feature maps of the image being optimised that the term reads."""
+        return []
+
+    def content_layers(self) -> list[str]:
+        """Feature maps of the content image the term compares with the image's position by position;
+        they come to `partials` and `loss` as `content_maps`, aligned with `maps`."""
         return []
 
     def weight(self, weight: float) -> float:
@@ -54,12 +84,32 @@ class Term:
         """Shapes of `targets`' tensors, so one traced graph serves every stage and size."""
         return ()
 
+    def image_sums(self, maps: dict[str, tf.Tensor]) -> tuple[tf.Tensor, ...]:
+        """Sums over the positions of an image's maps that `targets` reads of a style image (`Features.sums`)."""
+        return ()
+
     def targets(self, content: Features, styles: list[tuple[Features, float]]) -> tuple[tf.Tensor, ...]:
         """What stays fixed during a stage, from the content and the (style, blend weight) pairs."""
         return ()
 
-    def loss(self, image: tf.Tensor, maps: dict[str, tf.Tensor], targets: tuple[tf.Tensor, ...]) -> tf.Tensor:
-        raise NotImplementedError
+    def partials(self, image: tf.Tensor, maps: dict[str, tf.Tensor], targets: tuple[tf.Tensor, ...],
+                 content_maps: dict[str, tf.Tensor]) -> tuple[tf.Tensor, ...] | None:
+        """Float32 sums over the positions of `maps` (and of `content_maps`, the content's maps at the
+        same positions) that add up across tiles; None for a term not written as such sums."""
+        return None
+
+    def combine(self, totals: tuple[tf.Tensor, ...], targets: tuple[tf.Tensor, ...], height, width) -> tf.Tensor:
+        """The unweighted loss from `partials` totalled over every position of an H x W image."""
+        if self.additive:
+            return tf.add_n(list(totals))
+        raise NotImplementedError(f"{type(self).__name__} defines partials but not combine")
+
+    def loss(self, image: tf.Tensor, maps: dict[str, tf.Tensor], targets: tuple[tf.Tensor, ...],
+             content_maps: dict[str, tf.Tensor]) -> tf.Tensor:
+        totals = self.partials(image, maps, targets, content_maps)
+        if totals is None:
+            raise NotImplementedError(f"{type(self).__name__} defines neither loss nor partials")
+        return self.combine(totals, targets, tf.shape(image)[1], tf.shape(image)[2])
 
 
 _REGISTRY: dict[str, type[Term]] = {}
@@ -99,20 +149,18 @@ class ContentTerm(Term):
     """``sum((F - P)^2)`` between the image's and the content's maps, summed over content layers."""
 
     name = "content"
+    additive = True
 
     def layers(self):
         return list(self.settings.content_layers)
 
-    def target_specs(self, channels):
-        return tuple(tf.TensorSpec((1, None, None, channels[n]), tf.float32) for n in self.layers())
+    def content_layers(self):
+        return self.layers()
 
-    def targets(self, content, styles):
-        return tuple(tf.cast(content.maps[n], tf.float32) for n in self.layers())
-
-    def loss(self, image, maps, targets):
-        if not targets:
-            return tf.constant(0.0)
-        return tf.add_n([losses.content_loss(maps[n], t) for n, t in zip(self.layers(), targets)])
+    def partials(self, image, maps, targets, content_maps):
+        if not self.layers():
+            return (tf.constant(0.0),)
+        return (tf.add_n([losses.content_loss(maps[n], content_maps[n]) for n in self.layers()]),)
 
 
 @register_term
@@ -121,7 +169,8 @@ class StyleTerm(Term):
 
     A style image of another size than the content is accounted for by scaling its Gram
     to the content's number of positions at each layer, so style_scale and non-matching
-    aspect ratios change the texture's scale, not the loss's magnitude.
+    aspect ratios change the texture's scale, not the loss's magnitude. A Gram matrix is a
+    sum over positions, so the term tiles exactly: each tile adds its core's Grams.
     """
 
     name = "style"
@@ -135,25 +184,24 @@ class StyleTerm(Term):
     def target_specs(self, channels):
         return tuple(tf.TensorSpec((channels[n], channels[n]), tf.float32) for n in self.layers())
 
+    def image_sums(self, maps):
+        return tuple(losses.gram_matrix(maps[n]) for n in self.layers())
+
     def targets(self, content, styles):
-        grams = [tf.zeros((content.maps[n].shape[-1],) * 2) for n in self.layers()]
+        grams = [tf.zeros(g.shape) for g in styles[0][0].sums] if styles else []
         for style, blend in styles:
-            for i, name in enumerate(self.layers()):
-                positions = float(np.prod(content.maps[name].shape[1:3]))
-                style_positions = float(np.prod(style.maps[name].shape[1:3]))
-                grams[i] = grams[i] + blend * (positions / style_positions) * losses.gram_matrix(style.maps[name])
+            for i, (name, gram) in enumerate(zip(self.layers(), style.sums)):
+                grams[i] = grams[i] + blend * (content.positions(name) / style.positions(name)) * gram
         return tuple(grams)
 
-    def loss(self, image, maps, targets):
+    def partials(self, image, maps, targets, content_maps):
+        return self.image_sums(maps)
+
+    def combine(self, totals, targets, height, width):
         if not targets:
             return tf.constant(0.0)
-        normaliser = losses.style_normaliser(tf.shape(image)[1], tf.shape(image)[2])
-        return tf.add_n(
-            [
-                losses.style_layer_loss(losses.gram_matrix(maps[n]), g, normaliser)
-                for n, g in zip(self.layers(), targets)
-            ]
-        )
+        normaliser = losses.style_normaliser(height, width)
+        return tf.add_n([losses.style_layer_loss(gram, target, normaliser) for gram, target in zip(totals, targets)])
 
 
 @register_term
@@ -162,5 +210,5 @@ class TotalVariationTerm(Term):
 
     name = "tv"
 
-    def loss(self, image, maps, targets):
+    def loss(self, image, maps, targets, content_maps):
         return losses.total_variation_loss(image)

@@ -2,20 +2,25 @@
 
 At print sizes one evaluation's activations no longer fit (VGG19 to block5_conv3 keeps
 ~1.2 GB of them per 512² image, so ~77 GB at 4096²). Tiling is exact here, not an
-approximation, because every term is a sum over positions:
+approximation, because every term that reads feature maps is written as sums over
+positions (`Term.partials`) and a loss of their totals (`Term.combine`):
 
-* content loss and each layer's Gram matrix are sums over feature positions, so each tile
-  adds its *core* (the positions it owns) and the totals are those of the whole image;
-* the style gradient at a position needs only that position's features and the global
-  (G - A), so once pass 1 has summed the Grams, pass 2 runs each tile again and
-  back-propagates a surrogate whose gradient at the tile's core is the true one;
+* pass 1 runs each tile forward and adds its *core*'s (the positions it owns) partial sums,
+  so the totals are those of the whole image, and each term's loss follows from them;
+* the gradient of a term's loss at a position needs only that position's features and the
+  loss's gradient with respect to the totals, so pass 2 runs each tile again and
+  back-propagates a surrogate, the partial sums of its core weighted by that (fixed)
+  gradient, whose input gradient at the core is the true one;
+* a term whose loss is itself a sum (`Term.additive`, the content loss) needs no totals
+  first: pass 2 alone sums it (the content's maps are computed once per tile and evaluation);
 * a core's features are exactly the whole image's when the tile carries a halo as wide as
   the network's receptive-field radius (116 px for VGG up to block5_conv3; 128 is used)
   and every tile starts on a multiple of 16, so its pooling windows are the image's.
 
 The input gradients of overlapping halos are added: each feature position belongs to one
 core, and its whole gradient flows back through its own tile. Terms that read no feature
-maps (total variation, a plugin's image term) are evaluated on the whole image.
+maps (total variation, a plugin's image term) are evaluated on the whole image. No term is
+named here: a plugin's term tiles as the built-in ones do.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ import numpy as np
 from .backbones import ALIGN, halo_for
 from .errors import SettingsError
 from .loss_values import Losses
+from .objective import term_targets
 from .quiet import tf
+from .terms import Features, Term
 
 
 @dataclass(frozen=True)
@@ -76,10 +83,8 @@ def tiles(height: int, width: int, tile: int, halo: int) -> list[Tile]:
 
 @dataclass
 class TiledTargets:
-    content: np.ndarray  # the preprocessed content image: each tile's content features come from it
-    grams: list[tf.Tensor]  # the blended style Gram per style layer, of the whole style images
-    weights: dict[str, float]  # every term's factor (style already divided by its layer count)
-    image_terms: dict  # the untiled objective's targets of the terms evaluated on the whole image
+    content: np.ndarray  # the preprocessed content image: each tile's content maps come from it
+    terms: dict  # every term's (weight, targets), as the whole objective's StageTargets.terms
 
 
 class TiledObjective:
@@ -89,101 +94,96 @@ class TiledObjective:
         self.objective = objective
         self.network = objective.network
         self.tile = tile
-        names = [t.name for t in objective.terms]
-        self.content_term = objective.terms[names.index("content")] if "content" in names else None
-        self.style_term = objective.terms[names.index("style")] if "style" in names else None
-        self.image_terms = [t for t in objective.terms if t.name not in ("content", "style")]
-        for term in self.image_terms:
-            if term.layers():
-                raise SettingsError("tile", f"the loss term {term.name!r} reads feature maps and cannot be tiled; "
+        self.summed = [t for t in objective.terms if t.layers() or t.content_layers()]
+        self.image_terms = [t for t in objective.terms if t not in self.summed]
+        for term in self.summed:
+            if type(term).partials is Term.partials:
+                raise SettingsError("tile", f"the loss term {term.name!r} reads feature maps but is not written as "
+                                            "sums over positions (Term.partials and combine), so it cannot be tiled; "
                                             "give the run more memory (--max-memory) or a smaller --size")
-        self.content_layers = self.content_term.layers() if self.content_term else []
-        self.style_layers = self.style_term.layers() if self.style_term else []
+        self.two_pass = [t for t in self.summed if not t.additive]
         self.halo = halo_for(self.network.backbone, self.network.outputs)
-        self.downsample = {layer.name: layer.downsample for layer in self.network.layers}
+        self.downsample = objective.downsample
+        self.content_layers = objective.content_layers
+        # the layers whose crops pass 2 takes, in a fixed order: the image's, then the content's
+        self.layers = list(dict.fromkeys(layer for t in self.summed for layer in t.layers()))
         image = tf.TensorSpec((1, None, None, 3), tf.float32)
         self._maps = tf.function(lambda x: dict(zip(self.network.outputs, self.network(x))),
                                  input_signature=[image], autograph=False)
-        # the content's features need the network only up to the content layers (~12 % of it)
+        # the content's maps need the network only up to the content layers (~12 % of it for the article's)
         early = self.network.up_to(self.content_layers) if self.content_layers else None
         self._content_maps = tf.function(lambda x: dict(zip(early.outputs, early(x))), input_signature=[image],
                                          autograph=False) if early else None
         # pass 2 as one graph: eager execution made a single-tile evaluation cost 1.8x an untiled one
-        crops = tf.TensorSpec((len(self.style_layers) + len(self.content_layers), 4), tf.int32)
-        grams = [tf.TensorSpec((None, None), tf.float32)] * len(self.style_layers)
-        scalar = tf.TensorSpec((), tf.float32)
-        self._gradient = tf.function(self._gradient_graph, autograph=False,
-                                     input_signature=[image, image, grams, crops, scalar, scalar])
+        self._gradient = tf.function(self._gradient_graph, autograph=False, reduce_retracing=True)
 
     # --- targets ------------------------------------------------------------------------
 
     def targets(self, content: np.ndarray, styles: list[np.ndarray], blend: list[float], weights: dict) -> TiledTargets:
-        grams = [None] * len(self.style_layers)
-        h, w = content.shape[1:3]
-        for style, share in zip(styles, blend):
-            style_grams = self._grams(style)
-            sh, sw = style.shape[1:3]
-            for i, name in enumerate(self.style_layers):
-                d = self.downsample[name]
-                positions = float((h // d) * (w // d))
-                style_positions = float((sh // d) * (sw // d))
-                term = share * (positions / style_positions) * style_grams[i]
-                grams[i] = term if grams[i] is None else grams[i] + term
-        factors = {t.name: t.weight(weights[t.name]) for t in self.objective.terms}
-        image_targets = {}
-        if self.image_terms:
-            image_targets = self.objective.targets_for(self.image_terms, content, styles, blend, weights)
-        return TiledTargets(np.asarray(content, np.float32), grams, factors, image_targets)
+        """As the whole objective's, with each style's sums added up tile by tile and no whole maps."""
+        style_inputs = [(tf.constant(style, tf.float32), {}, self._image_sums(style)) for style in styles]
+        content_features = Features(tf.constant(content, tf.float32), {}, (), self.downsample)
+        found = term_targets(self.objective.terms, content_features, style_inputs, blend, weights, self.downsample)
+        return TiledTargets(np.asarray(content, np.float32), found)
 
-    def _grams(self, image: np.ndarray) -> list[tf.Tensor]:
-        """The Gram matrix of every style layer over a whole image, summed tile by tile."""
-        from . import losses
-
+    def _image_sums(self, image: np.ndarray) -> dict[str, tuple]:
+        """Every term's `image_sums` over a whole image, added up core by core."""
         h, w = image.shape[1:3]
-        total = [None] * len(self.style_layers)
+        total: dict[str, tuple] = {}
         for tile in tiles(h, w, self.tile, self.halo):
-            maps = self._maps(tf.constant(self._cut(image, tile)))
-            for i, name in enumerate(self.style_layers):
-                gram = losses.gram_matrix(tile.crop(maps[name], self.downsample[name], h, w))
-                total[i] = gram if total[i] is None else total[i] + gram
+            maps = self._cores(tile, self._maps(tf.constant(self._cut(image, tile))), h, w)
+            for term in self.objective.terms:
+                total[term.name] = _added(total.get(term.name), term.image_sums(maps))
         return total
 
     @staticmethod
     def _cut(image: np.ndarray, tile: Tile) -> np.ndarray:
         return image[:, tile.rows.halo[0]:tile.rows.halo[1], tile.columns.halo[0]:tile.columns.halo[1], :]
 
+    def _cores(self, tile: Tile, maps: dict, h: int, w: int) -> dict:
+        return {name: tile.crop(m, self.downsample[name], h, w) for name, m in maps.items()}
+
     # --- evaluation ---------------------------------------------------------------------
 
     def value_and_grad(self, image: np.ndarray, targets: TiledTargets) -> tuple[Losses, np.ndarray]:
-        from . import losses
-
         h, w = image.shape[1:3]
-        normaliser = float(losses.style_normaliser(h, w))
         layout = tiles(h, w, self.tile, self.halo)
-        # pass 1: the Grams of the whole image, core by core
-        grams = [None] * len(self.style_layers)
+        # pass 1: the two-pass terms' partial sums over the whole image, core by core
+        totals: dict[str, tuple] = {}
+        for tile in layout if self.two_pass else []:
+            x = tf.constant(self._cut(image, tile))
+            maps = self._cores(tile, self._maps(x), h, w)
+            content_maps = self._tile_content_maps(tile, targets, h, w, self.two_pass)
+            for term in self.two_pass:
+                totals[term.name] = _added(totals.get(term.name),
+                                           term.partials(x, maps, targets.terms[term.name][1], content_maps))
+        # each two-pass term's loss from its totals, and the loss's gradient with respect to them
+        parts, upstream = {}, {}
+        for term in self.two_pass:
+            weight, term_targets = targets.terms[term.name]
+            sums = [tf.constant(t) for t in totals[term.name]]
+            with tf.GradientTape() as tape:
+                tape.watch(sums)
+                loss = weight * term.combine(tuple(sums), term_targets, h, w)
+            parts[term.name] = float(loss)
+            upstream[term.name] = tuple(tape.gradient(loss, sums))
+        # pass 2: each tile again, back-propagating the true gradient of its core; the additive
+        # terms' partial sums are their losses, summed here
+        grad = np.zeros_like(image, np.float32)
+        additive = {t.name: 0.0 for t in self.summed if t.additive}
         for tile in layout:
-            maps = self._maps(tf.constant(self._cut(image, tile)))
-            for i, name in enumerate(self.style_layers):
-                gram = losses.gram_matrix(tile.crop(maps[name], self.downsample[name], h, w))
-                grams[i] = gram if grams[i] is None else grams[i] + gram
-        style = sum(float(tf.reduce_sum(tf.square(a - g))) / normaliser for g, a in zip(grams, targets.grams))
-        # pass 2: each tile again, back-propagating the true gradient of its core; the content
-        # loss needs no global sum first, so its cores are summed here (the content's features
-        # are computed once per tile and evaluation, not in both passes)
-        grad, content = np.zeros_like(image, np.float32), 0.0
-        differences = [g - a for g, a in zip(grams, targets.grams)]
-        for tile in layout:
-            part, tile_content = self._tile_gradient(tile, image, targets, differences, normaliser, h, w)
-            grad[:, tile.rows.halo[0]:tile.rows.halo[1], tile.columns.halo[0]:tile.columns.halo[1], :] += part
-            content += tile_content
-        parts = {}
-        if self.content_term:
-            parts["content"] = targets.weights["content"] * content
-        if self.style_term:
-            parts["style"] = targets.weights["style"] * style
+            crops = [tile.box(self.downsample[name], h, w) for name in self.layers + self.content_layers]
+            part, sums = self._gradient(
+                tf.constant(self._cut(image, tile)), tf.constant(self._cut(targets.content, tile)),
+                tf.constant(crops, tf.int32) if crops else tf.zeros((0, 4), tf.int32),
+                {t.name: targets.terms[t.name] for t in self.summed}, upstream)
+            grad[:, tile.rows.halo[0]:tile.rows.halo[1], tile.columns.halo[0]:tile.columns.halo[1], :] += part.numpy()
+            for name, value in sums.items():
+                additive[name] += float(value)
+        parts.update(additive)
         if self.image_terms:
-            image_losses, image_grad = self.objective.value_and_grad_of(self.image_terms, image, targets.image_terms)
+            image_targets = {t.name: targets.terms[t.name] for t in self.image_terms}
+            image_losses, image_grad = self.objective.value_and_grad_of(self.image_terms, image, image_targets)
             parts.update(image_losses)
             grad += image_grad
         ordered = {name: parts[name] for name in self.objective.names}
@@ -192,35 +192,43 @@ class TiledObjective:
     def value(self, image: np.ndarray, targets: TiledTargets) -> Losses:
         return self.value_and_grad(image, targets)[0]
 
-    def _tile_gradient(self, tile, image, targets, differences, normaliser, h, w) -> tuple[np.ndarray, float]:
+    def _tile_content_maps(self, tile, targets, h, w, terms) -> dict:
+        """The content's maps at the tile's core, where `terms` compare with them."""
+        if not any(t.content_layers() for t in terms):
+            return {}
+        maps = self._content_maps(tf.constant(self._cut(targets.content, tile)))
+        return {n: tf.cast(m, tf.float32) for n, m in self._cores(tile, maps, h, w).items()}
+
+    def _gradient_graph(self, x, content_x, crops, term_targets, upstream):
         """The input gradient of one tile's core (a surrogate with the true gradient there), and
-        the content loss sum((F - P)^2) over that core, P from the content image's same tile."""
-        crops = [tile.box(self.downsample[name], h, w) for name in self.style_layers + self.content_layers]
-        gradient, content = self._gradient(
-            tf.constant(self._cut(image, tile)), tf.constant(self._cut(targets.content, tile)), differences,
-            tf.constant(crops, tf.int32) if crops else tf.zeros((0, 4), tf.int32),
-            tf.constant(2.0 * targets.weights.get("style", 0.0) / normaliser, tf.float32),
-            tf.constant(targets.weights.get("content", 0.0), tf.float32))
-        return gradient.numpy(), float(content)
+        the additive terms' weighted partial sums over that core."""
+        layers = self.layers + self.content_layers
 
-    def _gradient_graph(self, x, content_x, differences, crops, style_factor, content_weight):
-        from . import losses
-
-        def core(maps, i):
+        def core(maps, name, offset=0):
+            i = layers.index(name, offset)  # content layers are looked up after the image's
             return maps[:, crops[i, 0]:crops[i, 1], crops[i, 2]:crops[i, 3], :]
 
-        content_maps = self._content_maps(content_x) if self.content_layers else {}
+        content_maps = {}
+        if self.content_layers:
+            whole = self._content_maps(content_x)
+            content_maps = {n: tf.cast(core(whole[n], n, len(self.layers)), tf.float32) for n in self.content_layers}
         with tf.GradientTape() as tape:
             tape.watch(x)
-            maps = dict(zip(self.network.outputs, self.network(x)))
-            surrogate = tf.constant(0.0)
-            for i, (name, difference) in enumerate(zip(self.style_layers, differences)):
-                # d/dF of sum(gram(F) * M) is 2 F M for symmetric M; the loss's is 4 F (G - A) / n
-                surrogate += style_factor * tf.reduce_sum(
-                    losses.gram_matrix(core(maps[name], i)) * tf.stop_gradient(difference))
-            content = tf.constant(0.0)
-            for j, name in enumerate(self.content_layers):
-                i = len(self.style_layers) + j
-                content += losses.content_loss(core(maps[name], i), core(content_maps[name], i))
-            surrogate += content_weight * content
-        return tape.gradient(surrogate, x), content
+            whole = dict(zip(self.network.outputs, self.network(x)))
+            maps = {name: core(whole[name], name) for name in self.layers}
+            surrogate, sums = tf.constant(0.0), {}
+            for term in self.summed:
+                weight, targets = term_targets[term.name]
+                partials = term.partials(x, maps, targets, content_maps)
+                if term.additive:
+                    sums[term.name] = weight * tf.add_n(list(partials))
+                    surrogate += sums[term.name]
+                else:  # the loss's gradient with respect to the totals, held fixed, times the core's sums
+                    surrogate += tf.add_n([tf.reduce_sum(p * tf.stop_gradient(g))
+                                           for p, g in zip(partials, upstream[term.name])])
+        return tape.gradient(surrogate, x), sums
+
+
+def _added(total: tuple | None, part) -> tuple:
+    part = tuple(part)
+    return part if total is None else tuple(a + b for a, b in zip(total, part))

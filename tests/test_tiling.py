@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,6 +66,19 @@ def test_tiled_loss_and_gradient_equal_the_untiled_ones_and_the_seams_do_not_sho
     for border in range(32, w, 32):
         seams[:, border - 2:border + 2] = True
     assert relative(gt[0][seams], g[0][seams]) < 1e-4  # where tiles meet, too
+
+
+def test_a_plugins_feature_reading_terms_tile_exactly(small_images, monkeypatch):
+    """A plugin's terms (tests/plugins/feature_terms.py): a loss of per-channel sums (two passes) and a
+    position-by-position comparison with the content (one pass), through no code that names them."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "plugins"))
+    settings = TransferSettings(size=192, **SHALLOW, plugins=["feature_terms"],
+                                terms={"feature_mean": 1e3, "content_l1": 10.0})
+    ((whole, g), (tiled, gt)), _ = both(settings, small_images, 192, 32)
+    assert whole["feature_mean"] > 0 and whole["content_l1"] > 0
+    for name in ("total", "content", "style", "tv", "feature_mean", "content_l1"):
+        assert tiled[name] == pytest.approx(whole[name], rel=1e-4), name
+    assert relative(gt, g) < 1e-4
 
 
 def test_the_article_network_tiled_equals_untiled(small_images):

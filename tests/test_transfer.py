@@ -124,7 +124,7 @@ def test_style_scale_changes_texture_not_loss_magnitude():
         s = tiny(size=128, style_scale=scale)
         stage = Inputs.load(DATA / "content/chelsea.png", [DATA / "styles/strokes.png"], s).stage(s, 128)
         assert stage.style_nets[0].shape[0] == round(128 * scale)
-        _, grams = stage.targets(engine.objective, s)["style"]
+        _, grams = stage.targets(engine.objective, s).terms["style"]
         return [float(np.linalg.norm(g)) for g in grams]
 
     base, double = gram_norms(1.0), gram_norms(2.0)
