@@ -1,20 +1,18 @@
 """Every choice of a transfer, each defined once: its name, default, allowed values and help.
 
 `TransferSettings` is the only description of an option. The `nst` command builds its
-options from it (`add_arguments`), the workflow's `nst:` config block is checked by a JSON
-schema generated from it (`python -m nst.settings schema`), and so is the option table in
-config/README.md (`python -m nst.settings table`); tests/test_settings.py fails when either
-file drifts. Defaults reproduce the seed article's walk-through.
+options from it (nst/settings_cli.py); the workflow's config schema (its `nst:` block, and
+the `size`, `seed` and `weights` keys) and config/README.md's tables are generated from it
+(nst/settings_docs.py, `make docs`); tests/test_settings.py fails when a file drifts.
+Defaults reproduce the seed article's walk-through.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import NamedTuple
 
 from .errors import SettingsError
@@ -22,6 +20,9 @@ from .errors import SettingsError
 ARTICLE_CONTENT_LAYERS = ("block2_conv2",)
 ARTICLE_STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
 INITS = ("noise", "content", "style")  # or a path to an image file
+
+# The built-in loss terms (nst/terms.py) and the options holding their weights.
+BUILTIN_WEIGHTS = {"content": "content_weight", "style": "style_weight", "tv": "tv_weight"}
 
 MODEL, OPTIMISATION = "model", "optimisation"  # option groups; `nst loss` takes the model group only
 
@@ -35,8 +36,10 @@ class Option:
     choices: tuple = ()
     minimum: float | None = None  # inclusive; of each item for lists
     above: float | None = None  # exclusive minimum
+    maximum: float | None = None  # inclusive
     metavar: str | None = None
     in_workflow: bool = True  # a key of the workflow's `nst:` block (others come from elsewhere in the config)
+    workflow_default: object = "same"  # where a sweep's default differs from the command's: that value
 
 
 def option(default, help: str, **details):
@@ -59,7 +62,7 @@ class Stage(NamedTuple):
 class TransferSettings:
     """Options of one transfer. Defaults reproduce the article's walk-through."""
 
-    size: int = option(512, "longest side of the result in pixels", minimum=1, in_workflow=False)
+    size: int = option(512, "longest side of the result in pixels (aspect ratio kept)", minimum=16, in_workflow=False)
     backbone: str = option(
         "auto", "network; auto takes VGG16 (the article's) where its weights exist, else VGG19",
         choices=("auto", "vgg16", "vgg19"),
@@ -131,8 +134,9 @@ class TransferSettings:
     init: str = option("noise", "start image; noise is the article's uniform(0,255)-128", group=OPTIMISATION,
                        metavar="noise|content|style|PATH")
     seed: int | None = option(
-        None, "random seed; makes a run bit-for-bit reproducible on the same machine (default: drawn and recorded)",
-        group=OPTIMISATION, minimum=0, in_workflow=False,
+        None, "random seed; makes a run bit-for-bit reproducible on the same machine (default: drawn and recorded; "
+        "a sweep's runs all take 0, so a rerun or a cluster run gives the same images)",
+        group=OPTIMISATION, minimum=0, maximum=2**32 - 1, in_workflow=False, workflow_default=0,
     )
     precision: str = option(
         "auto", "auto picks bfloat16 where the hardware runs it fast (AMX CPUs, Ampere+ GPUs), else float32; "
@@ -207,6 +211,13 @@ class TransferSettings:
         return {"content": self.content_weight * factor, "style": self.style_weight, "tv": self.tv_weight * factor,
                 **self.terms}
 
+    def with_weights(self, weights: dict[str, float]) -> "TransferSettings":
+        """These settings with every term's weight by name, as `weights_by_term` gives them: the
+        built-in terms' into their own options, the others into `terms`."""
+        return dataclasses.replace(
+            self, **{BUILTIN_WEIGHTS[t]: float(w) for t, w in weights.items() if t in BUILTIN_WEIGHTS},
+            terms={t: float(w) for t, w in weights.items() if t not in BUILTIN_WEIGHTS})
+
     def blend(self, n_styles: int) -> list[float]:
         """Style blend weights normalised to sum to 1 (equal weights when not given)."""
         weights = self.style_blend or [1.0] * n_styles
@@ -221,7 +232,7 @@ class TransferSettings:
     def validate(self, n_styles: int = 1) -> "TransferSettings":
         """Refuse values the algorithm cannot use, naming the option; return self."""
         for f in dataclasses.fields(self):
-            _check_value(f.name, getattr(self, f.name), _types()[f.name], f.metadata["option"])
+            _check_value(f.name, getattr(self, f.name), field_kinds()[f.name], f.metadata["option"])
 
         def fail(option: str, problem: str) -> None:
             raise SettingsError(option, problem)
@@ -241,8 +252,6 @@ class TransferSettings:
                 fail("style_blend", f"needs one weight per style image ({n_styles}), got {len(self.style_blend)}")
             if sum(self.style_blend) <= 0:
                 fail("style_blend", "weights must be >= 0 and not all 0")
-        if self.seed is not None and self.seed >= 2**32:
-            fail("seed", f"must be a whole number in [0, 2^32), got {self.seed!r}")
         if self.tile % 16:
             fail("tile", f"must be a multiple of 16 pixels (pooling windows align there), got {self.tile}")
         clash = set(self.terms) & {"content", "style", "tv", "total"}
@@ -320,7 +329,7 @@ def print_stages(size: int) -> dict:
 
 
 @dataclass(frozen=True)
-class _Kind:
+class Kind:
     """A field's type, reduced to what checks, argparse and JSON schema need."""
 
     base: type  # int, float, str or bool
@@ -328,7 +337,7 @@ class _Kind:
     optional: bool = False
 
 
-def _kind(annotation) -> _Kind:
+def _kind(annotation) -> Kind:
     optional = False
     args = typing.get_args(annotation)
     if type(None) in args:
@@ -336,16 +345,16 @@ def _kind(annotation) -> _Kind:
         annotation = next(a for a in args if a is not type(None))
     origin = typing.get_origin(annotation)
     if origin is list:
-        return _Kind(typing.get_args(annotation)[0], "list", optional)
+        return Kind(typing.get_args(annotation)[0], "list", optional)
     if origin is dict:
-        return _Kind(typing.get_args(annotation)[1], "dict", optional)
-    return _Kind(annotation, "", optional)
+        return Kind(typing.get_args(annotation)[1], "dict", optional)
+    return Kind(annotation, "", optional)
 
 
-_TYPES: dict[str, _Kind] = {}
+_TYPES: dict[str, Kind] = {}
 
 
-def _types() -> dict[str, _Kind]:
+def field_kinds() -> dict[str, Kind]:
     if not _TYPES:
         _TYPES.update({name: _kind(t) for name, t in typing.get_type_hints(TransferSettings).items()})
     return _TYPES
@@ -359,7 +368,7 @@ def _is(value, base: type) -> bool:
     return isinstance(value, base)
 
 
-def _check_value(name: str, value, kind: _Kind, opt: Option) -> None:
+def _check_value(name: str, value, kind: Kind, opt: Option) -> None:
     """Type, choices and bounds of one setting, from its declaration."""
     if value is None and kind.optional:
         return
@@ -384,166 +393,5 @@ def _check_value(name: str, value, kind: _Kind, opt: Option) -> None:
             raise SettingsError(name, f"must be {noun}{bound}, got {item!r}")
         if opt.above is not None and not item > opt.above:
             raise SettingsError(name, f"must be above {opt.above:g}, got {item!r}")
-
-
-# --- the command line -------------------------------------------------------------------------
-
-
-def _list_of(convert, noun):
-    def parse(text: str):
-        try:
-            return [convert(v) for v in text.replace(",", " ").split()]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {noun} separated by commas, got {text!r}") from None
-
-    return parse
-
-
-def _name_weights(text: str) -> dict[str, float]:
-    pairs = {}
-    for item in filter(None, text.replace(",", " ").split()):
-        name, sep, weight = item.partition("=")
-        try:
-            pairs[name] = float(weight)
-        except ValueError:
-            sep = ""
-        if not sep or not name:
-            raise argparse.ArgumentTypeError(f"expected NAME=WEIGHT pairs separated by commas, got {text!r}")
-    return pairs
-
-
-_PARSERS = {
-    ("list", int): _list_of(int, "whole numbers"),
-    ("list", float): _list_of(float, "numbers"),
-    ("list", str): _list_of(str, "names"),
-    ("dict", float): _name_weights,
-}
-
-
-def flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _shown(value) -> str:
-    if isinstance(value, list):
-        return ",".join(map(str, value)) or "none"
-    if isinstance(value, dict):
-        return ",".join(f"{k}={v}" for k, v in value.items()) or "none"
-    return str(value)
-
-
-def add_arguments(parser: argparse.ArgumentParser, groups: tuple[str, ...] = (MODEL, OPTIMISATION)) -> None:
-    """One command-line option per setting of the given groups, with its default and help."""
-    titles = {MODEL: "network and loss (defaults: the article's)", OPTIMISATION: "optimisation (defaults: the article's)"}
-    defaults = TransferSettings()
-    for group in groups:
-        g = parser.add_argument_group(titles[group])
-        for f in dataclasses.fields(TransferSettings):
-            opt: Option = f.metadata["option"]
-            if opt.group != group:
-                continue
-            kind, default = _types()[f.name], getattr(defaults, f.name)
-            help_text = opt.help + (f" (default {_shown(default)})" if default is not None else "")
-            # SUPPRESS: only the options given appear, so they can win over a preset
-            if kind.base is bool:
-                g.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
-                               help=help_text)
-                continue
-            convert = _PARSERS.get((kind.container, kind.base), kind.base)
-            g.add_argument(flag(f.name), type=convert, default=argparse.SUPPRESS, choices=opt.choices or None,
-                           metavar=opt.metavar, help=help_text)
-
-
-def from_arguments(args: argparse.Namespace) -> TransferSettings:
-    """The settings of a command line: its preset, with the options it gives over it."""
-    names = {f.name for f in dataclasses.fields(TransferSettings)}
-    given = {k: v for k, v in vars(args).items() if k in names}
-    return TransferSettings.from_preset(given.pop("preset", "article"), **given)
-
-
-# --- the workflow's schema and the docs --------------------------------------------------------
-
-_JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean"}
-
-
-def _item_schema(kind: _Kind, opt: Option) -> dict:
-    schema: dict = {"type": _JSON_TYPES[kind.base]}
-    if opt.choices:
-        schema["enum"] = list(opt.choices)
-    if opt.minimum is not None:
-        schema["minimum"] = opt.minimum
-    if opt.above is not None:
-        schema["exclusiveMinimum"] = opt.above
-    return schema
-
-
-def workflow_options() -> list[dataclasses.Field]:
-    return [f for f in dataclasses.fields(TransferSettings) if f.metadata["option"].in_workflow]
-
-
-def nst_schema() -> dict:
-    """JSON schema of the workflow's `nst:` block: every workflow option, its type, bounds and default."""
-    defaults = TransferSettings()
-    properties = {}
-    for f in workflow_options():
-        opt, kind = f.metadata["option"], _types()[f.name]
-        if kind.container == "list":
-            schema = {"type": "array", "items": _item_schema(kind, opt)}
-        elif kind.container == "dict":
-            schema = {"type": "object", "additionalProperties": _item_schema(kind, opt)}
-        else:
-            schema = _item_schema(kind, opt)
-        properties[f.name] = {"description": opt.help, **schema, "default": getattr(defaults, f.name)}
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "description": "Options of every transfer, as `nst transfer` names them (underscores for dashes). "
-        "Generated from nst/settings.py by `python -m nst.settings schema`: do not edit by hand.",
-        "type": "object",
-        "additionalProperties": False,
-        "properties": properties,
-    }
-
-
-TABLE_START, TABLE_END = "<!-- nst options:", "<!-- end of nst options -->"
-
-
-def options_table() -> str:
-    """The Markdown rows of config/README.md's `nst.*` keys, defaults written as YAML."""
-    import json
-
-    defaults = TransferSettings()
-    rows = []
-    for f in workflow_options():
-        opt = f.metadata["option"]
-        default = json.dumps(getattr(defaults, f.name)).replace('"', "")
-        allowed = f" One of {', '.join(f'`{c}`' for c in opt.choices)}." if opt.choices else ""
-        rows.append(f"| `nst.{f.name}` | `{default}` | {opt.help}.{allowed} |")
-    return "\n".join(rows)
-
-
-def main(argv: list[str] | None = None) -> int:
-    import sys
-
-    import yaml
-
-    what = (argv if argv is not None else sys.argv[1:]) or ["schema"]
-    if what[0] == "schema":
-        print("# Generated from nst/settings.py by `python -m nst.settings schema`; do not edit by hand.")
-        print(yaml.safe_dump(nst_schema(), sort_keys=False, width=100), end="")
-    elif what[0] == "table" and len(what) == 1:
-        print(options_table())
-    elif what[0] == "table":  # rewrite the table between the markers of a Markdown file
-        path = Path(what[1])
-        text = path.read_text()
-        start = text.index(TABLE_START)
-        start = text.index("\n", start) + 1
-        end = text.index(TABLE_END)
-        path.write_text(text[:start] + options_table() + "\n" + text[end:])
-    else:
-        print("usage: python -m nst.settings [schema | table [MARKDOWN_FILE]]", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+        if opt.maximum is not None and item > opt.maximum:
+            raise SettingsError(name, f"must be {noun} <= {opt.maximum:.15g}, got {item!r}")

@@ -79,20 +79,36 @@ def test_unknown_or_bad_terms_are_named(small_images, plugin_on_path, change, me
         stylize(small_images["content"], [small_images["style"]], settings, progress=False)
 
 
-def test_the_extra_term_reaches_the_workflows_summary(tmp_path):
+def test_a_sweep_of_the_extra_terms_weight_by_name_runs_with_no_workflow_edit(tmp_path):
+    """`weights:` entries by term name: the article's triple, the plugin term added, a built-in left to its default."""
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({
         "contents": {"chelsea": str(ROOT / "data/content/chelsea.png")},
         "styles": {"mosaic": str(ROOT / "data/styles/mosaic.png")},
-        "weights": [[0.025, 5, 1], [0.025, 0.5, 1]],
+        "weights": [[0.025, 5, 1], {"content": 0.025, "style": 5, "tv": 1, "mean_colour": 100},
+                    {"style": 50, "mean_colour": 1000}],
         "size": 48,
-        "nst": {"iterations": 2, "evals_per_iteration": 3, "precision": "float32", **EXTRA},
+        "nst": {"iterations": 2, "evals_per_iteration": 3, "precision": "float32", "plugins": ["mean_colour_term"]},
     }))
     pythonpath = os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH", "")]))
-    snakemake(tmp_path, "results/summary.csv", "--cores", "2", "--configfile", config, env={"PYTHONPATH": pythonpath})
+    snakemake(tmp_path, "--cores", "2", "--configfile", config, env={"PYTHONPATH": pythonpath})
+    runs = {"c_chelsea_s_mosaic_cw_0.025_sw_5_tvw_1": {},
+            "c_chelsea_s_mosaic_cw_0.025_sw_5_tvw_1_mean_colour_100": {"mean_colour": 100.0},
+            "c_chelsea_s_mosaic_cw_0.025_sw_50_tvw_1_mean_colour_1000": {"mean_colour": 1000.0}}
+    assert sorted(p.name for p in (tmp_path / "results/runs").iterdir()) == sorted(runs)
+    for run, terms in runs.items():
+        record = json.loads((tmp_path / f"results/runs/{run}/run.json").read_text())
+        assert record["settings"]["terms"] == terms
+        with open(tmp_path / f"results/runs/{run}/history.csv") as f:
+            assert ("mean_colour_loss" in next(csv.reader(f))) == bool(terms)
     with open(tmp_path / "results/summary.csv") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 2 * 2  # two runs x two iterations
     columns = list(rows[0])
+    assert columns[:7] == ["run", "content", "style", "content_weight", "style_weight", "tv_weight",
+                           "mean_colour_weight"]
     assert columns.index("mean_colour_loss") == columns.index("tv_loss") + 1
-    assert all(float(r["mean_colour_loss"]) > 0 for r in rows)
+    by_run = {r["run"]: r for r in rows}
+    assert by_run["c_chelsea_s_mosaic_cw_0.025_sw_5_tvw_1"]["mean_colour_weight"] == ""
+    assert by_run["c_chelsea_s_mosaic_cw_0.025_sw_50_tvw_1_mean_colour_1000"]["style_weight"] == "50"
+    assert float(by_run["c_chelsea_s_mosaic_cw_0.025_sw_5_tvw_1_mean_colour_100"]["mean_colour_loss"]) > 0
+    assert (tmp_path / "results/grids/by_pair/c_chelsea_s_mosaic.png").is_file()

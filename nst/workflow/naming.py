@@ -2,25 +2,27 @@
 
 A run is named as the article named its files, `c_{content}_s_{style}_cw_{cw}_sw_{sw}_tvw_{tvw}`,
 numbers written as the article wrote them (`0.025`, `5`, `0.1`), and its frames
-`…_i_{k}.png`. The path templates below hold `{run}`, `{kind}`, `{name}`, `{triple}`,
-`{pair}` fields: Snakemake fills them as wildcards, scripts with `str.format`.
+`…_i_{k}.png`. Loss terms beyond the article's three follow by their own names
+(`…_tvw_1_temporal_200`). The path templates below hold `{run}`, `{kind}`, `{name}`,
+`{weights}`, `{pair}` fields: Snakemake fills them as wildcards, scripts with `str.format`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..observers import frame_name
+
 INPUT = "results/inputs/{kind}/{name}.png"
 DOWNLOAD = "results/downloads/{kind}/{name}"
 RUN_IMAGE = "results/runs/{run}/{run}.png"
 RUN_FRAMES = "results/runs/{run}/iterations"
-RUN_FRAME = RUN_FRAMES + "/{run}_i_{k}.png"
 RUN_HISTORY = "results/runs/{run}/history.csv"
 RUN_RECORD = "results/runs/{run}/run.json"
 # Not an output of any rule, so Snakemake never deletes it as incomplete: a killed job resumes from it.
 RUN_CHECKPOINT = "results/checkpoints/{run}"
 GALLERY = "results/galleries/{content}.png"
-GRID_BY_WEIGHTS = "results/grids/by_weights/{triple}.png"
+GRID_BY_WEIGHTS = "results/grids/by_weights/{weights}.png"
 GRID_BY_PAIR = "results/grids/by_pair/{pair}.png"
 GIF_RUN = "results/gifs/runs/{run}.gif"
 GIF_SWEEP = "results/gifs/sweeps/{pair}.gif"
@@ -39,20 +41,32 @@ def pair_name(content: str, style: str) -> str:
     return f"c_{content}_s_{style}"
 
 
-def triple_name(cw, sw, tvw) -> str:
-    return f"cw_{cw}_sw_{sw}_tvw_{tvw}"
+# The article's short names of its three terms; every other term is written by its own name.
+ARTICLE_NAMES = {"content": "cw", "style": "sw", "tv": "tvw"}
 
 
-def run_name(content: str, style: str, cw, sw, tvw) -> str:
-    return f"{pair_name(content, style)}_{triple_name(cw, sw, tvw)}"
+def weights_name(weights: dict) -> str:
+    """`cw_0.025_sw_5_tvw_1`, then `_<term>_<weight>` for each further term, in the mapping's order."""
+    return "_".join(f"{ARTICLE_NAMES.get(term, term)}_{number(weight)}" for term, weight in weights.items())
+
+
+def run_name(content: str, style: str, weights: dict) -> str:
+    return f"{pair_name(content, style)}_{weights_name(weights)}"
 
 
 def pair_label(content: str, style: str) -> str:
     return f"{content} x {style}"
 
 
-def triple_label(cw, sw, tvw) -> str:
-    return f"cw {cw} · sw {sw} · tvw {tvw}"
+def weights_label(weights: dict) -> str:
+    """`cw 0.025 · sw 5 · tvw 1`, then `· <term> <weight>` for each further term."""
+    return " · ".join(f"{ARTICLE_NAMES.get(term, term)} {number(weight)}" for term, weight in weights.items())
+
+
+def weight_column(term: str) -> str:
+    """A term's weight in run tables, run sheets and summary.csv, beside its `<term>_loss` (the
+    settings' own `content_weight`, `style_weight`, `tv_weight`; `content` and `style` name the images)."""
+    return f"{term}_weight"
 
 
 def run_files(run: str) -> dict[str, str]:
@@ -67,4 +81,5 @@ def run_files(run: str) -> dict[str, str]:
 
 
 def frame_files(run: str, count: int) -> list[str]:
-    return [RUN_FRAME.format(run=run, k=k) for k in range(count)]
+    """The frames the engine's Frames observer writes for a run (named there, `<run>_i_<k>.png`)."""
+    return [f"{RUN_FRAMES.format(run=run)}/{frame_name(run, k)}" for k in range(count)]

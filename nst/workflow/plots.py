@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..files import atomic_path
-from .naming import pair_label, triple_label
+from .naming import pair_label, weights_label
+from .runs import run_weights
 
 
 def _pyplot():
@@ -25,17 +26,17 @@ def loss_columns(table) -> list[str]:
     return [c for c in table.columns if c.endswith("_loss")]
 
 
-def _triple(row) -> str:
-    return triple_label(row["cw"], row["sw"], row["tvw"])
+def _weights(row) -> str:
+    return weights_label(run_weights(row))
 
 
 def pair_curves(table, title: str, path: str | Path) -> None:
-    """The total loss and each term's against iteration, one line per weight triple."""
+    """The total loss and each term's against iteration, one line per run's weights."""
     plt = _pyplot()
     columns = loss_columns(table)
     fig, axes = plt.subplots(1, len(columns), figsize=(4 * len(columns), 3.8), constrained_layout=True)
     for (_, group) in table.groupby("run", sort=False):
-        name = _triple(group.iloc[0])
+        name = _weights(group.iloc[0])
         for ax, column in zip(axes, columns):
             ax.plot(group["iteration"], group[column], marker="o", markersize=3, label=name)
     for ax, column in zip(axes, columns):
@@ -56,13 +57,13 @@ def sweep_curves(table, path: str | Path) -> None:
     pairs = list(dict.fromkeys(zip(table["content"], table["style"])))
     colours = plt.get_cmap("tab10")
     styles = ["-", "--", ":", "-."]
-    triples = list(dict.fromkeys(zip(table["cw"], table["sw"], table["tvw"])))
+    weights = list(dict.fromkeys(_weights(row) for _, row in table.iterrows()))
     for (_, group) in table.groupby("run", sort=False):
         first = group.iloc[0]
         colour = colours(pairs.index((first["content"], first["style"])) % 10)
-        line = styles[triples.index((first["cw"], first["sw"], first["tvw"])) % len(styles)]
+        line = styles[weights.index(_weights(first)) % len(styles)]
         ax.plot(group["seconds"], group["total_loss"], line, color=colour, marker=".",
-                label=f"{pair_label(first['content'], first['style'])}, {_triple(first)}")
+                label=f"{pair_label(first['content'], first['style'])}, {_weights(first)}")
     ax.set_xlabel("seconds")
     ax.set_ylabel("total loss")
     ax.set_yscale("log")

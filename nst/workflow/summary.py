@@ -9,28 +9,33 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-RUN_COLUMNS = ["run", "content", "style", "cw", "sw", "tvw"]
+from ..records import history_columns
+from .runs import weight_columns
+
 RECORD_COLUMNS = ["backbone", "precision", "weights_source", "device"]
 
 
 def summarise(runs: list[dict], histories: list[str | Path], records: list[str | Path]):
     """A pandas DataFrame joining each run's parameters, its history rows and its record.
 
-    `runs` holds dicts with run, content, style, cw, sw, tvw (as the workflow names them).
+    `runs` are rows of the run table (nst.workflow.runs): run, content, style and one
+    `<term>_weight` per term of the sweep, so the weight columns follow the terms the runs have.
     """
     import pandas as pd
 
+    run_columns = ["run", "content", "style", *weight_columns(runs[0].keys() if runs else [])]
     frames = []
     for run, history, record_path in zip(runs, histories, records):
         table = pd.read_csv(history)
         record = json.loads(Path(record_path).read_text())
-        for key in RUN_COLUMNS:
+        for key in run_columns:
             table[key] = run[key]
         for key in RECORD_COLUMNS:
             table[key] = record[key]
         frames.append(table)
     if not frames:
-        return pd.DataFrame(columns=RUN_COLUMNS + RECORD_COLUMNS)
+        return pd.DataFrame(columns=run_columns + RECORD_COLUMNS)
     table = pd.concat(frames, ignore_index=True)
-    history_columns = [c for c in table.columns if c not in RUN_COLUMNS + RECORD_COLUMNS]
-    return table[RUN_COLUMNS + history_columns + RECORD_COLUMNS]
+    # every term's loss column together, whichever runs have it (a term some runs lack comes last otherwise)
+    terms = [c[: -len("_loss")] for c in table.columns if c.endswith("_loss") and c != "total_loss"]
+    return table[run_columns + history_columns(terms) + RECORD_COLUMNS]

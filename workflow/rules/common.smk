@@ -31,7 +31,7 @@ from nst import estimate
 from nst.errors import NSTError, SettingsError
 from nst.settings import TransferSettings
 from nst.weights import which_backbone
-from nst.workflow import naming
+from nst.workflow import naming, runs
 from nst.workflow.config_checks import ConfigProblem, check_config, check_files
 
 # What the user set in nst: (before the schema fills in the article's defaults), so that
@@ -81,90 +81,37 @@ except NSTError as exc:
 # --- runs --------------------------------------------------------------------------
 
 
-def read_run_sheet(path):
-    """The hand-picked runs of a TSV sheet (content, style, cw, sw, tvw), checked row by row."""
-    if not Path(path).is_file():
-        raise WorkflowError(f"config key runs: no such run sheet {path}")
-    sheet = pd.read_csv(
-        path, sep="\t", comment="#", dtype={"content": str, "style": str}
-    ).rename(columns=str.strip)
-    validate(sheet, schema="../schemas/runs.schema.yaml")
-    for index, row in sheet.iterrows():
-        for kind, column in (("contents", "content"), ("styles", "style")):
-            if row[column] not in config[kind]:
-                raise WorkflowError(
-                    f"run sheet {path}, row {index + 2}: {column} {row[column]!r} "
-                    f"is not a key of config {kind}"
-                )
-    return [
-        tuple(r)
-        for r in sheet[["content", "style", "cw", "sw", "tvw"]].itertuples(index=False)
-    ]
-
-
 def build_runs():
-    if config["runs"]:
-        combos = read_run_sheet(config["runs"])
-    else:
-        combos = [
-            (c, s, *w)
-            for c in config["contents"]
-            for s in config["styles"]
-            for w in config["weights"]
-        ]
-    rows = []
-    for content, style, *weights in combos:
-        cw, sw, tvw = map(naming.number, weights)
-        check_triple(weights)
-        rows.append(
-            {
-                "content": content,
-                "style": style,
-                "cw": cw,
-                "sw": sw,
-                "tvw": tvw,
-                "triple": naming.triple_name(cw, sw, tvw),
-                "pair": naming.pair_name(content, style),
-                "run": naming.run_name(content, style, cw, sw, tvw),
-            }
-        )
-    table = pd.DataFrame(rows)
-    for run, same in table.groupby("run"):
-        pairs = sorted(set(zip(same["content"], same["style"])))
-        if len(pairs) > 1:
-            raise WorkflowError(
-                f"config: contents x styles {pairs[0]} and {pairs[1]} would both be named {run}; "
-                "rename one of the images (avoid '_s_' in names)"
-            )
-    return table.drop_duplicates("run").set_index("run", drop=False)
-
-
-def check_triple(weights):
-    """A weight triple the engine would refuse stops the workflow before any job runs."""
+    """The run table (nst.workflow.runs), each run's weights checked by the engine's rules."""
     try:
-        with_weights(*weights).validate()
-    except SettingsError as exc:
-        raise WorkflowError(f"weights {list(weights)}: {exc}") from None
+        table = runs.build_runs(
+            list(config["contents"]),
+            list(config["styles"]),
+            config["weights"],
+            SETTINGS.weights_by_term(),
+            config["runs"],
+        )
+    except ConfigProblem as exc:
+        raise WorkflowError(str(exc)) from None
+    for run, row in table.iterrows():
+        try:
+            with_weights(runs.run_weights(row)).validate()
+        except SettingsError as exc:
+            raise WorkflowError(f"run {run}: {exc}") from None
+    return table
 
 
-def with_weights(cw, sw, tvw):
-    return TransferSettings(
-        **{
-            **SETTINGS.to_dict(),
-            "content_weight": float(cw),
-            "style_weight": float(sw),
-            "tv_weight": float(tvw),
-        }
-    )
+def with_weights(weights):
+    return SETTINGS.with_weights(weights)
 
 
 RUNS = build_runs()
 CONTENTS = list(dict.fromkeys(RUNS["content"]))
 STYLES = list(dict.fromkeys(RUNS["style"]))
-TRIPLES = list(dict.fromkeys(RUNS["triple"]))
+WEIGHTS = list(dict.fromkeys(RUNS["weights"]))
 PAIRS = list(dict.fromkeys(RUNS["pair"]))
 
-# One job per content x style pair runs all its triples, where every pair has them all.
+# One job per content x style pair runs all its weights, where every pair has them all.
 BATCHED = bool(config["batch_triples"]) and not config["runs"]
 
 
@@ -178,7 +125,7 @@ wildcard_constraints:
     run=alternatives(RUNS.index),
     content=alternatives(CONTENTS),
     style=alternatives(STYLES),
-    triple=alternatives(TRIPLES),
+    weights=alternatives(WEIGHTS),
     pair=alternatives(PAIRS),
 
 
@@ -234,9 +181,8 @@ def runs_where(column, value):
 
 
 def run_job(run):
-    """What the transfer script needs of one run: its weights and where it writes."""
-    row = RUNS.loc[run]
-    return {"cw": row.cw, "sw": row.sw, "tvw": row.tvw, **naming.run_files(run)}
+    """What the transfer script needs of one run: its weights by term name and where it writes."""
+    return {"weights": runs.run_weights(RUNS.loc[run]), **naming.run_files(run)}
 
 
 def pair_of(wildcards):
@@ -244,7 +190,7 @@ def pair_of(wildcards):
 
 
 def job_runs(wildcards):
-    """The runs of one transfer job: its own run, or every triple of its pair."""
+    """The runs of one transfer job: its own run, or every run of its pair."""
     if "run" in wildcards.keys():
         return [run_job(wildcards.run)]
     return [run_job(r) for r in runs_where("pair", pair_of(wildcards)).index]
@@ -267,31 +213,31 @@ def transfer_inputs(wildcards):
 PAIR_PATTERN = naming.pair_name("{content}", "{style}")
 
 
-def pair_run(triple):
-    """The run pattern of `triple` in a pair job."""
-    return f"{PAIR_PATTERN}_{triple}"
+def pair_run(weights):
+    """The run pattern of the weights named `weights` in a pair job."""
+    return f"{PAIR_PATTERN}_{weights}"
 
 
 # --- the report: every run's items grouped by content (category) and style (subcategory) ---
 
 
-def run_of(wildcards, triple=None):
-    """The run a report item belongs to: its `run` wildcard, or `triple` within a pair job."""
-    return wildcards.run if triple is None else f"{pair_of(wildcards)}_{triple}"
+def run_of(wildcards, weights=None):
+    """The run a report item belongs to: its `run` wildcard, or `weights` within a pair job."""
+    return wildcards.run if weights is None else f"{pair_of(wildcards)}_{weights}"
 
 
-def report_item(shows, triple=None):
+def report_item(shows, weights=None):
     """Category, subcategory and labels of one report item of a run."""
 
     def category(wildcards):
-        return RUNS.loc[run_of(wildcards, triple)].content
+        return RUNS.loc[run_of(wildcards, weights)].content
 
     def subcategory(wildcards):
-        return RUNS.loc[run_of(wildcards, triple)].style
+        return RUNS.loc[run_of(wildcards, weights)].style
 
     def labels(wildcards):
-        row = RUNS.loc[run_of(wildcards, triple)]
-        return {"weights": naming.triple_label(row.cw, row.sw, row.tvw), "shows": shows}
+        row = RUNS.loc[run_of(wildcards, weights)]
+        return {"weights": naming.weights_label(runs.run_weights(row)), "shows": shows}
 
     return {"category": category, "subcategory": subcategory, "labels": labels}
 
@@ -338,31 +284,31 @@ def run_frames(wildcards):
     return naming.frame_files(wildcards.run, N_FRAMES)
 
 
-def triple_runs(wildcards):
-    return runs_where("triple", wildcards.triple).to_dict("records")
+def weights_runs(wildcards):
+    return runs_where("weights", wildcards.weights).to_dict("records")
 
 
 def content_runs(wildcards):
     return runs_where("content", wildcards.content).to_dict("records")
 
 
-def triple_inputs(wildcards):
+def weights_inputs(wildcards):
     """A contents x styles grid's results, and the inputs its headers show."""
-    runs = runs_where("triple", wildcards.triple)
+    same = runs_where("weights", wildcards.weights)
     return {
-        "finals": finals(runs),
-        "contents": [input_image("contents", c) for c in dict.fromkeys(runs.content)],
-        "styles": [input_image("styles", s) for s in dict.fromkeys(runs["style"])],
+        "finals": finals(same),
+        "contents": [input_image("contents", c) for c in dict.fromkeys(same.content)],
+        "styles": [input_image("styles", s) for s in dict.fromkeys(same["style"])],
     }
 
 
 def gallery_inputs(wildcards):
     """One content image's gallery: the photo, its results, and their styles."""
-    runs = runs_where("content", wildcards.content)
+    same = runs_where("content", wildcards.content)
     return {
         "content": input_image("contents", wildcards.content),
-        "finals": finals(runs),
-        "styles": [input_image("styles", s) for s in runs["style"]],
+        "finals": finals(same),
+        "styles": [input_image("styles", s) for s in same["style"]],
     }
 
 
@@ -379,21 +325,15 @@ def frame_captions(wildcards):
 
 
 def sweep_captions(wildcards):
-    return [
-        naming.triple_label(r["cw"], r["sw"], r["tvw"]) for r in pair_runs(wildcards)
-    ]
+    return [naming.weights_label(runs.run_weights(r)) for r in pair_runs(wildcards)]
 
 
-def finals(runs):
-    return [naming.RUN_IMAGE.format(run=r) for r in runs.index]
+def finals(table):
+    return [naming.RUN_IMAGE.format(run=r) for r in table.index]
 
 
 def pair_finals(wildcards):
     return finals(runs_where("pair", wildcards.pair))
-
-
-def triple_finals(wildcards):
-    return finals(runs_where("triple", wildcards.triple))
 
 
 def all_histories(wildcards):
@@ -407,18 +347,18 @@ def all_records(wildcards):
 # --- targets -----------------------------------------------------------------------
 
 
-# Pairs run with several weight triples: their side-by-side grids, sweep GIFs and loss plots
-# compare something (a run sheet's pairs often have one triple).
+# Pairs run with several weights: their side-by-side grids, sweep GIFs and loss plots
+# compare something (a run sheet's pairs often have one).
 SWEPT_PAIRS = [p for p in PAIRS if (RUNS["pair"] == p).sum() > 1]
-# Likewise a contents x styles grid needs more than one run of its triple.
-GRIDDED_TRIPLES = [t for t in TRIPLES if (RUNS["triple"] == t).sum() > 1]
+# Likewise a contents x styles grid needs more than one run of its weights.
+GRIDDED_WEIGHTS = [w for w in WEIGHTS if (RUNS["weights"] == w).sum() > 1]
 
 
 def final_outputs(wildcards=None):
     return (
         finals(RUNS)
         + [naming.GALLERY.format(content=c) for c in CONTENTS]
-        + [naming.GRID_BY_WEIGHTS.format(triple=t) for t in GRIDDED_TRIPLES]
+        + [naming.GRID_BY_WEIGHTS.format(weights=w) for w in GRIDDED_WEIGHTS]
         + [naming.GRID_BY_PAIR.format(pair=p) for p in SWEPT_PAIRS]
         + [naming.GIF_RUN.format(run=r) for r in RUNS.index]
         + [naming.GIF_SWEEP.format(pair=p) for p in SWEPT_PAIRS]

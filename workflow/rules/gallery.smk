@@ -23,25 +23,25 @@ rule gallery:
 
 
 rule grid_by_weights:
-    """Contents (rows) x styles (columns) that ran with one weight triple, the inputs as headers."""
+    """Contents (rows) x styles (columns) that ran with the same weights, the inputs as headers."""
     input:
-        unpack(triple_inputs),
+        unpack(weights_inputs),
     output:
         report(
             naming.GRID_BY_WEIGHTS,
             caption="../report/grid_by_weights.rst",
             category="Galleries",
             subcategory="contents x styles",
-            labels={"weights": "{triple}"},
+            labels={"weights": "{weights}"},
         ),
     log:
-        "results/logs/grid/by_weights/{triple}.log",
+        "results/logs/grid/by_weights/{weights}.log",
     benchmark:
-        "results/benchmarks/grid/by_weights/{triple}.tsv"
+        "results/benchmarks/grid/by_weights/{weights}.tsv"
     conda:
         "../../envs/nst.yaml"
     params:
-        runs=triple_runs,
+        runs=weights_runs,
         layout="by_weights",
         cell=config["grid_cell"],
     script:
@@ -49,7 +49,7 @@ rule grid_by_weights:
 
 
 rule grid_by_pair:
-    """The weight triples of one content x style pair, side by side."""
+    """The runs of one content x style pair under each of its weights, side by side."""
     input:
         pair_finals,
     output:
@@ -99,7 +99,7 @@ rule gif_run:
 
 
 rule gif_sweep:
-    """The results of one pair across weight triples, as the article's hyper-parameter GIF."""
+    """The results of one pair across its weights, as the article's hyper-parameter GIF."""
     input:
         pair_finals,
     output:

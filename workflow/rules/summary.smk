@@ -20,7 +20,7 @@ rule summary:
 
 
 rule plot_pair:
-    """Loss curves of one content x style pair, one line per weight triple."""
+    """Loss curves of one content x style pair, one line per run's weights."""
     input:
         naming.SUMMARY,
     output:

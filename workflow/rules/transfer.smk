@@ -1,11 +1,11 @@
 # Transfers: one job per run, or (batch_triples, the default for a contents x styles x
-# weights grid) one job per content x style pair that runs all its weight triples in one
+# weights grid) one job per content x style pair that runs all its weights in one
 # process. Both write the same files, so everything downstream is the same; the pair rule
 # is the run rule with other outputs.
 
 
 rule transfer:
-    """Gatys runs through the nst engine: one run, or every weight triple of a pair.
+    """Gatys runs through the nst engine: one run, or every run of a content x style pair.
 
     GPU-resourced: on a cluster `gpu=1` becomes `--gpus=1`; on a CPU-only machine jobs
     run side by side, each with as many TensorFlow threads as the rule's `threads`.
@@ -43,17 +43,17 @@ if BATCHED:
         output:
             images=[
                 report(
-                    naming.RUN_IMAGE.format(run=pair_run(t)),
+                    naming.RUN_IMAGE.format(run=pair_run(w)),
                     caption="../report/run.rst",
-                    **report_item("result", t),
+                    **report_item("result", w),
                 )
-                for t in TRIPLES
+                for w in WEIGHTS
             ],
             frames=[
-                f for t in TRIPLES for f in naming.frame_files(pair_run(t), N_FRAMES)
+                f for w in WEIGHTS for f in naming.frame_files(pair_run(w), N_FRAMES)
             ],
-            histories=[naming.RUN_HISTORY.format(run=pair_run(t)) for t in TRIPLES],
-            records=[naming.RUN_RECORD.format(run=pair_run(t)) for t in TRIPLES],
+            histories=[naming.RUN_HISTORY.format(run=pair_run(w)) for w in WEIGHTS],
+            records=[naming.RUN_RECORD.format(run=pair_run(w)) for w in WEIGHTS],
         log:
             f"results/logs/transfer/{PAIR_PATTERN}.log",
         benchmark:

@@ -1,11 +1,12 @@
-"""A labelled comparison grid: contents x styles for one triple, or the triples of one pair."""
+"""A labelled comparison grid: contents x styles for one set of weights, or the weights of one pair."""
 
 from pathlib import Path
 
 from PIL import Image
 
 from nst.workflow.gallery import grid, matrix, save_image
-from nst.workflow.naming import pair_label, triple_label
+from nst.workflow.naming import pair_label, weights_label
+from nst.workflow.runs import run_weights
 from nst.workflow.script import run
 
 
@@ -25,10 +26,10 @@ def main(snakemake):
         rows = [(Image.open(p), Path(p).stem) for p in snakemake.input.contents]
         columns = [(style_images[s], s) for s in styles]
         r = runs[0]
-        picture = matrix(rows, columns, found, cell, [triple_label(r["cw"], r["sw"], r["tvw"])])
+        picture = matrix(rows, columns, found, cell, [weights_label(run_weights(r))])
     else:
         finals = [Image.open(path) for path in snakemake.input]
-        picture = grid([[(final, [pair_label(r["content"], r["style"]), triple_label(r["cw"], r["sw"], r["tvw"])])
+        picture = grid([[(final, [pair_label(r["content"], r["style"]), weights_label(run_weights(r))])
                          for r, final in zip(runs, finals)]], cell)
     save_image(picture, snakemake.output[0])
 

@@ -7,7 +7,7 @@ from nst.workflow.script import run
 
 
 def main(snakemake):
-    table = pd.read_csv(snakemake.input[0], dtype={"cw": str, "sw": str, "tvw": str})
+    table = pd.read_csv(snakemake.input[0])
     runs = [r["run"] for r in snakemake.params.runs]
     if runs:
         pair_curves(table[table["run"].isin(runs)], snakemake.params.title, snakemake.output[0])

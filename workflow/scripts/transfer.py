@@ -1,4 +1,4 @@
-"""Transfers of one job: one run, or every weight triple of a content x style pair.
+"""Transfers of one job: one run, or every run (one per weights) of a content x style pair.
 
 The runs of a job share one process, so TensorFlow's import, the network and its traced
 graph are paid once per job (benchmarks/performance.py measures what that saves). Each run
@@ -14,14 +14,8 @@ from nst.workflow.script import run
 def main(snakemake):
     for job in snakemake.params.runs:
         settings = TransferSettings(
-            **{
-                **snakemake.params.settings,
-                "content_weight": float(job["cw"]),
-                "style_weight": float(job["sw"]),
-                "tv_weight": float(job["tvw"]),
-                "threads": snakemake.threads,
-            }
-        )
+            **{**snakemake.params.settings, "threads": snakemake.threads}
+        ).with_weights(job["weights"])
         stylize(
             snakemake.input.content,
             [snakemake.input.style],

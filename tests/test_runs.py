@@ -1,0 +1,89 @@
+"""The run table (nst/workflow/runs.py): weights by term name, run sheets, names, as plain Python."""
+
+import pytest
+
+from nst.settings import TransferSettings
+from nst.workflow import naming
+from nst.workflow.config_checks import ConfigProblem
+from nst.workflow.runs import build_runs, entry_weights, read_run_sheet, run_weights
+
+DEFAULTS = TransferSettings().weights_by_term()  # content 0.025, style 5, tv 1
+
+
+def test_an_article_triple_and_a_mapping_by_name_give_the_same_weights():
+    triple = entry_weights([0.025, 5, 0.1], DEFAULTS, "entry 1")
+    assert triple == {"content": 0.025, "style": 5.0, "tv": 0.1}
+    assert entry_weights({"content": 0.025, "style": 5, "tv": 0.1}, DEFAULTS, "entry 2") == triple
+    assert entry_weights({"cw": 0.025, "sw": 5, "tvw": 0.1}, DEFAULTS, "entry 3") == triple  # the article's names
+
+
+def test_a_mapping_keeps_the_defaults_of_the_terms_it_leaves_out_and_adds_new_ones_last():
+    weights = entry_weights({"temporal": 200, "style": 10}, {**DEFAULTS, "mean_colour": 3.0}, "e")
+    assert list(weights.items()) == [("content", 0.025), ("style", 10.0), ("tv", 1.0), ("mean_colour", 3.0),
+                                     ("temporal", 200.0)]
+
+
+@pytest.mark.parametrize("entry, message", [
+    ([1, 2], "a list is the article's [cw, sw, tvw] triple"),
+    ({"style": -1}, "entry 4, style: a weight must be a number >= 0, got -1"),
+    ({"style": "much"}, "a weight must be a number >= 0, got 'much'"),
+    ({"style": True}, "a weight must be a number >= 0, got True"),
+    ({"my term": 1}, "'my term' is not a loss term's name"),
+    ({"sw": 1, "style": 2}, "the weight of 'style' is given twice ('style' is its short name)"),
+    ({}, "expected [cw, sw, tvw] or a mapping by term name"),
+])
+def test_a_bad_entry_is_named(entry, message):
+    with pytest.raises(ConfigProblem) as raised:
+        entry_weights(entry, DEFAULTS, "entry 4")
+    assert message in str(raised.value)
+
+
+def test_names_keep_the_articles_form_and_add_further_terms_by_name():
+    table = build_runs(["hugo"], ["wave"], [[0.025, 5, 1], {"tv": 0.1, "temporal": 200}], DEFAULTS)
+    assert list(table.index) == ["c_hugo_s_wave_cw_0.025_sw_5_tvw_1", "c_hugo_s_wave_cw_0.025_sw_5_tvw_0.1_temporal_200"]
+    assert list(table.columns) == ["content", "style", "content_weight", "style_weight", "tv_weight", "temporal_weight",
+                                   "weights", "pair", "run"]
+    first, second = (table.loc[r] for r in table.index)
+    assert first["temporal_weight"] == "" and second["temporal_weight"] == "200"
+    assert run_weights(first) == {"content": 0.025, "style": 5.0, "tv": 1.0}
+    assert run_weights(second.to_dict()) == {"content": 0.025, "style": 5.0, "tv": 0.1, "temporal": 200.0}
+    assert naming.weights_label(run_weights(second)) == "cw 0.025 · sw 5 · tvw 0.1 · temporal 200"
+
+
+def test_a_run_sheet_reads_term_columns_and_the_articles_columns(tmp_path):
+    sheet = tmp_path / "runs.tsv"
+    sheet.write_text("# hand-picked\ncontent\tstyle\tcw\tstyle_weight\ttv_weight\ttemporal_weight\n"
+                     "hugo\twave\t0.025\t5\t1\t\n"
+                     "hugo\tscream\t1e-4\t10\t\t50\n")
+    runs = read_run_sheet(sheet, ["hugo"], ["wave", "scream"], DEFAULTS)
+    assert runs == [("hugo", "wave", {"content": 0.025, "style": 5.0, "tv": 1.0}),
+                    ("hugo", "scream", {"content": 1e-4, "style": 10.0, "tv": 1.0, "temporal": 50.0})]
+    table = build_runs(["hugo"], ["wave", "scream"], [], DEFAULTS, str(sheet))
+    assert list(table.index) == ["c_hugo_s_wave_cw_0.025_sw_5_tvw_1", "c_hugo_s_scream_cw_0.0001_sw_10_tvw_1_temporal_50"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("content\tstyle\tcw\nhugo\tnope\t1\n", "row 2: style 'nope' is not a key of config styles"),
+    ("content\tstyle\tsharpness\nhugo\twave\t1\n", "column 'sharpness' is neither content, style, <term>_weight"),
+    ("content\tcw\nhugo\t1\n", "no style column"),
+    ("content\tstyle\tcw\tcontent_weight\nhugo\twave\t1\t2\n", "the weight of 'content' has two columns"),
+    ("content\tstyle\tsw\nhugo\twave\t-2\n", "row 2, column sw: a weight must be a number >= 0, got '-2'"),
+])
+def test_a_bad_run_sheet_is_named(tmp_path, text, message):
+    sheet = tmp_path / "runs.tsv"
+    sheet.write_text(text)
+    with pytest.raises(ConfigProblem) as raised:
+        read_run_sheet(sheet, ["hugo"], ["wave"], DEFAULTS)
+    assert message in str(raised.value)
+
+
+def test_two_pairs_that_would_share_a_run_name_are_refused():
+    with pytest.raises(ConfigProblem, match="would both be named c_a_s_b_s_c_cw_0.025_sw_5_tvw_1"):
+        build_runs(["a_s_b", "a"], ["c", "b_s_c"], [[0.025, 5, 1]], DEFAULTS)
+
+
+def test_settings_take_the_weights_by_term_name_and_give_them_back():
+    settings = TransferSettings(terms={"mean_colour": 1.0}).with_weights(
+        {"content": 1.0, "style": 2.0, "tv": 3.0, "temporal": 4.0})
+    assert (settings.content_weight, settings.style_weight, settings.tv_weight) == (1.0, 2.0, 3.0)
+    assert settings.weights_by_term() == {"content": 1.0, "style": 2.0, "tv": 3.0, "temporal": 4.0}
