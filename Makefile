@@ -49,10 +49,11 @@ article-sweep: setup
 lint: setup
 	$(BIN)/snakemake --lint
 
-# the workflow's nst schema and config/README.md's option table, from nst/settings.py
+# the workflow's schemas and config/README.md's tables, from nst/settings.py
 docs: setup
-	$(BIN)/python -m nst.settings schema > workflow/schemas/nst.schema.yaml
-	$(BIN)/python -m nst.settings table config/README.md
+	$(BIN)/python -m nst.settings_docs schema > workflow/schemas/nst.schema.yaml
+	$(BIN)/python -m nst.settings_docs config workflow/schemas/config.schema.yaml
+	$(BIN)/python -m nst.settings_docs table config/README.md workflow/schemas/config.schema.yaml
 
 benchmark: setup
 	$(BIN)/python benchmarks/performance.py --size 512

@@ -38,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))  # the Keras-layer reference network, tests/keras_vgg.py
 
+from nst.observers import frame_name  # noqa: E402 (after the path above)
+
 ARTICLE = ROOT.parent / "shared" / "article"
 DATA = ROOT / "data"
 STARTED = time.perf_counter()
@@ -172,7 +174,7 @@ def nst_transfer(folder: Path, name: str, content: str, style: str, options: lis
     with open(f"{out}.csv") as f:
         history = list(csv.DictReader(f))
     record = json.loads(Path(f"{out}.json").read_text())
-    frames = [out / f"{name}_i_{row['iteration']}.png" for row in history]
+    frames = [out / frame_name(name, int(row["iteration"])) for row in history]
     return {"wall": wall, "record": record, "history": history, "frames": frames, "image": f"{out}.png"}
 
 

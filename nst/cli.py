@@ -18,7 +18,8 @@ import sys
 from . import __version__
 from .checkpoint import Interrupted
 from .errors import NSTError
-from .settings import MODEL, TransferSettings, add_arguments, from_arguments
+from .settings import MODEL, TransferSettings
+from .settings_cli import add_arguments, from_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:

