@@ -68,7 +68,7 @@ def conv_flops(backbone: str, layer_names: list[str], height: int, width: int) -
 
 
 # The slowest throughput this project has measured for a whole evaluation: 2-core AMD EPYC
-# Zen 3 (AVX2), float32, 398 GFLOP in 4.0 s at 512² (README, performance), i.e. 50 GFLOP/s per
+# Zen 3 (AVX2), float32, 398 GFLOP in 4.0 s at 512² (docs/performance.md), i.e. 50 GFLOP/s per
 # thread. Time requests assume it, so they are generous on faster CPUs and on GPUs.
 SLOWEST_GFLOPS_PER_THREAD = 50.0
 

@@ -281,7 +281,7 @@ class TransferSettings:
 
 
 # What each preset changes from the article's defaults (the dataclass's). The budget of
-# "fast" is what reached the article's saved-image quality in README's time-to-quality table.
+# "fast" is what reached the article's saved-image quality in docs/performance.md's time-to-quality table.
 PRESETS: dict[str, dict] = {
     "article": {},
     "fast": {
@@ -302,7 +302,7 @@ PRESETS: dict[str, dict] = {
         "lbfgs_step": 1.0,
         # Adam only runs where L-BFGS's state does not fit, refining an upscaled result: its first
         # steps move every pixel by about the step size, and 10 grey levels left grain. Refining
-        # the 512 px stage at 1024 px with 20 Adam steps (hugo x wave, README "Print size"):
+        # the 512 px stage at 1024 px with 20 Adam steps (hugo x wave, docs/print_size.md):
         # objective 1.311e10 at 3, 1.381e10 at 10, 1.412e10 at 1 (L-BFGS: 1.197e10).
         "learning_rate": 3.0,
         "precision": "auto",
@@ -310,7 +310,7 @@ PRESETS: dict[str, dict] = {
 }
 
 # Evaluations of each print stage: the 512 px stage does the fast preset's work (it reaches the
-# article's quality in about a quarter of it, README); each larger stage refines the upscaled
+# article's quality in about a quarter of it, docs/performance.md); each larger stage refines the upscaled
 # result with fewer, dearer evaluations.
 PRINT_BUDGETS = {512: 100, 1024: 40, 2048: 20, 4096: 10, 8192: 6}
 

@@ -417,8 +417,11 @@ def test_a_bad_run_sheet_row_is_named(tmp_path, row, expected):
         ('contents:\n  "holiday/cat": a.png\n', "config contents: the name 'holiday/cat' names files and runs"),
         ("contents:\n  a_s_b: a.png\n  a: a.png\nstyles:\n  c: s.png\n  b_s_c: s.png\n",
          "would both be named c_a_s_b_s_c_cw_0.025_sw_5_tvw_1; rename one of the images"),
+        ("weights:\n  - [0.025, 5, 1]\n  - {style: -1}\n", "config weights, entry 2, style: a weight must be a number >= 0"),
+        ("weights:\n  - [0.025, 5]\n", "config weights, entry 1: a list is the article's [cw, sw, tvw] triple"),
     ],
-    ids=["unknown-key", "duplicate-name", "space-in-name", "slash-in-name", "run-name-clash"],
+    ids=["unknown-key", "duplicate-name", "space-in-name", "slash-in-name", "run-name-clash", "negative-weight",
+         "short-triple"],
 )
 def test_config_mistakes_are_named_in_one_line(tmp_path, text, expected):
     (tmp_path / "a.png").write_bytes((DATA / "content/chelsea.png").read_bytes())

@@ -61,6 +61,17 @@ def entry_weights(entry, defaults: dict[str, float], where: str) -> dict[str, fl
     return {**defaults, **{term: _weight(value, f"{where}, {term}") for term, value in given.items()}}
 
 
+def check_entries(entries) -> None:
+    """Each `weights:` entry's shape and numbers, said in one line before the schema's longer words."""
+    if entries is None:
+        return
+    if not isinstance(entries, list) or not entries:
+        raise ConfigProblem(f"config weights: expected a list of [cw, sw, tvw] triples or mappings by term name, "
+                            f"got {entries!r}")
+    for i, entry in enumerate(entries):
+        entry_weights(entry, {}, f"config weights, entry {i + 1}")
+
+
 def read_run_sheet(path: str | Path, contents, styles, defaults: dict[str, float]) -> list[tuple[str, str, dict]]:
     """The runs of a TSV sheet as (content, style, weights), checked row by row."""
     import pandas as pd

@@ -40,6 +40,7 @@ NST_GIVEN = dict(config.get("nst") or {})
 
 try:
     check_files(workflow.configfiles)
+    runs.check_entries(config.get("weights"))
     check_config(
         config,
         list(
