@@ -50,8 +50,10 @@ def weights_name(weights: dict) -> str:
     return "_".join(f"{ARTICLE_NAMES.get(term, term)}_{number(weight)}" for term, weight in weights.items())
 
 
-def run_name(content: str, style: str, weights: dict) -> str:
-    return f"{pair_name(content, style)}_{weights_name(weights)}"
+def run_name(pair: str, weights: str) -> str:
+    """A run's name from its pair's name and its weights' name (`pair_name`, `weights_name`; in the
+    workflow's patterns either may be a wildcard): the one place run names are composed."""
+    return f"{pair}_{weights}"
 
 
 def pair_label(content: str, style: str) -> str:

@@ -128,13 +128,14 @@ def build_runs(contents, styles, weight_entries, defaults: dict[str, float], run
     rows = []
     for content, style, weights in combos:
         written = {term: naming.number(weight) for term, weight in weights.items()}
+        pair, name = naming.pair_name(content, style), naming.weights_name(weights)
         rows.append({
             "content": content,
             "style": style,
             **{naming.weight_column(t): written.get(t, "") for t in terms},
-            "weights": naming.weights_name(weights),
-            "pair": naming.pair_name(content, style),
-            "run": naming.run_name(content, style, weights),
+            "weights": name,
+            "pair": pair,
+            "run": naming.run_name(pair, name),
         })
     table = pd.DataFrame(rows, columns=["content", "style", *map(naming.weight_column, terms), "weights", "pair",
                                         "run"])

@@ -216,7 +216,7 @@ PAIR_PATTERN = naming.pair_name("{content}", "{style}")
 
 def pair_run(weights):
     """The run pattern of the weights named `weights` in a pair job."""
-    return f"{PAIR_PATTERN}_{weights}"
+    return naming.run_name(PAIR_PATTERN, weights)
 
 
 # --- the report: every run's items grouped by content (category) and style (subcategory) ---
@@ -224,7 +224,9 @@ def pair_run(weights):
 
 def run_of(wildcards, weights=None):
     """The run a report item belongs to: its `run` wildcard, or `weights` within a pair job."""
-    return wildcards.run if weights is None else f"{pair_of(wildcards)}_{weights}"
+    if weights is None:
+        return wildcards.run
+    return naming.run_name(pair_of(wildcards), weights)
 
 
 def report_item(shows, weights=None):
