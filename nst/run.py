@@ -144,99 +144,122 @@ class Transfer:
     def run(self, observers: list[Observer], resume=None) -> TransferResult:
         """Optimise every stage, telling `observers`; with `resume` (a `nst.checkpoint.Saved` of
         this run) continue after its last finished iteration."""
-        settings, objective = self.settings, self.engine.objective
-        seed = settings.seed if settings.seed is not None else secrets.randbits(32)
-        if resume is not None:
-            seed = resume.meta["seed"]
+        settings = self.settings
+        seed = resume.meta["seed"] if resume is not None else (
+            settings.seed if settings.seed is not None else secrets.randbits(32))
         if settings.seed is not None:
             from .quiet import tf
 
             tf.config.experimental.enable_op_determinism()
         rng = np.random.default_rng(seed)
         stages = settings.stages()
-        history: list[HistoryRow] = []
-        optimise_seconds, x, images = 0.0, None, None
-        last_good: tuple[np.ndarray, StageImages] | None = None  # the last iteration's image, and its stage
-        status, error = "completed", None
-        restored = resume.history if resume is not None else []
+        progress = _Progress()
+        status, error, x, images = "completed", None, None, None
         try:
             try:
                 _tell(observers, "started", RunStart(settings, stages, seed, self.engine.backbone,
-                                                     self.engine.precision, objective.names, self.notices))
-                for row in restored:  # what an earlier process finished, told again
-                    frame = resume.frame(row.iteration)
-                    history.append(row)
-                    _tell(observers, "iterated", Iteration(row, None, lambda _, frame=frame: frame))
-                if restored:
-                    log.info("resumed at iteration %d of %d from %s", len(restored), settings.frame_count(),
-                             resume.folder)
-                    optimise_seconds = restored[-1].seconds
-                first = 0
-                for index, stage in enumerate(stages):
-                    done_here = sum(1 for row in restored if row.stage == index)
-                    if done_here == stage.iterations and (index < len(stages) - 1 or resume.complete):
-                        first += stage.iterations
-                        continue  # finished before; its result, if needed, is in the saved state
-                    state = resume.state if done_here else None
-                    images = self.inputs.stage(settings, stage.size)
-                    h, w = images.shape
-                    stage_start = time.perf_counter()
-                    _tell(observers, "stage_started", index, stage.size, images)
-                    plan = self.plans[index]
-                    stage_objective = self.engine.objective_for(plan.tile)
-                    targets = images.targets(stage_objective, settings, self.inputs.shape_at(stages[0].size))
-                    if state is not None:
-                        x = np.asarray(state["x"], np.float32)
-                    elif restored and x is None:  # the stage before finished in an earlier process
-                        x = upscale(np.asarray(resume.state["x"], np.float32), h, w)
-                    else:
-                        x = images.initial_image(settings, rng, self.inputs.init) if x is None else upscale(x, h, w)
-                    evaluations_before = history[-1].evaluations - (state["count"] if state else 0) if history else 0
-                    before = _Before(optimise_seconds, evaluations_before, first)
-
-                    def seconds(before=before, stage_start=stage_start) -> float:
-                        return before.seconds + time.perf_counter() - stage_start
-
-                    def on_evaluation(losses, count, index=index, stage=stage, before=before, seconds=seconds):
-                        _tell(observers, "evaluated",
-                              Evaluation(index, stage.size, before.evaluations + count, losses, seconds()))
-
-                    def on_iteration(result, image, index=index, stage=stage, before=before, seconds=seconds,
-                                     images=images):
-                        nonlocal last_good
-                        row = HistoryRow(index, stage.size, before.iterations + result.iteration, result.losses,
-                                         before.evaluations + result.evaluations, round(seconds(), 4))
-                        history.append(row)
-                        last_good = (image, images)
-                        _tell(observers, "iterated",
-                              Iteration(row, image, lambda x: images.render(x, settings), result.state))
-
+                                                     self.engine.precision, self.engine.objective.names,
+                                                     self.notices))
+                self._replay(resume, observers, progress)
+                for work in self._stages_to_run(stages, resume):
+                    images = self.inputs.stage(settings, work.stage.size)
+                    x = self._start_image(work, x, images, rng, resume)
                     try:
-                        x = self._optimise(stage, plan, stage_objective, x, targets, on_iteration, on_evaluation,
-                                           state)
+                        x = self._run_stage(work, x, images, observers, progress)
                     except DivergedError as exc:
-                        exc.iteration += before.iterations
-                        exc.evaluation += before.evaluations
                         status, error, x = "diverged", exc, exc.last_good
                         break
-                    finally:
-                        optimise_seconds = seconds()
-                    first += stage.iterations
             except StopRun as exc:
                 status = "stopped"
-                x, images = last_good if last_good is not None else (None, images)
+                x, images = progress.last_good if progress.last_good is not None else (None, images)
                 log.info("stopped: %s", exc)
             if resume is not None and resume.complete:  # nothing was left to do: what it made, again
                 images = self.inputs.stage(settings, settings.size)
-                result = self._result(status, error, resume.state["x"], images, history, seed, optimise_seconds)
+                result = self._result(status, error, resume.state["x"], images, progress.history, seed,
+                                      progress.seconds)
                 result.record = RunRecord(**resume.record())
             else:
-                result = self._result(status, error, x, images, history, seed, optimise_seconds)
+                result = self._result(status, error, x, images, progress.history, seed, progress.seconds)
             _tell(observers, "finished", result)
             return result
         finally:
             for observer in observers:
                 observer.closed()
+
+    # --- resuming, planned before the loop -------------------------------------------------
+
+    def _replay(self, resume, observers: list[Observer], progress: "_Progress") -> None:
+        """Tell the observers again what an earlier process finished."""
+        restored = resume.history if resume is not None else []
+        for row in restored:
+            frame = resume.frame(row.iteration)
+            progress.history.append(row)
+            _tell(observers, "iterated", Iteration(row, None, lambda _, frame=frame: frame))
+        if restored:
+            log.info("resumed at iteration %d of %d from %s", len(restored), self.settings.frame_count(),
+                     resume.folder)
+            progress.seconds = restored[-1].seconds
+
+    @staticmethod
+    def _stages_to_run(stages: list[Stage], resume) -> list["_StageWork"]:
+        """The stages left to optimise, each with the iteration it starts at and, for the stage an
+        earlier process stopped in, the optimiser state to continue from."""
+        restored = resume.history if resume is not None else []
+        work, first = [], 0
+        for index, stage in enumerate(stages):
+            done_here = sum(1 for row in restored if row.stage == index)
+            finished = done_here == stage.iterations and (index < len(stages) - 1 or resume.complete)
+            if not finished:  # a finished stage's result, where needed, is in the saved state
+                work.append(_StageWork(index, stage, first, resume.state if done_here else None))
+            first += stage.iterations
+        return work
+
+    def _start_image(self, work: "_StageWork", x, images: StageImages, rng, resume) -> np.ndarray:
+        """Where a stage's optimisation starts: its saved state, the stage before's result upscaled
+        (from this process or an earlier one), or the settings' initial image."""
+        h, w = images.shape
+        if work.state is not None:
+            return np.asarray(work.state["x"], np.float32)
+        if resume is not None and resume.history and x is None:
+            return upscale(np.asarray(resume.state["x"], np.float32), h, w)
+        return images.initial_image(self.settings, rng, self.inputs.init) if x is None else upscale(x, h, w)
+
+    # --- one stage: evaluate, step, tell the observers -----------------------------------------
+
+    def _run_stage(self, work: "_StageWork", x, images: StageImages, observers: list[Observer],
+                   progress: "_Progress") -> np.ndarray:
+        settings, index, stage = self.settings, work.index, work.stage
+        stage_start = time.perf_counter()
+        _tell(observers, "stage_started", index, stage.size, images)
+        plan = self.plans[index]
+        objective = self.engine.objective_for(plan.tile)
+        targets = images.targets(objective, settings, self.inputs.shape_at(settings.stages()[0].size))
+        history = progress.history
+        before = _Before(progress.seconds,
+                         history[-1].evaluations - (work.state["count"] if work.state else 0) if history else 0,
+                         work.first_iteration)
+
+        def seconds() -> float:
+            return before.seconds + time.perf_counter() - stage_start
+
+        def on_evaluation(losses, count):
+            _tell(observers, "evaluated", Evaluation(index, stage.size, before.evaluations + count, losses, seconds()))
+
+        def on_iteration(result, image):
+            row = HistoryRow(index, stage.size, before.iterations + result.iteration, result.losses,
+                             before.evaluations + result.evaluations, round(seconds(), 4))
+            history.append(row)
+            progress.last_good = (image, images)
+            _tell(observers, "iterated", Iteration(row, image, lambda x: images.render(x, settings), result.state))
+
+        try:
+            return self._optimise(stage, plan, objective, x, targets, on_iteration, on_evaluation, work.state)
+        except DivergedError as exc:
+            exc.iteration += before.iterations
+            exc.evaluation += before.evaluations
+            raise
+        finally:
+            progress.seconds = seconds()
 
     def _optimise(self, stage: Stage, plan, objective, x, targets, on_iteration, on_evaluation, state=None
                   ) -> np.ndarray:
@@ -289,6 +312,27 @@ class Transfer:
             peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         )
         return TransferResult(image, history, record, error, image16, x)
+
+
+@dataclass
+class _Progress:
+    """What the run has done so far: its history rows, optimisation seconds, and the last
+    iteration's image with its stage's images (kept for a run an observer stops)."""
+
+    history: list[HistoryRow] = field(default_factory=list)
+    seconds: float = 0.0
+    last_good: tuple | None = None
+
+
+@dataclass(frozen=True)
+class _StageWork:
+    """A stage left to optimise: its index, budget, first iteration (over all stages) and the
+    optimiser state an earlier process left in it."""
+
+    index: int
+    stage: Stage
+    first_iteration: int
+    state: dict | None
 
 
 @dataclass(frozen=True)
