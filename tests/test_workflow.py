@@ -330,7 +330,8 @@ def test_a_wrong_config_value_is_named(tmp_path, change, expected):
     [
         ({"nst": {"scales": [32], "scale_evals": [5, 5]}}, "config key nst.scale_evals: needs one number per scale"),
         ({"nst": {"terms": {"style": 1.0}}}, "config key nst.terms: 'style' is a built-in term"),
-        ({"weights": [[0, 0, 1]]}, "weights [0, 0, 1]: option content_weight/style_weight: at least one of them"),
+        ({"weights": [[0, 0, 1]]}, "weights cw 0 · sw 0 · tvw 1 (run c_chelsea_s_mosaic_cw_0_sw_0_tvw_1): option "
+                                   "content_weight/style_weight: at least one of them"),
     ],
 )
 def test_values_the_engine_would_refuse_stop_the_workflow_at_parse_time(tmp_path, change, expected):

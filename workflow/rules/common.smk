@@ -94,11 +94,14 @@ def build_runs():
         )
     except ConfigProblem as exc:
         raise WorkflowError(str(exc)) from None
-    for run, row in table.iterrows():
+    for weights, same in table.groupby("weights", sort=False):
+        every = runs.run_weights(same.iloc[0])
         try:
-            with_weights(runs.run_weights(row)).validate()
+            with_weights(every).validate()
         except SettingsError as exc:
-            raise WorkflowError(f"run {run}: {exc}") from None
+            raise WorkflowError(
+                f"weights {naming.weights_label(every)} (run {same.index[0]}): {exc}"
+            ) from None
     return table
 
 
