@@ -69,7 +69,8 @@ class Inputs:
         """Content and styles resized for one stage, as shown and as the network sees them.
 
         With colour preservation the network sees luminance only, the styles' matched to the
-        content's mean and spread; `content_rgb` keeps the colours to put back afterwards.
+        content's mean and spread; `content_rgb` keeps the colours to put back afterwards. With
+        a colour transfer before the transfer, the styles come in the content's colours.
         """
         w, h = images.fit_size(*self.content.size, size)
         content_rgb = images.to_array(images.resize(self.content, (w, h)))
@@ -79,6 +80,9 @@ class Inputs:
         alpha = None
         if self.content_alpha is not None:
             alpha = np.asarray(images.resize(self.content_alpha, (w, h)), np.uint8)
+        if settings.color_transfer in colour.BEFORE_TRANSFER:
+            style_rgbs = [colour.recolour(s, content_rgb, settings.color_transfer).astype(np.float32)
+                          for s in style_rgbs]
         if not settings.preserve_color:
             return StageImages(content_rgb, content_rgb, style_rgbs, alpha)
         content_luma = colour.luminance(content_rgb)
@@ -127,6 +131,8 @@ class StageImages:
         rgb = images.deprocess(x)
         if settings.preserve_color:
             rgb = colour.recombine(rgb.astype(np.float64), self.content_rgb)
+        elif settings.color_transfer == "result":
+            rgb = np.rint(colour.match_histogram(rgb, self.content_rgb)).astype(np.uint8)
         if self.alpha is not None:
             return np.dstack([rgb, self.alpha])
         return rgb
@@ -136,6 +142,8 @@ class StageImages:
         rgb = images.deprocess_float(x)
         if settings.preserve_color:
             rgb = colour.recombine_float(rgb, self.content_rgb)
+        elif settings.color_transfer == "result":
+            rgb = colour.match_histogram(rgb, self.content_rgb)
         if self.alpha is not None:
             rgb = np.dstack([rgb, self.alpha.astype(np.float64)])
         return images.to_sixteen_bits(rgb)

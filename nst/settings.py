@@ -15,6 +15,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .colour import COLOUR_MODES
 from .errors import SettingsError
 
 ARTICLE_CONTENT_LAYERS = ("block2_conv2",)
@@ -88,6 +89,12 @@ class TransferSettings:
         metavar="MODULE,...",
     )
     preserve_color: bool = option(False, "transfer luminance only and keep the content's colours")
+    color_transfer: str = option(
+        "none", "match colours to the content's: the style's before the transfer, so the texture comes in the "
+        "photo's palette (histogram: each channel's histogram; cholesky, pca, symmetric: mean and covariance, three "
+        "ways), or the result's after it (result: histograms)",
+        choices=COLOUR_MODES,
+    )
     style_blend: list[float] = option(
         [], "one weight per style image for blending several styles (default: equal)", metavar="W1,W2,...",
         minimum=0, in_workflow=False,
@@ -254,6 +261,8 @@ class TransferSettings:
                 fail("style_blend", "weights must be >= 0 and not all 0")
         if self.tile % 16:
             fail("tile", f"must be a multiple of 16 pixels (pooling windows align there), got {self.tile}")
+        if self.preserve_color and self.color_transfer != "none":
+            fail("color_transfer", "works on colours, which preserve_color takes out of the transfer: use one of them")
         clash = set(self.terms) & {"content", "style", "tv", "total"}
         if clash:
             fail("terms", f"{sorted(clash)[0]!r} is a built-in term; set its weight with its own option")
