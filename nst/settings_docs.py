@@ -1,7 +1,7 @@
 """The workflow's schemas and config/README.md's tables, generated from `TransferSettings`.
 
     python -m nst.settings_docs schema        the `nst:` block's JSON schema (workflow/schemas/nst.schema.yaml)
-    python -m nst.settings_docs config FILE   rewrite the `size`, `seed` and `weights` keys of the config schema
+    python -m nst.settings_docs config FILE   rewrite the config schema's keys that are settings (size, seed, …)
     python -m nst.settings_docs table FILE    rewrite the two tables of a Markdown file (config/README.md)
 
 `make docs` runs all three; tests/test_settings.py fails when a file differs from what they write.
@@ -66,7 +66,8 @@ def nst_schema() -> dict:
 
 def config_properties() -> dict:
     """The config schema's keys that are settings of every run: `size`, `seed` (a sweep's
-    default) and `weights` (each entry's weights bounded as the weight options are)."""
+    default), `weights` (each entry's weights bounded as the weight options are) and the sweep
+    axes over options (`color_transfers`)."""
     weight = _item_schema(field_kinds()["content_weight"], _option("content_weight"))
     return {
         "size": _property("size"),
@@ -83,6 +84,14 @@ def config_properties() -> dict:
                  "additionalProperties": weight},
             ]},
             "default": [[_default("content_weight"), _default("style_weight"), _default("tv_weight")]],
+        },
+        "color_transfers": {
+            "description": "colour modes to sweep, as nst.color_transfer names them: every content x style x "
+            "weights runs in each, and a mode other than none is named in the run's name and labels; empty: "
+            "nst.color_transfer for every run",
+            "type": "array",
+            "items": _item_schema(field_kinds()["color_transfer"], _option("color_transfer")),
+            "default": [],
         },
     }
 

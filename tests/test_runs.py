@@ -5,7 +5,7 @@ import pytest
 from nst.settings import TransferSettings
 from nst.workflow import naming
 from nst.workflow.config_checks import ConfigProblem
-from nst.workflow.runs import build_runs, entry_weights, read_run_sheet, run_weights
+from nst.workflow.runs import build_runs, entry_weights, read_run_sheet, run_label, run_options, run_weights
 
 DEFAULTS = TransferSettings().weights_by_term()  # content 0.025, style 5, tv 1
 
@@ -42,7 +42,7 @@ def test_names_keep_the_articles_form_and_add_further_terms_by_name():
     table = build_runs(["hugo"], ["wave"], [[0.025, 5, 1], {"tv": 0.1, "temporal": 200}], DEFAULTS)
     assert list(table.index) == ["c_hugo_s_wave_cw_0.025_sw_5_tvw_1", "c_hugo_s_wave_cw_0.025_sw_5_tvw_0.1_temporal_200"]
     assert list(table.columns) == ["content", "style", "content_weight", "style_weight", "tv_weight", "temporal_weight",
-                                   "weights", "pair", "run"]
+                                   "color_transfer", "variant", "pair", "run"]
     first, second = (table.loc[r] for r in table.index)
     assert first["temporal_weight"] == "" and second["temporal_weight"] == "200"
     assert run_weights(first) == {"content": 0.025, "style": 5.0, "tv": 1.0}
@@ -56,8 +56,9 @@ def test_a_run_sheet_reads_term_columns_and_the_articles_columns(tmp_path):
                      "hugo\twave\t0.025\t5\t1\t\n"
                      "hugo\tscream\t1e-4\t10\t\t50\n")
     runs = read_run_sheet(sheet, ["hugo"], ["wave", "scream"], DEFAULTS)
-    assert runs == [("hugo", "wave", {"content": 0.025, "style": 5.0, "tv": 1.0}),
-                    ("hugo", "scream", {"content": 1e-4, "style": 10.0, "tv": 1.0, "temporal": 50.0})]
+    assert runs == [("hugo", "wave", {"content": 0.025, "style": 5.0, "tv": 1.0}, {"color_transfer": "none"}),
+                    ("hugo", "scream", {"content": 1e-4, "style": 10.0, "tv": 1.0, "temporal": 50.0},
+                     {"color_transfer": "none"})]
     table = build_runs(["hugo"], ["wave", "scream"], [], DEFAULTS, str(sheet))
     assert list(table.index) == ["c_hugo_s_wave_cw_0.025_sw_5_tvw_1", "c_hugo_s_scream_cw_0.0001_sw_10_tvw_1_temporal_50"]
 
@@ -87,3 +88,23 @@ def test_settings_take_the_weights_by_term_name_and_give_them_back():
         {"content": 1.0, "style": 2.0, "tv": 3.0, "temporal": 4.0})
     assert (settings.content_weight, settings.style_weight, settings.tv_weight) == (1.0, 2.0, 3.0)
     assert settings.weights_by_term() == {"content": 1.0, "style": 2.0, "tv": 3.0, "temporal": 4.0}
+
+
+def test_colour_modes_are_an_axis_named_where_off_their_default():
+    table = build_runs(["hugo"], ["wave"], [[0.025, 5, 1], [0.025, 50, 1]], DEFAULTS,
+                       axes={"color_transfer": ["none", "histogram"]})
+    assert list(table.index) == ["c_hugo_s_wave_cw_0.025_sw_5_tvw_1", "c_hugo_s_wave_cw_0.025_sw_5_tvw_1_color_histogram",
+                                 "c_hugo_s_wave_cw_0.025_sw_50_tvw_1", "c_hugo_s_wave_cw_0.025_sw_50_tvw_1_color_histogram"]
+    row = table.loc["c_hugo_s_wave_cw_0.025_sw_50_tvw_1_color_histogram"]
+    assert run_options(row) == {"color_transfer": "histogram"} and row["variant"] == "cw_0.025_sw_50_tvw_1_color_histogram"
+    assert run_label(row) == "cw 0.025 · sw 50 · tvw 1 · color histogram"
+    assert run_label(table.loc["c_hugo_s_wave_cw_0.025_sw_5_tvw_1"]) == "cw 0.025 · sw 5 · tvw 1"
+
+
+def test_a_run_sheets_colour_column_and_its_empty_cells(tmp_path):
+    sheet = tmp_path / "runs.tsv"
+    sheet.write_text("content\tstyle\tsw\tcolor_transfer\nhugo\twave\t5\tcholesky\nhugo\twave\t5\t\n")
+    table = build_runs(["hugo"], ["wave"], [], DEFAULTS, str(sheet), axes={"color_transfer": ["pca"]})
+    assert list(table["color_transfer"]) == ["cholesky", "pca"]  # an empty cell: the sweep's own value
+    assert list(table.index) == ["c_hugo_s_wave_cw_0.025_sw_5_tvw_1_color_cholesky",
+                                 "c_hugo_s_wave_cw_0.025_sw_5_tvw_1_color_pca"]

@@ -70,7 +70,9 @@ def test_config_readme_lists_every_key_and_option_with_its_default():
 
 def test_the_config_schemas_size_seed_and_weights_come_from_the_settings():
     properties = yaml.safe_load(CONFIG_SCHEMA.read_text())["properties"]
-    assert {key: properties[key] for key in ("size", "seed", "weights")} == config_properties(), REMAKE
+    assert {key: properties[key] for key in config_properties()} == config_properties(), REMAKE
+    assert properties["color_transfers"]["items"]["enum"] == list(TransferSettings.__dataclass_fields__[
+        "color_transfer"].metadata["option"].choices)
     size, seed = (f.metadata["option"] for f in dataclasses.fields(TransferSettings) if f.name in ("size", "seed"))
     assert properties["size"]["minimum"] == size.minimum == 16 and properties["size"]["default"] == TransferSettings().size
     assert properties["seed"]["default"] == seed.workflow_default == 0 and TransferSettings().seed is None

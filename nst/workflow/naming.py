@@ -4,7 +4,9 @@ A run is named as the article named its files, `c_{content}_s_{style}_cw_{cw}_sw
 numbers written as the article wrote them (`0.025`, `5`, `0.1`), and its frames
 `…_i_{k}.png`. Loss terms beyond the article's three follow by their own names
 (`…_tvw_1_temporal_200`). The path templates below hold `{run}`, `{kind}`, `{name}`,
-`{weights}`, `{pair}` fields: Snakemake fills them as wildcards, scripts with `str.format`.
+`{variant}`, `{pair}` fields: Snakemake fills them as wildcards, scripts with `str.format`. A
+run's variant is its weights and its place on the other sweep axes (`AXES`: the colour mode),
+each named only where it is off its default (`…_tvw_1_color_histogram`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ RUN_RECORD = "results/runs/{run}/run.json"
 # Not an output of any rule, so Snakemake never deletes it as incomplete: a killed job resumes from it.
 RUN_CHECKPOINT = "results/checkpoints/{run}"
 GALLERY = "results/galleries/{content}.png"
-GRID_BY_WEIGHTS = "results/grids/by_weights/{weights}.png"
+GRID_BY_WEIGHTS = "results/grids/by_weights/{variant}.png"
 GRID_BY_PAIR = "results/grids/by_pair/{pair}.png"
 GIF_RUN = "results/gifs/runs/{run}.gif"
 GIF_SWEEP = "results/gifs/sweeps/{pair}.gif"
@@ -50,10 +52,10 @@ def weights_name(weights: dict) -> str:
     return "_".join(f"{ARTICLE_NAMES.get(term, term)}_{number(weight)}" for term, weight in weights.items())
 
 
-def run_name(pair: str, weights: str) -> str:
-    """A run's name from its pair's name and its weights' name (`pair_name`, `weights_name`; in the
+def run_name(pair: str, variant: str) -> str:
+    """A run's name from its pair's name and its variant's (`pair_name`, `variant_name`; in the
     workflow's patterns either may be a wildcard): the one place run names are composed."""
-    return f"{pair}_{weights}"
+    return f"{pair}_{variant}"
 
 
 def pair_label(content: str, style: str) -> str:
@@ -63,6 +65,21 @@ def pair_label(content: str, style: str) -> str:
 def weights_label(weights: dict) -> str:
     """`cw 0.025 · sw 5 · tvw 1`, then `· <term> <weight>` for each further term."""
     return " · ".join(f"{ARTICLE_NAMES.get(term, term)} {number(weight)}" for term, weight in weights.items())
+
+
+# Sweep axes beside the weights: a run-table column (an nst option) -> its name in run names and
+# labels, and the value that leaves it out of them (the option's default, so the article's names stay).
+AXES = {"color_transfer": ("color", "none")}
+
+
+def variant_name(weights: dict, options: dict) -> str:
+    """A run's name after its pair: its weights, then each axis off its default (`…_tvw_1_color_histogram`)."""
+    return "_".join([weights_name(weights)] + [f"{AXES[k][0]}_{v}" for k, v in options.items() if v != AXES[k][1]])
+
+
+def variant_label(weights: dict, options: dict) -> str:
+    """`cw 0.025 · sw 5 · tvw 1`, then `· color histogram` for each axis off its default."""
+    return " · ".join([weights_label(weights)] + [f"{AXES[k][0]} {v}" for k, v in options.items() if v != AXES[k][1]])
 
 
 def weight_column(term: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..files import atomic_path
-from .naming import pair_label, weights_label
-from .runs import run_weights
+from .naming import pair_label
+from .runs import run_label
 
 
 def _pyplot():
@@ -27,7 +27,7 @@ def loss_columns(table) -> list[str]:
 
 
 def _weights(row) -> str:
-    return weights_label(run_weights(row))
+    return run_label(row)
 
 
 def pair_curves(table, title: str, path: str | Path) -> None:

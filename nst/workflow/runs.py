@@ -8,6 +8,10 @@ sweep's defaults (the article's three weights and `nst.terms`). A run sheet (TSV
 sets (the article's `cw`, `sw`, `tvw` columns are read as the three built-in terms'); an empty
 cell keeps the default. So sweeping a new term's weight is a config edit, never a workflow edit.
 
+Beside the weights, a sweep has axes of other settings (`naming.AXES`: the colour mode, config
+key `color_transfers`, run-sheet column `color_transfer`); every content x style x weights runs
+at each of their values, and a run's variant (the part of its name after the pair) names each.
+
 Everything here is plain Python over pandas, called by common.smk when Snakemake parses the
 workflow; a problem is one `ConfigProblem` line naming the entry, row or column.
 """
@@ -72,8 +76,10 @@ def check_entries(entries) -> None:
         entry_weights(entry, {}, f"config weights, entry {i + 1}")
 
 
-def read_run_sheet(path: str | Path, contents, styles, defaults: dict[str, float]) -> list[tuple[str, str, dict]]:
-    """The runs of a TSV sheet as (content, style, weights), checked row by row."""
+def read_run_sheet(path: str | Path, contents, styles, defaults: dict[str, float],
+                   axis_defaults: dict | None = None) -> list[tuple[str, str, dict, dict]]:
+    """The runs of a TSV sheet as (content, style, weights, axis values), checked row by row."""
+    axis_defaults = axis_defaults or {}
     import pandas as pd
 
     path = Path(path)
@@ -86,15 +92,15 @@ def read_run_sheet(path: str | Path, contents, styles, defaults: dict[str, float
                             "then <term>_weight or the article's cw, sw, tvw)")
     terms = {}
     for column in sheet.columns:
-        if column in ("content", "style"):
+        if column in ("content", "style") or column in naming.AXES:
             continue
         if column in ALIASES:
             terms[column] = ALIASES[column]
         elif column.endswith(SUFFIX) and column[: -len(SUFFIX)].isidentifier():
             terms[column] = column[: -len(SUFFIX)]
         else:
-            raise ConfigProblem(f"run sheet {path}: column {column!r} is neither content, style, <term>{SUFFIX} "
-                                "nor one of the article's cw, sw, tvw")
+            raise ConfigProblem(f"run sheet {path}: column {column!r} is neither content, style, <term>{SUFFIX}, "
+                                f"one of the article's cw, sw, tvw, nor {', '.join(naming.AXES)}")
     repeated = [t for t in set(terms.values()) if list(terms.values()).count(t) > 1]
     if repeated:
         raise ConfigProblem(f"run sheet {path}: the weight of {repeated[0]!r} has two columns")
@@ -106,39 +112,49 @@ def read_run_sheet(path: str | Path, contents, styles, defaults: dict[str, float
                 raise ConfigProblem(f"{where}: {column} {row[column]!r} is not a key of config {kind}")
         weights = {term: _weight(row[column], f"{where}, column {column}")
                    for column, term in terms.items() if row[column].strip()}
-        runs.append((row["content"], row["style"], {**defaults, **weights}))
+        options = {axis: (row[axis].strip() if axis in sheet.columns else "") or axis_defaults.get(axis, default)
+                   for axis, (_, default) in naming.AXES.items()}
+        runs.append((row["content"], row["style"], {**defaults, **weights}, options))
     return runs
 
 
-def build_runs(contents, styles, weight_entries, defaults: dict[str, float], run_sheet: str = ""):
+def build_runs(contents, styles, weight_entries, defaults: dict[str, float], run_sheet: str = "",
+               axes: dict[str, list] | None = None):
     """The run table: one row per run, indexed by run name.
 
-    Columns: `content`, `style`, one `<term>_weight` per term any run has (the weight as the
-    article writes numbers; empty where a run lacks the term), `weights` (the weights' part of
-    the run name), `pair` and `run`.
+    `axes` gives each sweep axis's values (an empty list, or none given, takes the axis's
+    default; a run sheet's empty cells take its first value). Columns: `content`, `style`, one
+    `<term>_weight` per term any run has (the weight as the article writes numbers; empty where
+    a run lacks the term), one column per axis, `variant` (the run name's part after the pair),
+    `pair` and `run`.
     """
+    import itertools
+
     import pandas as pd
 
+    values = {axis: list((axes or {}).get(axis) or [default]) for axis, (_, default) in naming.AXES.items()}
     if run_sheet:
-        combos = read_run_sheet(run_sheet, contents, styles, defaults)
+        combos = read_run_sheet(run_sheet, contents, styles, defaults, {a: v[0] for a, v in values.items()})
     else:
         every = [entry_weights(e, defaults, f"config weights, entry {i + 1}") for i, e in enumerate(weight_entries)]
-        combos = [(c, s, w) for c in contents for s in styles for w in every]
-    terms = list(dict.fromkeys(term for _, _, weights in combos for term in weights))
+        options = [dict(zip(values, chosen)) for chosen in itertools.product(*values.values())]
+        combos = [(c, s, w, o) for c in contents for s in styles for w in every for o in options]
+    terms = list(dict.fromkeys(term for _, _, weights, _ in combos for term in weights))
     rows = []
-    for content, style, weights in combos:
+    for content, style, weights, options in combos:
         written = {term: naming.number(weight) for term, weight in weights.items()}
-        pair, name = naming.pair_name(content, style), naming.weights_name(weights)
+        pair, variant = naming.pair_name(content, style), naming.variant_name(weights, options)
         rows.append({
             "content": content,
             "style": style,
             **{naming.weight_column(t): written.get(t, "") for t in terms},
-            "weights": name,
+            **options,
+            "variant": variant,
             "pair": pair,
-            "run": naming.run_name(pair, name),
+            "run": naming.run_name(pair, variant),
         })
-    table = pd.DataFrame(rows, columns=["content", "style", *map(naming.weight_column, terms), "weights", "pair",
-                                        "run"])
+    columns = ["content", "style", *map(naming.weight_column, terms), *naming.AXES, "variant", "pair", "run"]
+    table = pd.DataFrame(rows, columns=columns)
     for run, same in table.groupby("run"):
         pairs = sorted(set(zip(same["content"], same["style"])))
         if len(pairs) > 1:
@@ -156,3 +172,13 @@ def run_weights(row) -> dict[str, float]:
     """One run's weights by term name, from its row (a dict or a pandas row) of a run table or summary."""
     return {column[: -len(SUFFIX)]: float(row[column]) for column in weight_columns(row.keys())
             if str(row[column]).strip() not in ("", "nan")}
+
+
+def run_options(row) -> dict:
+    """One run's values on the sweep axes (nst options by name), from its row."""
+    return {axis: row[axis] for axis in naming.AXES if axis in row.keys()}
+
+
+def run_label(row) -> str:
+    """How galleries, grids, plots and the report name a run's variant: its weights and axes."""
+    return naming.variant_label(run_weights(row), run_options(row))

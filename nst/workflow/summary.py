@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from ..records import history_columns
+from .naming import AXES
 from .runs import weight_columns
 
 RECORD_COLUMNS = ["backbone", "precision", "weights_source", "device"]
@@ -23,7 +24,8 @@ def summarise(runs: list[dict], histories: list[str | Path], records: list[str |
     """
     import pandas as pd
 
-    run_columns = ["run", "content", "style", *weight_columns(runs[0].keys() if runs else [])]
+    keys = runs[0].keys() if runs else []
+    run_columns = ["run", "content", "style", *weight_columns(keys), *(axis for axis in AXES if axis in keys)]
     frames = []
     for run, history, record_path in zip(runs, histories, records):
         table = pd.read_csv(history)

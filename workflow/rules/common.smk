@@ -91,31 +91,34 @@ def build_runs():
             config["weights"],
             SETTINGS.weights_by_term(),
             config["runs"],
+            {"color_transfer": config["color_transfers"] or [SETTINGS.color_transfer]},
         )
     except ConfigProblem as exc:
         raise WorkflowError(str(exc)) from None
-    for weights, same in table.groupby("weights", sort=False):
-        every = runs.run_weights(same.iloc[0])
+    for variant, same in table.groupby("variant", sort=False):
         try:
-            with_weights(every).validate()
+            run_settings(same.iloc[0]).validate()
         except SettingsError as exc:
             raise WorkflowError(
-                f"weights {naming.weights_label(every)} (run {same.index[0]}): {exc}"
+                f"weights {runs.run_label(same.iloc[0])} (run {same.index[0]}): {exc}"
             ) from None
     return table
 
 
-def with_weights(weights):
-    return SETTINGS.with_weights(weights)
+def run_settings(row):
+    """The settings of one run of the table: the nst block, its axes' values, its weights."""
+    return TransferSettings(
+        **{**SETTINGS.to_dict(), **runs.run_options(row)}
+    ).with_weights(runs.run_weights(row))
 
 
 RUNS = build_runs()
 CONTENTS = list(dict.fromkeys(RUNS["content"]))
 STYLES = list(dict.fromkeys(RUNS["style"]))
-WEIGHTS = list(dict.fromkeys(RUNS["weights"]))
+VARIANTS = list(dict.fromkeys(RUNS["variant"]))
 PAIRS = list(dict.fromkeys(RUNS["pair"]))
 
-# One job per content x style pair runs all its weights, where every pair has them all.
+# One job per content x style pair runs all its variants, where every pair has them all.
 BATCHED = bool(config["batch_triples"]) and not config["runs"]
 
 
@@ -129,7 +132,7 @@ wildcard_constraints:
     run=alternatives(RUNS.index),
     content=alternatives(CONTENTS),
     style=alternatives(STYLES),
-    weights=alternatives(WEIGHTS),
+    variant=alternatives(VARIANTS),
     pair=alternatives(PAIRS),
 
 
@@ -185,8 +188,14 @@ def runs_where(column, value):
 
 
 def run_job(run):
-    """What the transfer script needs of one run: its weights by term name and where it writes."""
-    return {"weights": runs.run_weights(RUNS.loc[run]), **naming.run_files(run)}
+    """What the transfer script needs of one run: its weights by term name, its values on the
+    sweep's other axes (nst options) and where it writes."""
+    row = RUNS.loc[run]
+    return {
+        "weights": runs.run_weights(row),
+        "options": runs.run_options(row),
+        **naming.run_files(run),
+    }
 
 
 def pair_of(wildcards):
@@ -217,33 +226,33 @@ def transfer_inputs(wildcards):
 PAIR_PATTERN = naming.pair_name("{content}", "{style}")
 
 
-def pair_run(weights):
-    """The run pattern of the weights named `weights` in a pair job."""
-    return naming.run_name(PAIR_PATTERN, weights)
+def pair_run(variant):
+    """The run pattern of `variant` in a pair job."""
+    return naming.run_name(PAIR_PATTERN, variant)
 
 
 # --- the report: every run's items grouped by content (category) and style (subcategory) ---
 
 
-def run_of(wildcards, weights=None):
-    """The run a report item belongs to: its `run` wildcard, or `weights` within a pair job."""
-    if weights is None:
+def run_of(wildcards, variant=None):
+    """The run a report item belongs to: its `run` wildcard, or `variant` within a pair job."""
+    if variant is None:
         return wildcards.run
-    return naming.run_name(pair_of(wildcards), weights)
+    return naming.run_name(pair_of(wildcards), variant)
 
 
-def report_item(shows, weights=None):
+def report_item(shows, variant=None):
     """Category, subcategory and labels of one report item of a run."""
 
     def category(wildcards):
-        return RUNS.loc[run_of(wildcards, weights)].content
+        return RUNS.loc[run_of(wildcards, variant)].content
 
     def subcategory(wildcards):
-        return RUNS.loc[run_of(wildcards, weights)].style
+        return RUNS.loc[run_of(wildcards, variant)].style
 
     def labels(wildcards):
-        row = RUNS.loc[run_of(wildcards, weights)]
-        return {"weights": naming.weights_label(runs.run_weights(row)), "shows": shows}
+        row = RUNS.loc[run_of(wildcards, variant)]
+        return {"weights": runs.run_label(row), "shows": shows}
 
     return {"category": category, "subcategory": subcategory, "labels": labels}
 
@@ -290,17 +299,17 @@ def run_frames(wildcards):
     return naming.frame_files(wildcards.run, N_FRAMES)
 
 
-def weights_runs(wildcards):
-    return runs_where("weights", wildcards.weights).to_dict("records")
+def variant_runs(wildcards):
+    return runs_where("variant", wildcards.variant).to_dict("records")
 
 
 def content_runs(wildcards):
     return runs_where("content", wildcards.content).to_dict("records")
 
 
-def weights_inputs(wildcards):
+def variant_inputs(wildcards):
     """A contents x styles grid's results, and the inputs its headers show."""
-    same = runs_where("weights", wildcards.weights)
+    same = runs_where("variant", wildcards.variant)
     return {
         "finals": finals(same),
         "contents": [input_image("contents", c) for c in dict.fromkeys(same.content)],
@@ -331,7 +340,7 @@ def frame_captions(wildcards):
 
 
 def sweep_captions(wildcards):
-    return [naming.weights_label(runs.run_weights(r)) for r in pair_runs(wildcards)]
+    return [runs.run_label(r) for r in pair_runs(wildcards)]
 
 
 def finals(table):
@@ -353,18 +362,18 @@ def all_records(wildcards):
 # --- targets -----------------------------------------------------------------------
 
 
-# Pairs run with several weights: their side-by-side grids, sweep GIFs and loss plots
+# Pairs run in several variants: their side-by-side grids, sweep GIFs and loss plots
 # compare something (a run sheet's pairs often have one).
 SWEPT_PAIRS = [p for p in PAIRS if (RUNS["pair"] == p).sum() > 1]
-# Likewise a contents x styles grid needs more than one run of its weights.
-GRIDDED_WEIGHTS = [w for w in WEIGHTS if (RUNS["weights"] == w).sum() > 1]
+# Likewise a contents x styles grid needs more than one run of its variant.
+GRIDDED_VARIANTS = [v for v in VARIANTS if (RUNS["variant"] == v).sum() > 1]
 
 
 def final_outputs(wildcards=None):
     return (
         finals(RUNS)
         + [naming.GALLERY.format(content=c) for c in CONTENTS]
-        + [naming.GRID_BY_WEIGHTS.format(weights=w) for w in GRIDDED_WEIGHTS]
+        + [naming.GRID_BY_WEIGHTS.format(variant=v) for v in GRIDDED_VARIANTS]
         + [naming.GRID_BY_PAIR.format(pair=p) for p in SWEPT_PAIRS]
         + [naming.GIF_RUN.format(run=r) for r in RUNS.index]
         + [naming.GIF_SWEEP.format(pair=p) for p in SWEPT_PAIRS]

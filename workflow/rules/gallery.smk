@@ -25,23 +25,23 @@ rule gallery:
 rule grid_by_weights:
     """Contents (rows) x styles (columns) that ran with the same weights, the inputs as headers."""
     input:
-        unpack(weights_inputs),
+        unpack(variant_inputs),
     output:
         report(
             naming.GRID_BY_WEIGHTS,
             caption="../report/grid_by_weights.rst",
             category="Galleries",
             subcategory="contents x styles",
-            labels={"weights": "{weights}"},
+            labels={"weights": "{variant}"},
         ),
     log:
-        "results/logs/grid/by_weights/{weights}.log",
+        "results/logs/grid/by_weights/{variant}.log",
     benchmark:
-        "results/benchmarks/grid/by_weights/{weights}.tsv"
+        "results/benchmarks/grid/by_weights/{variant}.tsv"
     conda:
         "../../envs/nst.yaml"
     params:
-        runs=weights_runs,
+        runs=variant_runs,
         layout="by_weights",
         cell=config["grid_cell"],
     script:

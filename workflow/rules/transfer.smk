@@ -43,17 +43,17 @@ if BATCHED:
         output:
             images=[
                 report(
-                    naming.RUN_IMAGE.format(run=pair_run(w)),
+                    naming.RUN_IMAGE.format(run=pair_run(v)),
                     caption="../report/run.rst",
-                    **report_item("result", w),
+                    **report_item("result", v),
                 )
-                for w in WEIGHTS
+                for v in VARIANTS
             ],
             frames=[
-                f for w in WEIGHTS for f in naming.frame_files(pair_run(w), N_FRAMES)
+                f for v in VARIANTS for f in naming.frame_files(pair_run(v), N_FRAMES)
             ],
-            histories=[naming.RUN_HISTORY.format(run=pair_run(w)) for w in WEIGHTS],
-            records=[naming.RUN_RECORD.format(run=pair_run(w)) for w in WEIGHTS],
+            histories=[naming.RUN_HISTORY.format(run=pair_run(v)) for v in VARIANTS],
+            records=[naming.RUN_RECORD.format(run=pair_run(v)) for v in VARIANTS],
         log:
             f"results/logs/transfer/{PAIR_PATTERN}.log",
         benchmark:

@@ -3,15 +3,14 @@
 from PIL import Image
 
 from nst.workflow.gallery import content_gallery, save_image
-from nst.workflow.naming import weights_label
-from nst.workflow.runs import run_weights
+from nst.workflow.runs import run_label
 from nst.workflow.script import run
 
 
 def main(snakemake):
     runs = snakemake.params.runs
     results = [
-        (Image.open(final), [f"style: {r['style']}", weights_label(run_weights(r))], Image.open(style))
+        (Image.open(final), [f"style: {r['style']}", run_label(r)], Image.open(style))
         for r, final, style in zip(runs, snakemake.input.finals, snakemake.input.styles)
     ]
     picture = content_gallery((Image.open(snakemake.input.content), snakemake.wildcards.content), results,

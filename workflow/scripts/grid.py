@@ -5,8 +5,8 @@ from pathlib import Path
 from PIL import Image
 
 from nst.workflow.gallery import grid, matrix, save_image
-from nst.workflow.naming import pair_label, weights_label
-from nst.workflow.runs import run_weights
+from nst.workflow.naming import pair_label
+from nst.workflow.runs import run_label
 from nst.workflow.script import run
 
 
@@ -26,10 +26,10 @@ def main(snakemake):
         rows = [(Image.open(p), Path(p).stem) for p in snakemake.input.contents]
         columns = [(style_images[s], s) for s in styles]
         r = runs[0]
-        picture = matrix(rows, columns, found, cell, [weights_label(run_weights(r))])
+        picture = matrix(rows, columns, found, cell, [run_label(r)])
     else:
         finals = [Image.open(path) for path in snakemake.input]
-        picture = grid([[(final, [pair_label(r["content"], r["style"]), weights_label(run_weights(r))])
+        picture = grid([[(final, [pair_label(r["content"], r["style"]), run_label(r)])
                          for r, final in zip(runs, finals)]], cell)
     save_image(picture, snakemake.output[0])
 

@@ -14,7 +14,7 @@ from nst.workflow.script import run
 def main(snakemake):
     for job in snakemake.params.runs:
         settings = TransferSettings(
-            **{**snakemake.params.settings, "threads": snakemake.threads}
+            **{**snakemake.params.settings, **job["options"], "threads": snakemake.threads}
         ).with_weights(job["weights"])
         stylize(
             snakemake.input.content,
