@@ -182,3 +182,10 @@ def run_options(row) -> dict:
 def run_label(row) -> str:
     """How galleries, grids, plots and the report name a run's variant: its weights and axes."""
     return naming.variant_label(run_weights(row), run_options(row))
+
+
+def run_settings(base: dict, weights: dict[str, float], options: dict, **extra):
+    """One run's TransferSettings: the sweep's (`base`, a settings dict), its axes' values and its weights."""
+    from ..settings import TransferSettings
+
+    return TransferSettings(**{**base, **options, **extra}).with_weights(weights)

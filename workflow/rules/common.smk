@@ -107,9 +107,9 @@ def build_runs():
 
 def run_settings(row):
     """The settings of one run of the table: the nst block, its axes' values, its weights."""
-    return TransferSettings(
-        **{**SETTINGS.to_dict(), **runs.run_options(row)}
-    ).with_weights(runs.run_weights(row))
+    return runs.run_settings(
+        SETTINGS.to_dict(), runs.run_weights(row), runs.run_options(row)
+    )
 
 
 RUNS = build_runs()

@@ -6,16 +6,19 @@ keeps a checkpoint in results/checkpoints/<run>/, so a killed job, rerun, resume
 stopped, and a run that had finished is only written out again.
 """
 
-from nst.settings import TransferSettings
 from nst.transfer import stylize
+from nst.workflow.runs import run_settings
 from nst.workflow.script import run
 
 
 def main(snakemake):
     for job in snakemake.params.runs:
-        settings = TransferSettings(
-            **{**snakemake.params.settings, **job["options"], "threads": snakemake.threads}
-        ).with_weights(job["weights"])
+        settings = run_settings(
+            snakemake.params.settings,
+            job["weights"],
+            job["options"],
+            threads=snakemake.threads,
+        )
         stylize(
             snakemake.input.content,
             [snakemake.input.style],
