@@ -60,6 +60,13 @@ class Inputs:
                         f"{smallest}x{smallest} minimum; raise --style-scale or --size"
                     )
 
+    def upscaled_styles(self, settings: TransferSettings) -> list[str]:
+        """A notice for each style image the largest stage enlarges: its texture is then an upscaled blur."""
+        largest = settings.style_size(max(settings.sizes()))
+        return [f"{name}: {style.width}x{style.height} px is enlarged to a longest side of {largest} px for the "
+                f"{max(settings.sizes())} px stage, which blurs its texture; a style image of at least {largest} px "
+                "would serve" for style, name in zip(self.styles, self.style_names) if max(style.size) < largest]
+
     def shape_at(self, size: int) -> tuple[int, int]:
         """(height, width) of the result at a stage of longest side `size`."""
         w, h = images.fit_size(*self.content.size, size)

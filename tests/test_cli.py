@@ -79,6 +79,21 @@ def test_rgb_float_tiffs_serve_as_content_style_and_init(tmp_path, small_images)
         np.testing.assert_allclose(np.asarray(result.getchannel("A"), np.float32), rgba[..., 3] * 255, atol=0.51)
 
 
+def test_a_style_image_smaller_than_a_stage_needs_is_named_with_the_size_that_would_serve(tmp_path, small_images):
+    """The 80 px style at a 128 px result: one notice, on screen and in the record, naming the file and 128 px;
+    none at 64 px."""
+    style, loud = small_images["style"], [a for a in TINY if a != "--quiet"]
+    done = nst("transfer", small_images["content"], style, "-o", tmp_path / "a.png", *loud, "--size", "128",
+               "--record", tmp_path / "a.json", check_exit=0)
+    expected = (f"{style}: 80x80 px is enlarged to a longest side of 128 px for the 128 px stage, which blurs its "
+                "texture; a style image of at least 128 px would serve")
+    assert expected in json.loads((tmp_path / "a.json").read_text())["notices"]
+    assert done.stderr.count(f"notice: {expected}") == 1, done.stderr
+    nst("transfer", small_images["content"], style, "-o", tmp_path / "b.png", *TINY, "--record", tmp_path / "b.json",
+        check_exit=0)
+    assert not [n for n in json.loads((tmp_path / "b.json").read_text())["notices"] if "enlarged" in n]
+
+
 def test_loss_of_a_longer_run_is_lower(tmp_path, small_images):
     short, long = tmp_path / "short.png", tmp_path / "long.png"
     common = [small_images["content"], small_images["style"], "--size", "64", "--seed", "2", "--precision", "float32", "--quiet"]
