@@ -97,13 +97,13 @@ def write_clip(frames: list[np.ndarray], path: str | Path, fps: Fraction | float
         for k, frame in enumerate(frames):
             images.save_png(frame, path / f"frame_{k:05d}.png")
         return
-    if suffix == ".gif":
-        from ..workflow.gallery import save_gif
-
+    if suffix == ".gif":  # Pillow's writer: the engine does not import the workflow's gallery helpers
         from PIL import Image
 
-        save_gif([Image.fromarray(f) for f in frames], path, float(1 / Fraction(fps)), None,
-                 max(frames[0].shape[:2]), hold_last=1)
+        pictures = [Image.fromarray(np.ascontiguousarray(f[..., :3])) for f in frames]
+        with atomic_path(path) as tmp:
+            pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:], loop=0,
+                             duration=round(1000 / float(fps)))
         return
     if suffix not in CODECS:
         raise VideoError(f"{path}: cannot write {suffix} clips; write .mp4, .webm, .gif or a folder (no suffix)")
