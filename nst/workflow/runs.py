@@ -96,7 +96,7 @@ def read_run_sheet(path: str | Path, contents, styles, defaults: dict[str, float
             continue
         if column in ALIASES:
             terms[column] = ALIASES[column]
-        elif column.endswith(SUFFIX) and column[: -len(SUFFIX)].isidentifier():
+        elif weight_columns([column]):
             terms[column] = column[: -len(SUFFIX)]
         else:
             raise ConfigProblem(f"run sheet {path}: column {column!r} is neither content, style, <term>{SUFFIX}, "
