@@ -88,6 +88,7 @@ def fingerprint(inputs, settings, engine, plans=()) -> dict:
     files = {"content": inputs.content_name, **{f"style {i}": s for i, s in enumerate(inputs.style_names)}}
     if inputs.init is not None:
         files["init"] = settings.init
+    files.update({f"mask {i}": m for i, m in enumerate(settings.style_masks)})
     return {
         "format": FORMAT,
         "inputs": {role: sha256_of(path) for role, path in files.items()},

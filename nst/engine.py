@@ -58,6 +58,7 @@ def _key(settings: TransferSettings, precision: str) -> tuple:
         tuple(settings.style_layers),
         tuple(settings.weights_by_term()),
         tuple(settings.plugins),
+        len(settings.style_masks),  # the masked style term's shapes
     )
 
 

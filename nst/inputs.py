@@ -7,12 +7,12 @@ second with its name, not minutes into a run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import colour, images
+from . import colour, images, masks
 from .backbones import deepest_layer, minimum_side
 from .errors import ImageError, SettingsError
 from .settings import INITS, TransferSettings
@@ -29,6 +29,7 @@ class Inputs:
     style_names: list[str]
     notices: list[str]  # what the user should know about how a file was read
     content_alpha: object = None  # the content's alpha channel (PIL, mode L), which the result keeps
+    masks: list = field(default_factory=list)  # one per style with settings.style_masks (PIL, mode L)
 
     @classmethod
     def load(cls, content: str | Path, styles: list[str | Path], settings: TransferSettings) -> "Inputs":
@@ -39,7 +40,9 @@ class Inputs:
         init = None if settings.init in INITS else images.load_rgb(settings.init, notices)
         loaded = images.load(content, notices)
         style_images = [images.load_rgb(s, notices) for s in styles]
-        return cls(loaded.rgb, style_images, init, str(content), [str(s) for s in styles], notices, loaded.alpha)
+        style_masks = [load_mask(m, loaded.rgb.size, notices) for m in settings.style_masks]
+        return cls(loaded.rgb, style_images, init, str(content), [str(s) for s in styles], notices, loaded.alpha,
+                   style_masks)
 
     def check_sizes(self, settings: TransferSettings, backbone: str) -> None:
         """Refuse stage sizes for which the deepest layer would have no pixels."""
@@ -90,11 +93,16 @@ class Inputs:
         if settings.color_transfer in colour.BEFORE_TRANSFER:
             style_rgbs = [colour.recolour(s, content_rgb, settings.color_transfer).astype(np.float32)
                           for s in style_rgbs]
+        guides = {}
+        if self.masks:
+            guides["style_masks"] = np.dstack(
+                [np.asarray(m.resize((w, h), images.Image.Resampling.BILINEAR), np.float32) / 255.0
+                 for m in self.masks])  # bilinear: Lanczos's ringing would spill a faint region past an edge
         if not settings.preserve_color:
-            return StageImages(content_rgb, content_rgb, style_rgbs, alpha)
+            return StageImages(content_rgb, content_rgb, style_rgbs, alpha, guides)
         content_luma = colour.luminance(content_rgb)
         style_nets = [colour.as_grey_rgb(colour.match_luminance(colour.luminance(s), content_luma)) for s in style_rgbs]
-        return StageImages(content_rgb, colour.as_grey_rgb(content_luma), style_nets, alpha)
+        return StageImages(content_rgb, colour.as_grey_rgb(content_luma), style_nets, alpha, guides)
 
 
 @dataclass
@@ -103,6 +111,7 @@ class StageImages:
     content_net: np.ndarray  # what the network sees of the content (luminance with preserve_color)
     style_nets: list[np.ndarray]  # what it sees of each style
     alpha: np.ndarray | None = None  # (H, W) uint8: the content's transparency, given to the result
+    guides: dict = field(default_factory=dict)  # per-position inputs by name, (H, W, K) float32 (nst.terms)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -118,7 +127,20 @@ class StageImages:
             [images.preprocess(s) for s in self.style_nets],
             settings.blend(len(self.style_nets)),
             settings.weights_by_term(h * w, first_pixels),
+            self.guides,
         )
+
+    def kept(self) -> np.ndarray | None:
+        """(1, H, W, 1) float32, 1 where the photo is kept as it is (no style mask covers the pixel), or
+        None when every pixel is styled: the run starts those pixels from the content and never moves them."""
+        if "style_masks" not in self.guides:
+            return None
+        keep = ~masks.styled(self.guides["style_masks"])
+        return keep[np.newaxis, :, :, np.newaxis].astype(np.float32) if keep.any() else None
+
+    def with_photo_kept(self, x: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        """A preprocessed image with the content's own pixels where `kept` is 1."""
+        return np.where(kept > 0, images.preprocess(self.content_net), x).astype(np.float32)
 
     def initial_image(self, settings: TransferSettings, rng, init_image) -> np.ndarray:
         """The starting point in preprocessed (BGR, mean-subtracted) space."""
@@ -161,3 +183,17 @@ def upscale(x: np.ndarray, height: int, width: int) -> np.ndarray:
     from .quiet import tf
 
     return tf.image.resize(x, (height, width), method="bicubic").numpy().astype(np.float32)
+
+
+def load_mask(path, content_size: tuple[int, int], notices: list[str]):
+    """A style mask as a grey image (PIL, mode L), refused when it is black everywhere (its style
+    would go nowhere); a notice where its shape is not the content's (it is stretched to it)."""
+    mask = images.load(path, notices).rgb.convert("L")
+    if mask.getextrema()[1] == 0:
+        raise ImageError(f"{path}: the mask is black everywhere, so its style would go nowhere; paint the "
+                         "style's region white")
+    mw, mh = mask.size
+    cw, ch = content_size
+    if abs(mw / mh - cw / ch) > 0.01 * cw / ch:
+        notices.append(f"{path}: {mw}x{mh} is stretched to the content's shape ({cw}x{ch})")
+    return mask

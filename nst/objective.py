@@ -22,15 +22,26 @@ from .terms import Features, Term
 
 @dataclass
 class StageTargets:
-    """What stays fixed during a stage: each term's (weight, targets), and the content's maps
-    at every layer a term compares position by position (`Term.content_layers`)."""
+    """What stays fixed during a stage: each term's (weight, targets), the content's maps
+    at every layer a term compares position by position (`Term.content_layers`), and each
+    term's guides (`Term.guide_arrays`)."""
 
     terms: dict  # term name -> (weight, that term's target tensors)
     content_maps: dict  # layer -> the content image's maps, float32
+    guides: dict  # term name -> {layer: (1, h, w, K) float32}
 
 
 def content_layers(terms: list[Term]) -> list[str]:
     return list(dict.fromkeys(layer for term in terms for layer in term.content_layers()))
+
+
+def term_guides(terms: list[Term], stage_guides: dict | None, downsample: dict) -> dict:
+    """Every term's guides for a stage (numpy, at each layer's resolution), from the stage's own."""
+    return {term.name: term.guide_arrays(stage_guides or {}, downsample) for term in terms}
+
+
+def guide_specs(terms: list[Term]) -> dict:
+    return {term.name: term.guide_specs() for term in terms}
 
 
 def term_targets(terms: list[Term], content: Features, styles: list[tuple[tf.Tensor, dict, dict]],
@@ -57,7 +68,7 @@ class Objective:
         self.downsample = {layer.name: layer.downsample for layer in network.layers}
         self.content_layers = content_layers(self.terms)
         image = tf.TensorSpec((1, None, None, 3), tf.float32)
-        signature = [image, self.target_specs(self.terms), self.content_specs()]
+        signature = [image, self.target_specs(self.terms), self.content_specs(), guide_specs(self.terms)]
         self._value_and_grad = tf.function(self._value_and_grad_graph, input_signature=signature, autograph=False)
         self._value = tf.function(self._loss_graph, input_signature=signature, autograph=False)
         self._features = tf.function(self._features_graph, input_signature=[image], autograph=False)
@@ -74,31 +85,32 @@ class Objective:
     def _features_graph(self, image):
         return dict(zip(self.network.outputs, self.network(image)))
 
-    def _loss_graph(self, image, targets, content_maps):
+    def _loss_graph(self, image, targets, content_maps, guides):
         maps = self._features_graph(image)
         weighted = {}
         for term in self.terms:
             weight, term_targets = targets[term.name]
-            weighted[term.name] = weight * term.loss(image, maps, term_targets, content_maps)
+            weighted[term.name] = weight * term.loss(image, maps, term_targets, content_maps, guides[term.name])
         total = None
         for value in weighted.values():
             total = value if total is None else total + value
         return total, weighted
 
-    def _value_and_grad_graph(self, image, targets, content_maps):
+    def _value_and_grad_graph(self, image, targets, content_maps, guides):
         with tf.GradientTape() as tape:
             tape.watch(image)
-            total, weighted = self._loss_graph(image, targets, content_maps)
+            total, weighted = self._loss_graph(image, targets, content_maps, guides)
         return total, weighted, tape.gradient(total, image)
 
     # public ------------------------------------------------------------------------------
 
-    def targets(self, content: np.ndarray, styles: list[np.ndarray], blend: list[float], weights: dict
-                ) -> StageTargets:
+    def targets(self, content: np.ndarray, styles: list[np.ndarray], blend: list[float], weights: dict,
+                guides: dict | None = None) -> StageTargets:
         """Every term's fixed targets, from preprocessed (1, H, W, 3) content and style images.
 
         `weights` maps each term's name to its setting (cw, sw, tvw, …); a term turns it into
         the factor it is multiplied by (the style term divides by its number of layers).
+        `guides`: the stage's named (H, W, K) per-position inputs (`StageImages.guides`).
         """
         content_image = tf.constant(content, tf.float32)
         content_maps = self._features(content_image)
@@ -109,36 +121,46 @@ class Objective:
             style_inputs.append((style_image, maps, {t.name: tuple(t.image_sums(maps)) for t in self.terms}))
         found = term_targets(self.terms, Features(content_image, content_maps, (), self.downsample), style_inputs,
                              blend, weights, self.downsample)
-        return StageTargets(found, {n: tf.cast(content_maps[n], tf.float32) for n in self.content_layers})
+        return StageTargets(found, {n: tf.cast(content_maps[n], tf.float32) for n in self.content_layers},
+                            _tensors(term_guides(self.terms, guides, self.downsample)))
 
     def value_and_grad(self, image: np.ndarray, targets: StageTargets) -> tuple[Losses, np.ndarray]:
         total, weighted, grad = self._value_and_grad(tf.constant(image, tf.float32), targets.terms,
-                                                     targets.content_maps)
+                                                     targets.content_maps, targets.guides)
         return self._losses(total, weighted), grad.numpy()
 
     def value(self, image: np.ndarray, targets: StageTargets) -> Losses:
-        return self._losses(*self._value(tf.constant(image, tf.float32), targets.terms, targets.content_maps))
+        return self._losses(*self._value(tf.constant(image, tf.float32), targets.terms, targets.content_maps,
+                                         targets.guides))
 
     # --- terms that read no feature maps, on a whole image (what tiling leaves untiled) -------
 
-    def value_and_grad_of(self, terms: list[Term], image: np.ndarray, targets: dict) -> tuple[dict, np.ndarray]:
+    def value_and_grad_of(self, terms: list[Term], image: np.ndarray, targets: dict, guides: dict
+                          ) -> tuple[dict, np.ndarray]:
         """The weighted losses of image-only `terms` and their gradient, without the network."""
         key = tuple(t.name for t in terms)
         if key not in self._image_graphs:
 
-            def graph(x, term_targets):
+            def graph(x, term_targets, term_guides):
                 with tf.GradientTape() as tape:
                     tape.watch(x)
-                    weighted = {t.name: term_targets[t.name][0] * t.loss(x, {}, term_targets[t.name][1], {})
+                    weighted = {t.name: term_targets[t.name][0] * t.loss(x, {}, term_targets[t.name][1], {},
+                                                                         term_guides[t.name])
                                 for t in terms}
                     total = tf.add_n(list(weighted.values()))
                 return weighted, tape.gradient(total, x)
 
             self._image_graphs[key] = tf.function(
-                graph, input_signature=[tf.TensorSpec((1, None, None, 3), tf.float32), self.target_specs(terms)],
-                autograph=False)
-        weighted, grad = self._image_graphs[key](tf.constant(image, tf.float32), targets)
+                graph, input_signature=[tf.TensorSpec((1, None, None, 3), tf.float32), self.target_specs(terms),
+                                        guide_specs(terms)], autograph=False)
+        weighted, grad = self._image_graphs[key](tf.constant(image, tf.float32), targets,
+                                                 {t.name: guides[t.name] for t in terms})
         return {name: float(value.numpy()) for name, value in weighted.items()}, grad.numpy()
 
     def _losses(self, total, weighted) -> Losses:
         return Losses(float(total.numpy()), {name: float(weighted[name].numpy()) for name in self.names})
+
+
+def _tensors(guides: dict) -> dict:
+    return {name: {layer: tf.constant(array, tf.float32) for layer, array in found.items()}
+            for name, found in guides.items()}

@@ -252,8 +252,12 @@ class Transfer:
             progress.last_good = (image, images)
             _tell(observers, "iterated", Iteration(row, image, lambda x: images.render(x, settings), result.state))
 
+        kept = images.kept()
+        if kept is not None:  # content-only pixels: the photo's, and no gradient moves them
+            x = images.with_photo_kept(x, kept)
         try:
-            return self._optimise(stage, plan, objective, x, targets, on_iteration, on_evaluation, work.state)
+            return self._optimise(stage, plan, objective, x, targets, on_iteration, on_evaluation, work.state,
+                                  None if kept is None else 1.0 - kept)
         except DivergedError as exc:
             exc.iteration += before.iterations
             exc.evaluation += before.evaluations
@@ -261,14 +265,16 @@ class Transfer:
         finally:
             progress.seconds = seconds()
 
-    def _optimise(self, stage: Stage, plan, objective, x, targets, on_iteration, on_evaluation, state=None
-                  ) -> np.ndarray:
+    def _optimise(self, stage: Stage, plan, objective, x, targets, on_iteration, on_evaluation, state=None,
+                  free=None) -> np.ndarray:
+        """`free`: (1, H, W, 1), 0 at pixels the optimiser must not move (their gradient is zeroed)."""
         from .optimise import adam, lbfgs
 
         settings = self.settings
 
         def evaluate(image):
-            return objective.value_and_grad(image, targets)
+            losses, grad = objective.value_and_grad(image, targets)
+            return (losses, grad) if free is None else (losses, grad * free)
 
         if plan.optimizer == "lbfgs":
             return lbfgs(evaluate, x, stage.iterations, stage.evals_per_iteration, plan.lbfgs_history,

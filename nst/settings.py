@@ -99,6 +99,11 @@ class TransferSettings:
         [], "one weight per style image for blending several styles (default: equal)", metavar="W1,W2,...",
         minimum=0, in_workflow=False,
     )
+    style_masks: list[str] = option(
+        [], "one mask image per style (grey, any size, stretched to the content): white where that style goes, "
+        "black where it does not; pixels no mask covers keep the photo", metavar="MASK1,MASK2,...",
+        in_workflow=False,
+    )
     style_scale: float = option(
         1.0, "style image's longest side as a multiple of the result's; below 1 gives a finer texture, "
         "above 1 a coarser one", above=0,
@@ -259,6 +264,11 @@ class TransferSettings:
                 fail("style_blend", f"needs one weight per style image ({n_styles}), got {len(self.style_blend)}")
             if sum(self.style_blend) <= 0:
                 fail("style_blend", "weights must be >= 0 and not all 0")
+        if self.style_masks:
+            if len(self.style_masks) != n_styles:
+                fail("style_masks", f"needs one mask per style image ({n_styles}), got {len(self.style_masks)}")
+            if self.style_blend:
+                fail("style_blend", "blends styles over the whole image; with style_masks each style has its region")
         if self.tile % 16:
             fail("tile", f"must be a multiple of 16 pixels (pooling windows align there), got {self.tile}")
         if self.preserve_color and self.color_transfer != "none":

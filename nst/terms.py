@@ -16,9 +16,15 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 
+import numpy as np
+
 from . import losses
 from .errors import SettingsError
+from .masks import layer_masks
 from .quiet import tf
+
+# The key of a guide at the image's own resolution (every other key is a layer's name).
+IMAGE = "image"
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,12 @@ class Term:
     is summed tile by tile in one pass; the others need their totals before their gradient
     can flow back (two passes). A term that reads only the image (total variation) may
     define `loss` alone: tiled stages evaluate it on the whole image.
+
+    Per-position inputs beside the image (a region's mask, a video's warped previous frame
+    and its reliability) are *guides*: a stage hands every term the same named arrays at the
+    image's resolution (`StageImages.guides`), and a term turns those it reads into arrays
+    aligned with the maps it reads (`guide_arrays`, once per stage). They reach `partials` and
+    `loss` as `guides`, by layer, cropped to a tile's core like the maps when tiled.
     """
 
     name: ClassVar[str]
@@ -92,10 +104,20 @@ class Term:
         """What stays fixed during a stage, from the content and the (style, blend weight) pairs."""
         return ()
 
+    def guide_specs(self) -> dict[str, tf.TensorSpec]:
+        """The guides the term reads, by layer (or `IMAGE`): each a (1, h, w, K) float32 array
+        aligned with that layer's maps; their shapes, so one traced graph serves every stage."""
+        return {}
+
+    def guide_arrays(self, stage_guides: dict[str, np.ndarray], downsample: dict[str, int]) -> dict[str, np.ndarray]:
+        """This stage's guides for the term, as `guide_specs` names them, from the stage's named
+        (H, W, K) arrays at the image's resolution; `downsample`: each layer's factor."""
+        return {}
+
     def partials(self, image: tf.Tensor, maps: dict[str, tf.Tensor], targets: tuple[tf.Tensor, ...],
-                 content_maps: dict[str, tf.Tensor]) -> tuple[tf.Tensor, ...] | None:
+                 content_maps: dict[str, tf.Tensor], guides: dict[str, tf.Tensor]) -> tuple[tf.Tensor, ...] | None:
         """Float32 sums over the positions of `maps` (and of `content_maps`, the content's maps at the
-        same positions) that add up across tiles; None for a term not written as such sums."""
+        same positions, and of `guides`) that add up across tiles; None for a term not written as such sums."""
         return None
 
     def combine(self, totals: tuple[tf.Tensor, ...], targets: tuple[tf.Tensor, ...], height, width) -> tf.Tensor:
@@ -105,8 +127,8 @@ class Term:
         raise NotImplementedError(f"{type(self).__name__} defines partials but not combine")
 
     def loss(self, image: tf.Tensor, maps: dict[str, tf.Tensor], targets: tuple[tf.Tensor, ...],
-             content_maps: dict[str, tf.Tensor]) -> tf.Tensor:
-        totals = self.partials(image, maps, targets, content_maps)
+             content_maps: dict[str, tf.Tensor], guides: dict[str, tf.Tensor]) -> tf.Tensor:
+        totals = self.partials(image, maps, targets, content_maps, guides)
         if totals is None:
             raise NotImplementedError(f"{type(self).__name__} defines neither loss nor partials")
         return self.combine(totals, targets, tf.shape(image)[1], tf.shape(image)[2])
@@ -157,7 +179,7 @@ class ContentTerm(Term):
     def content_layers(self):
         return self.layers()
 
-    def partials(self, image, maps, targets, content_maps):
+    def partials(self, image, maps, targets, content_maps, guides):
         if not self.layers():
             return (tf.constant(0.0),)
         return (tf.add_n([losses.content_loss(maps[n], content_maps[n]) for n in self.layers()]),)
@@ -171,37 +193,90 @@ class StyleTerm(Term):
     to the content's number of positions at each layer, so style_scale and non-matching
     aspect ratios change the texture's scale, not the loss's magnitude. A Gram matrix is a
     sum over positions, so the term tiles exactly: each tile adds its core's Grams.
+
+    With style masks (settings.style_masks, one per style) it is the masked form of Gatys et
+    al. 2017: region r's guided Gram, the features weighted by its mask at each layer
+    (nst/masks.py), scaled up by the layer's positions over the region's (the texture of a
+    whole image in the region's statistics), is compared with its own style's Gram, and the
+    region's loss counts by its share of the layer. One mask over everything is the plain term.
     """
 
     name = "style"
+    GUIDE = "style_masks"  # the stage guide the masked form reads: (H, W, regions), 0..1
 
     def layers(self):
         return list(self.settings.style_layers)
+
+    @property
+    def regions(self) -> int:
+        return len(self.settings.style_masks)
 
     def weight(self, weight):
         return weight / max(1, len(self.layers()))
 
     def target_specs(self, channels):
-        return tuple(tf.TensorSpec((channels[n], channels[n]), tf.float32) for n in self.layers())
+        lead = (self.regions,) if self.regions else ()
+        return tuple(tf.TensorSpec(lead + (channels[n], channels[n]), tf.float32) for n in self.layers())
+
+    def guide_specs(self):
+        if not self.regions:
+            return {}
+        return {n: tf.TensorSpec((1, None, None, self.regions), tf.float32) for n in self.layers()}
+
+    def guide_arrays(self, stage_guides, downsample):
+        if not self.regions:
+            return {}
+        return {n: layer_masks(stage_guides[self.GUIDE], downsample[n]) for n in self.layers()}
 
     def image_sums(self, maps):
         return tuple(losses.gram_matrix(maps[n]) for n in self.layers())
 
     def targets(self, content, styles):
+        if self.regions:  # each region its own style, whole
+            return tuple(tf.stack([(content.positions(name) / style.positions(name)) * style.sums[i]
+                                   for style, _ in styles]) for i, name in enumerate(self.layers()))
         grams = [tf.zeros(g.shape) for g in styles[0][0].sums] if styles else []
         for style, blend in styles:
             for i, (name, gram) in enumerate(zip(self.layers(), style.sums)):
                 grams[i] = grams[i] + blend * (content.positions(name) / style.positions(name)) * gram
         return tuple(grams)
 
-    def partials(self, image, maps, targets, content_maps):
-        return self.image_sums(maps)
+    def partials(self, image, maps, targets, content_maps, guides):
+        if not self.regions:
+            return self.image_sums(maps)
+        grams, sizes, positions = [], [], []
+        for n in self.layers():
+            features, mask = maps[n], guides[n]
+            weights = tf.cast(mask, features.dtype)
+            grams.append(tf.stack([losses.gram_matrix(features * weights[..., r:r + 1]) for r in range(self.regions)]))
+            sizes.append(tf.reduce_sum(tf.square(mask), axis=(0, 1, 2)))
+            positions.append(tf.cast(tf.shape(mask)[1] * tf.shape(mask)[2], tf.float32))
+        return (*grams, *sizes, *positions)
 
     def combine(self, totals, targets, height, width):
         if not targets:
             return tf.constant(0.0)
         normaliser = losses.style_normaliser(height, width)
-        return tf.add_n([losses.style_layer_loss(gram, target, normaliser) for gram, target in zip(totals, targets)])
+        if not self.regions:
+            return tf.add_n([losses.style_layer_loss(gram, target, normaliser)
+                             for gram, target in zip(totals, targets)])
+        return tf.add_n([tf.reduce_sum(share * loss)
+                         for share, loss in self._region_terms(totals, targets, normaliser)])
+
+    def region_losses(self, totals, targets, height, width) -> tf.Tensor:
+        """(regions,): each region's style loss against `targets` (its own style's, or any other's
+        Grams stacked in region order), summed over layers, not yet weighted by its share."""
+        normaliser = losses.style_normaliser(height, width)
+        return tf.add_n([loss for _, loss in self._region_terms(totals, targets, normaliser)])
+
+    def _region_terms(self, totals, targets, normaliser):
+        """Per layer: each region's share of the layer's positions, and its loss as a whole image."""
+        count = len(self.layers())
+        grams, sizes, positions = totals[:count], totals[count:2 * count], totals[2 * count:]
+        for gram, size, whole, target in zip(grams, sizes, positions, targets):
+            share = size / whole
+            scaled = tf.math.divide_no_nan(gram, share[:, None, None])
+            yield share, tf.reduce_sum(tf.square(target - scaled), axis=(1, 2)) / normaliser
 
 
 @register_term
@@ -210,5 +285,5 @@ class TotalVariationTerm(Term):
 
     name = "tv"
 
-    def loss(self, image, maps, targets, content_maps):
+    def loss(self, image, maps, targets, content_maps, guides):
         return losses.total_variation_loss(image)

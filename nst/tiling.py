@@ -32,9 +32,9 @@ import numpy as np
 from .backbones import ALIGN, halo_for
 from .errors import SettingsError
 from .loss_values import Losses
-from .objective import term_targets
+from .objective import term_guides, term_targets
 from .quiet import tf
-from .terms import Features, Term
+from .terms import IMAGE, Features, Term
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,11 @@ class Tile:
         top, bottom, left, right = self.box(downsample, height, width)
         return maps[:, top:bottom, left:right, :]
 
+    def core_of(self, whole: np.ndarray, downsample: int, height: int, width: int) -> np.ndarray:
+        """The core's positions of an array over the whole image at a layer `downsample` times smaller."""
+        return whole[:, self.rows.core[0] // downsample:_core_end(self.rows.core[1], height, downsample),
+                     self.columns.core[0] // downsample:_core_end(self.columns.core[1], width, downsample), :]
+
 
 def _core_end(end: int, length: int, downsample: int) -> int:
     """Where a core ends at a downsampled layer: the image's own floor at its last tile."""
@@ -85,6 +90,7 @@ def tiles(height: int, width: int, tile: int, halo: int) -> list[Tile]:
 class TiledTargets:
     content: np.ndarray  # the preprocessed content image: each tile's content maps come from it
     terms: dict  # every term's (weight, targets), as the whole objective's StageTargets.terms
+    guides: dict  # every term's guides over the whole image (numpy), cropped to each tile's core
 
 
 class TiledObjective:
@@ -119,12 +125,14 @@ class TiledObjective:
 
     # --- targets ------------------------------------------------------------------------
 
-    def targets(self, content: np.ndarray, styles: list[np.ndarray], blend: list[float], weights: dict) -> TiledTargets:
+    def targets(self, content: np.ndarray, styles: list[np.ndarray], blend: list[float], weights: dict,
+                guides: dict | None = None) -> TiledTargets:
         """As the whole objective's, with each style's sums added up tile by tile and no whole maps."""
         style_inputs = [(tf.constant(style, tf.float32), {}, self._image_sums(style)) for style in styles]
         content_features = Features(tf.constant(content, tf.float32), {}, (), self.downsample)
         found = term_targets(self.objective.terms, content_features, style_inputs, blend, weights, self.downsample)
-        return TiledTargets(np.asarray(content, np.float32), found)
+        return TiledTargets(np.asarray(content, np.float32), found,
+                            term_guides(self.objective.terms, guides, self.downsample))
 
     def _image_sums(self, image: np.ndarray) -> dict[str, tuple]:
         """Every term's `image_sums` over a whole image, added up core by core."""
@@ -154,9 +162,11 @@ class TiledObjective:
             x = tf.constant(self._cut(image, tile))
             maps = self._cores(tile, self._maps(x), h, w)
             content_maps = self._tile_content_maps(tile, targets, h, w, self.two_pass)
+            guides = self._tile_guides(tile, targets, h, w, self.two_pass)
             for term in self.two_pass:
                 totals[term.name] = _added(totals.get(term.name),
-                                           term.partials(x, maps, targets.terms[term.name][1], content_maps))
+                                           term.partials(x, maps, targets.terms[term.name][1], content_maps,
+                                                         guides[term.name]))
         # each two-pass term's loss from its totals, and the loss's gradient with respect to them
         parts, upstream = {}, {}
         for term in self.two_pass:
@@ -176,14 +186,18 @@ class TiledObjective:
             part, sums = self._gradient(
                 tf.constant(self._cut(image, tile)), tf.constant(self._cut(targets.content, tile)),
                 tf.constant(crops, tf.int32) if crops else tf.zeros((0, 4), tf.int32),
-                {t.name: targets.terms[t.name] for t in self.summed}, upstream)
+                {t.name: targets.terms[t.name] for t in self.summed}, upstream,
+                self._tile_guides(tile, targets, h, w, self.summed))
             grad[:, tile.rows.halo[0]:tile.rows.halo[1], tile.columns.halo[0]:tile.columns.halo[1], :] += part.numpy()
             for name, value in sums.items():
                 additive[name] += float(value)
         parts.update(additive)
         if self.image_terms:
             image_targets = {t.name: targets.terms[t.name] for t in self.image_terms}
-            image_losses, image_grad = self.objective.value_and_grad_of(self.image_terms, image, image_targets)
+            image_guides = {t.name: {layer: tf.constant(a, tf.float32) for layer, a in targets.guides[t.name].items()}
+                            for t in self.image_terms}
+            image_losses, image_grad = self.objective.value_and_grad_of(self.image_terms, image, image_targets,
+                                                                        image_guides)
             parts.update(image_losses)
             grad += image_grad
         ordered = {name: parts[name] for name in self.objective.names}
@@ -199,7 +213,13 @@ class TiledObjective:
         maps = self._content_maps(tf.constant(self._cut(targets.content, tile)))
         return {n: tf.cast(m, tf.float32) for n, m in self._cores(tile, maps, h, w).items()}
 
-    def _gradient_graph(self, x, content_x, crops, term_targets, upstream):
+    def _tile_guides(self, tile, targets, h, w, terms=None) -> dict:
+        """The guides of `terms` (all by default) at the tile's core, as tensors."""
+        return {t.name: {layer: tf.constant(tile.core_of(array, 1 if layer == IMAGE else self.downsample[layer], h, w),
+                                            tf.float32) for layer, array in targets.guides[t.name].items()}
+                for t in (terms if terms is not None else self.objective.terms)}
+
+    def _gradient_graph(self, x, content_x, crops, term_targets, upstream, guides):
         """The input gradient of one tile's core (a surrogate with the true gradient there), and
         the additive terms' weighted partial sums over that core."""
         layers = self.layers + self.content_layers
@@ -219,7 +239,7 @@ class TiledObjective:
             surrogate, sums = tf.constant(0.0), {}
             for term in self.summed:
                 weight, targets = term_targets[term.name]
-                partials = term.partials(x, maps, targets, content_maps)
+                partials = term.partials(x, maps, targets, content_maps, guides[term.name])
                 if term.additive:
                     sums[term.name] = weight * tf.add_n(list(partials))
                     surrogate += sums[term.name]

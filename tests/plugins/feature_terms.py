@@ -25,12 +25,12 @@ class FeatureMean(Term):
         return (tf.TensorSpec((channels[LAYER],), tf.float32),)
 
     def image_sums(self, maps):
-        return self.partials(None, maps, (), {})
+        return self.partials(None, maps, (), {}, {})
 
     def targets(self, content, styles):
         return (tf.add_n([blend * style.sums[0] / style.sums[1] for style, blend in styles]),)
 
-    def partials(self, image, maps, targets, content_maps):
+    def partials(self, image, maps, targets, content_maps, guides):
         values = tf.cast(maps[LAYER], tf.float32)
         positions = tf.cast(tf.shape(values)[1] * tf.shape(values)[2], tf.float32)
         return tf.reduce_sum(values, axis=(0, 1, 2)), positions
@@ -51,6 +51,6 @@ class ContentL1(Term):
     def content_layers(self):
         return ["block1_conv2"]
 
-    def partials(self, image, maps, targets, content_maps):
+    def partials(self, image, maps, targets, content_maps, guides):
         difference = tf.cast(maps["block1_conv2"], tf.float32) - content_maps["block1_conv2"]
         return (tf.reduce_sum(tf.abs(difference)),)

@@ -19,5 +19,5 @@ class MeanColour(Term):
     def targets(self, content, styles):
         return (tf.add_n([blend * tf.reduce_mean(style.image, axis=(0, 1, 2)) for style, blend in styles]),)
 
-    def loss(self, image, maps, targets, content_maps):
+    def loss(self, image, maps, targets, content_maps, guides):
         return tf.reduce_sum(tf.square(tf.reduce_mean(image, axis=(0, 1, 2)) - targets[0]))
