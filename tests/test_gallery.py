@@ -86,3 +86,17 @@ def test_transparent_images_show_over_a_checkerboard():
     see_through = Image.new("RGBA", (64, 64), (255, 0, 0, 0))
     tile = np.asarray(fit_into(see_through, 64))
     assert set(map(tuple, tile.reshape(-1, 3))) == {(204, 204, 204), (153, 153, 153)}
+
+
+def test_a_long_label_wraps_between_words_within_its_cell():
+    from nst.workflow.gallery import _font, fitted, label
+
+    font = _font(256)
+    text = "cw 0.025 · sw 5 · tvw 1 · color histogram · mask face_and_surround"
+    lines = fitted(["chelsea x strokes", text], font, 248)
+    assert len(lines) >= 3 and lines[0] == "chelsea x strokes"
+    assert " ".join(lines[1:]) == text and all(font.getlength(line) <= 248 for line in lines)
+    def band_rows(lines):
+        return int((np.asarray(label(picture(256, 256, 200), lines))[:, 0] != 200).any(axis=1).sum())
+
+    assert band_rows(["chelsea x strokes", text]) > band_rows(["chelsea x strokes", "cw 0.025"])

@@ -4,6 +4,7 @@ no mask reaches, bad masks refused in one line."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from nst.settings import TransferSettings
 from nst.terms import StyleTerm
 from nst.transfer import stylize
 
+ROOT = Path(__file__).resolve().parents[1]
 SHALLOW = dict(content_layers=["block2_conv2"], style_layers=["block1_conv2", "block2_conv2"])
 
 
@@ -203,3 +205,50 @@ def test_a_bad_mask_is_one_line_exit_2_and_no_output(tmp_path, small_images, cas
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], done.stderr
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+# --- the workflow: mask sets and colour modes as sweep axes -------------------------------------
+
+
+def test_a_sweep_over_two_mask_sets_and_two_colour_modes_runs_and_labels_everything(tmp_path):
+    import csv
+    import json
+
+    import yaml
+
+    from snakemake_runner import snakemake
+
+    data = ROOT / "data"
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "contents": {"chelsea": str(data / "content/chelsea.png")},
+        "styles": {"strokes": str(data / "styles/strokes.png"), "mosaic": str(data / "styles/mosaic.png")},
+        "weights": [[0.025, 5, 1]],
+        "color_transfers": ["none", "histogram"],
+        "mask_sets": {
+            "face": {"chelsea": [str(data / "masks/chelsea_face.png")]},
+            "face_and_surround": {"chelsea": [str(data / "masks/chelsea_face.png"),
+                                              {"mask": str(data / "masks/chelsea_surround.png"), "style": "mosaic"}]},
+        },
+        "size": 64,
+        "nst": {"iterations": 2, "evals_per_iteration": 3, "precision": "float32"},
+    }))
+    snakemake(tmp_path, "--cores", "2", "--configfile", config)
+    base = "cw_0.025_sw_5_tvw_1"
+    variants = [base + colour + mask for colour in ("", "_color_histogram")
+                for mask in ("", "_mask_face", "_mask_face_and_surround")]
+    runs = sorted(p.name for p in (tmp_path / "results/runs").iterdir())
+    assert runs == sorted(f"c_chelsea_s_{s}_{v}" for s in ("strokes", "mosaic") for v in variants)
+    with open(tmp_path / "results/summary.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {(r["run"], r["mask_set"], r["color_transfer"]) for r in rows} == {
+        (run, "face_and_surround" if "surround" in run else "face" if "mask" in run else "none",
+         "histogram" if "color" in run else "none") for run in runs}
+    record = json.loads((tmp_path / f"results/runs/c_chelsea_s_strokes_{base}_mask_face_and_surround/run.json"
+                         ).read_text())
+    assert record["settings"]["style_masks"] == [str(data / "masks/chelsea_face.png"),
+                                                 str(data / "masks/chelsea_surround.png")]
+    assert [Path(s).name for s in record["styles"]] == ["strokes.png", "mosaic.png"]
+    for picture in ("galleries/chelsea.png", "grids/by_pair/c_chelsea_s_strokes.png",
+                    f"grids/by_weights/{base}_color_histogram_mask_face.png", "gifs/sweeps/c_chelsea_s_mosaic.gif"):
+        assert (tmp_path / "results" / picture).is_file(), picture

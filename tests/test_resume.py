@@ -54,10 +54,18 @@ def same_files(a: Path, b: Path) -> None:
 
 @pytest.mark.parametrize(
     "extra",
-    [{}, {"optimizer": "adam", "learning_rate": 5.0}, {"scales": [32]}, {"lbfgs_step": 1.0, "lbfgs_bounds": True}],
-    ids=["lbfgs", "adam", "coarse-to-fine", "bounded"],
+    [{}, {"optimizer": "adam", "learning_rate": 5.0}, {"scales": [32]}, {"lbfgs_step": 1.0, "lbfgs_bounds": True},
+     {"style_masks": "left half", "scales": [32]}],
+    ids=["lbfgs", "adam", "coarse-to-fine", "bounded", "masked"],
 )
 def test_a_stopped_run_resumes_to_the_same_files(tmp_path, small_images, extra):
+    if "style_masks" in extra:  # the style on the left half, the photo kept on the right
+        from PIL import Image
+
+        mask = np.zeros((64, 64), np.uint8)
+        mask[:, :32] = 255
+        Image.fromarray(mask).save(tmp_path / "left.png")
+        extra = {**extra, "style_masks": [str(tmp_path / "left.png")]}
     settings = TransferSettings(**TINY, **extra)
     run(small_images, settings, tmp_path, "whole")
     for k in range(settings.frame_count() - 1):

@@ -3,7 +3,7 @@
 import pytest
 
 from nst.settings import TransferSettings
-from nst.workflow import naming
+from nst.workflow import mask_sets, naming
 from nst.workflow.config_checks import ConfigProblem
 from nst.workflow.runs import build_runs, entry_weights, read_run_sheet, run_label, run_options, run_weights
 
@@ -42,7 +42,7 @@ def test_names_keep_the_articles_form_and_add_further_terms_by_name():
     table = build_runs(["hugo"], ["wave"], [[0.025, 5, 1], {"tv": 0.1, "temporal": 200}], DEFAULTS)
     assert list(table.index) == ["c_hugo_s_wave_cw_0.025_sw_5_tvw_1", "c_hugo_s_wave_cw_0.025_sw_5_tvw_0.1_temporal_200"]
     assert list(table.columns) == ["content", "style", "content_weight", "style_weight", "tv_weight", "temporal_weight",
-                                   "color_transfer", "variant", "pair", "run"]
+                                   "color_transfer", "mask_set", "variant", "pair", "run"]
     first, second = (table.loc[r] for r in table.index)
     assert first["temporal_weight"] == "" and second["temporal_weight"] == "200"
     assert run_weights(first) == {"content": 0.025, "style": 5.0, "tv": 1.0}
@@ -56,9 +56,9 @@ def test_a_run_sheet_reads_term_columns_and_the_articles_columns(tmp_path):
                      "hugo\twave\t0.025\t5\t1\t\n"
                      "hugo\tscream\t1e-4\t10\t\t50\n")
     runs = read_run_sheet(sheet, ["hugo"], ["wave", "scream"], DEFAULTS)
-    assert runs == [("hugo", "wave", {"content": 0.025, "style": 5.0, "tv": 1.0}, {"color_transfer": "none"}),
-                    ("hugo", "scream", {"content": 1e-4, "style": 10.0, "tv": 1.0, "temporal": 50.0},
-                     {"color_transfer": "none"})]
+    unmasked = {"color_transfer": "none", "mask_set": "none"}
+    assert runs == [("hugo", "wave", {"content": 0.025, "style": 5.0, "tv": 1.0}, unmasked),
+                    ("hugo", "scream", {"content": 1e-4, "style": 10.0, "tv": 1.0, "temporal": 50.0}, unmasked)]
     table = build_runs(["hugo"], ["wave", "scream"], [], DEFAULTS, str(sheet))
     assert list(table.index) == ["c_hugo_s_wave_cw_0.025_sw_5_tvw_1", "c_hugo_s_scream_cw_0.0001_sw_10_tvw_1_temporal_50"]
 
@@ -108,3 +108,53 @@ def test_a_run_sheets_colour_column_and_its_empty_cells(tmp_path):
     assert list(table["color_transfer"]) == ["cholesky", "pca"]  # an empty cell: the sweep's own value
     assert list(table.index) == ["c_hugo_s_wave_cw_0.025_sw_5_tvw_1_color_cholesky",
                                  "c_hugo_s_wave_cw_0.025_sw_5_tvw_1_color_pca"]
+
+
+def mask_sets_in(folder):
+    for name in ("face.png", "rest.png"):
+        (folder / name).write_bytes(b"")  # the table checks paths exist; the engine decodes them
+    return {"face": {"hugo": [str(folder / "face.png")]},
+            "two": {"hugo": [str(folder / "face.png"), {"mask": str(folder / "rest.png"), "style": "wave"}]}}
+
+
+def test_mask_sets_are_an_axis_for_the_contents_they_list(tmp_path):
+    sets = mask_sets_in(tmp_path)
+    mask_sets.check(sets, ["hugo", "cat"], ["wave"], tmp_path)
+    table = build_runs(["hugo", "cat"], ["wave"], [[0.025, 5, 1]], DEFAULTS, mask_sets=sets)
+    assert list(table.index) == ["c_hugo_s_wave_cw_0.025_sw_5_tvw_1", "c_hugo_s_wave_cw_0.025_sw_5_tvw_1_mask_face",
+                                 "c_hugo_s_wave_cw_0.025_sw_5_tvw_1_mask_two", "c_cat_s_wave_cw_0.025_sw_5_tvw_1"]
+    row = table.loc["c_hugo_s_wave_cw_0.025_sw_5_tvw_1_mask_two"]
+    assert run_label(row) == "cw 0.025 · sw 5 · tvw 1 · mask two" and run_options(row) == {"color_transfer": "none"}
+    regions = mask_sets.regions(sets, row["mask_set"], row["content"])
+    assert regions.masks == [str(tmp_path / "face.png"), str(tmp_path / "rest.png")]
+    assert regions.further_styles == ["wave"]
+    assert mask_sets.regions(sets, "none", "cat").masks == []
+
+
+def test_a_run_sheet_names_a_mask_set_per_row(tmp_path):
+    sets = mask_sets_in(tmp_path)
+    sheet = tmp_path / "runs.tsv"
+    sheet.write_text("content\tstyle\tmask_set\nhugo\twave\tface\nhugo\twave\t\n")
+    table = build_runs(["hugo"], ["wave"], [], DEFAULTS, str(sheet), mask_sets=sets)
+    assert list(table["mask_set"]) == ["face", "none"]
+    sheet.write_text("content\tstyle\tmask_set\nhugo\twave\tsky\n")
+    with pytest.raises(ConfigProblem, match="row 2: mask_set 'sky' is not a key of config mask_sets"):
+        build_runs(["hugo"], ["wave"], [], DEFAULTS, str(sheet), mask_sets=sets)
+    sheet.write_text("content\tstyle\tmask_set\ncat\twave\tface\n")
+    with pytest.raises(ConfigProblem, match="row 2: mask set 'face' has no masks for content 'cat'"):
+        build_runs(["hugo", "cat"], ["wave"], [], DEFAULTS, str(sheet), mask_sets=sets)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"face": {"dog": ["face.png"]}}, "mask_sets.face.dog: 'dog' is not a key of config contents"),
+    ({"face": {"hugo": []}}, "mask_sets.face.hugo: expected a list of masks"),
+    ({"face": {"hugo": ["nope.png"]}}, "mask_sets.face.hugo[0]: no such mask file 'nope.png'"),
+    ({"face": {"hugo": ["face.png", "rest.png"]}}, "mask_sets.face.hugo[1]: expected a mask file {mask: PATH"),
+    ({"face": {"hugo": ["face.png", {"mask": "rest.png", "style": "sky"}]}},
+     "hugo[1]: a further region needs style: <a key of config styles>, got 'sky'"),
+    ({"none": {"hugo": ["face.png"]}}, "mask_sets.none: a set's name must be"),
+])
+def test_a_bad_mask_set_is_one_line_naming_the_entry(tmp_path, entry, message):
+    mask_sets_in(tmp_path)
+    with pytest.raises(ConfigProblem, match=message.replace("[", r"\[").replace("]", r"\]").replace("{", r"\{")):
+        mask_sets.check(entry, ["hugo"], ["wave"], tmp_path)

@@ -64,11 +64,29 @@ def with_inset(image: Image.Image, inset: Image.Image, cell: int, share: float =
     return tile
 
 
+def fitted(lines: list[str], font, width: float) -> list[str]:
+    """`lines` broken where they would overrun `width` pixels: between words, so a run's label
+    (`cw 0.025 · sw 5 · tvw 1 · mask face_and_surround`) wraps whole rather than being cut."""
+    out = []
+    for line in lines:
+        current = ""
+        for word in line.split(" "):
+            candidate = f"{current} {word}" if current else word
+            if current and font.getlength(candidate) > width:
+                out.append(current)
+                current = word
+            else:
+                current = candidate
+        out.append(current)
+    return out
+
+
 def label(image: Image.Image, lines: list[str]) -> Image.Image:
-    """Write `lines` on a translucent band along the bottom of the image."""
+    """Write `lines` on a translucent band along the bottom of the image, wrapped to its width."""
     if not lines:
         return image
     font = _font(image.width)
+    lines = fitted(lines, font, image.width - 8)
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     line_height = int(font.getbbox("Ag")[3] + 4)

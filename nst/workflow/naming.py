@@ -5,8 +5,8 @@ numbers written as the article wrote them (`0.025`, `5`, `0.1`), and its frames
 `…_i_{k}.png`. Loss terms beyond the article's three follow by their own names
 (`…_tvw_1_temporal_200`). The path templates below hold `{run}`, `{kind}`, `{name}`,
 `{variant}`, `{pair}` fields: Snakemake fills them as wildcards, scripts with `str.format`. A
-run's variant is its weights and its place on the other sweep axes (`AXES`: the colour mode),
-each named only where it is off its default (`…_tvw_1_color_histogram`).
+run's variant is its weights and its place on the other sweep axes (`AXES`: the colour mode and
+the mask set), each named only where it is off its default (`…_tvw_1_color_histogram_mask_face`).
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ def weights_label(weights: dict) -> str:
     return " · ".join(f"{ARTICLE_NAMES.get(term, term)} {number(weight)}" for term, weight in weights.items())
 
 
-# Sweep axes beside the weights: a run-table column (an nst option) -> its name in run names and
-# labels, and the value that leaves it out of them (the option's default, so the article's names stay).
-AXES = {"color_transfer": ("color", "none")}
+# Sweep axes beside the weights: a run-table column (an nst option, or the mask set) -> its name in
+# run names and labels, and the value that leaves it out of them (the default, so the article's names stay).
+AXES = {"color_transfer": ("color", "none"), "mask_set": ("mask", "none")}
 
 
 def variant_name(weights: dict, options: dict) -> str:

@@ -8,9 +8,11 @@ sweep's defaults (the article's three weights and `nst.terms`). A run sheet (TSV
 sets (the article's `cw`, `sw`, `tvw` columns are read as the three built-in terms'); an empty
 cell keeps the default. So sweeping a new term's weight is a config edit, never a workflow edit.
 
-Beside the weights, a sweep has axes of other settings (`naming.AXES`: the colour mode, config
-key `color_transfers`, run-sheet column `color_transfer`); every content x style x weights runs
-at each of their values, and a run's variant (the part of its name after the pair) names each.
+Beside the weights, a sweep has other axes (`naming.AXES`): the colour mode (config key
+`color_transfers`, run-sheet column `color_transfer`) and the mask set (config key `mask_sets`,
+nst.workflow.mask_sets; run-sheet column `mask_set`). Every content x style x weights runs at
+each colour mode, unmasked and with each mask set that lists its content; a run's variant (the
+part of its name after the pair) names each value off its default.
 
 Everything here is plain Python over pandas, called by common.smk when Snakemake parses the
 workflow; a problem is one `ConfigProblem` line naming the entry, row or column.
@@ -21,12 +23,15 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from . import mask_sets as masks
 from . import naming
 from .config_checks import ConfigProblem
 
 # The article's column names in run sheets, read as the built-in terms' weights.
 ALIASES = {short: term for term, short in naming.ARTICLE_NAMES.items()}
 SUFFIX = naming.weight_column("")
+# The axes that are nst options, given to each run's settings as they are (the mask set becomes masks).
+OPTION_AXES = ("color_transfer",)
 
 
 def _weight(value, where: str) -> float:
@@ -77,7 +82,8 @@ def check_entries(entries) -> None:
 
 
 def read_run_sheet(path: str | Path, contents, styles, defaults: dict[str, float],
-                   axis_defaults: dict | None = None) -> list[tuple[str, str, dict, dict]]:
+                   axis_defaults: dict | None = None, mask_sets: dict | None = None
+                   ) -> list[tuple[str, str, dict, dict]]:
     """The runs of a TSV sheet as (content, style, weights, axis values), checked row by row."""
     axis_defaults = axis_defaults or {}
     import pandas as pd
@@ -114,16 +120,22 @@ def read_run_sheet(path: str | Path, contents, styles, defaults: dict[str, float
                    for column, term in terms.items() if row[column].strip()}
         options = {axis: (row[axis].strip() if axis in sheet.columns else "") or axis_defaults.get(axis, default)
                    for axis, (_, default) in naming.AXES.items()}
+        if options["mask_set"] != masks.NONE and options["mask_set"] not in (mask_sets or {}):
+            raise ConfigProblem(f"{where}: mask_set {options['mask_set']!r} is not a key of config mask_sets")
+        if not masks.serves(mask_sets or {}, options["mask_set"], row["content"]):
+            raise ConfigProblem(f"{where}: mask set {options['mask_set']!r} has no masks for content "
+                                f"{row['content']!r}")
         runs.append((row["content"], row["style"], {**defaults, **weights}, options))
     return runs
 
 
 def build_runs(contents, styles, weight_entries, defaults: dict[str, float], run_sheet: str = "",
-               axes: dict[str, list] | None = None):
+               axes: dict[str, list] | None = None, mask_sets: dict | None = None):
     """The run table: one row per run, indexed by run name.
 
     `axes` gives each sweep axis's values (an empty list, or none given, takes the axis's
-    default; a run sheet's empty cells take its first value). Columns: `content`, `style`, one
+    default; a run sheet's empty cells take its first value); the mask set's are `none` and
+    every key of `mask_sets`, each for the contents it lists. Columns: `content`, `style`, one
     `<term>_weight` per term any run has (the weight as the article writes numbers; empty where
     a run lacks the term), one column per axis, `variant` (the run name's part after the pair),
     `pair` and `run`.
@@ -132,13 +144,17 @@ def build_runs(contents, styles, weight_entries, defaults: dict[str, float], run
 
     import pandas as pd
 
-    values = {axis: list((axes or {}).get(axis) or [default]) for axis, (_, default) in naming.AXES.items()}
+    mask_sets = mask_sets or {}
+    axes = {**(axes or {}), "mask_set": [masks.NONE, *mask_sets]}
+    values = {axis: list(axes.get(axis) or [default]) for axis, (_, default) in naming.AXES.items()}
     if run_sheet:
-        combos = read_run_sheet(run_sheet, contents, styles, defaults, {a: v[0] for a, v in values.items()})
+        combos = read_run_sheet(run_sheet, contents, styles, defaults, {a: v[0] for a, v in values.items()},
+                                mask_sets)
     else:
         every = [entry_weights(e, defaults, f"config weights, entry {i + 1}") for i, e in enumerate(weight_entries)]
         options = [dict(zip(values, chosen)) for chosen in itertools.product(*values.values())]
-        combos = [(c, s, w, o) for c in contents for s in styles for w in every for o in options]
+        combos = [(c, s, w, o) for c in contents for s in styles for w in every for o in options
+                  if masks.serves(mask_sets, o["mask_set"], c)]
     terms = list(dict.fromkeys(term for _, _, weights, _ in combos for term in weights))
     rows = []
     for content, style, weights, options in combos:
@@ -174,14 +190,19 @@ def run_weights(row) -> dict[str, float]:
             if str(row[column]).strip() not in ("", "nan")}
 
 
-def run_options(row) -> dict:
-    """One run's values on the sweep axes (nst options by name), from its row."""
+def run_axes(row) -> dict:
+    """One run's values on the sweep axes, from its row (a summary written before an axis existed lacks it)."""
     return {axis: row[axis] for axis in naming.AXES if axis in row.keys()}
+
+
+def run_options(row) -> dict:
+    """The nst options among a run's axes, by name."""
+    return {axis: value for axis, value in run_axes(row).items() if axis in OPTION_AXES}
 
 
 def run_label(row) -> str:
     """How galleries, grids, plots and the report name a run's variant: its weights and axes."""
-    return naming.variant_label(run_weights(row), run_options(row))
+    return naming.variant_label(run_weights(row), run_axes(row))
 
 
 def run_settings(base: dict, weights: dict[str, float], options: dict, **extra):

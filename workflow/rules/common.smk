@@ -31,7 +31,7 @@ from nst import estimate
 from nst.errors import NSTError, SettingsError
 from nst.settings import TransferSettings
 from nst.weights import which_backbone
-from nst.workflow import naming, runs
+from nst.workflow import mask_sets, naming, runs
 from nst.workflow.config_checks import ConfigProblem, check_config, check_files
 
 # What the user set in nst: (before the schema fills in the article's defaults), so that
@@ -41,6 +41,11 @@ NST_GIVEN = dict(config.get("nst") or {})
 try:
     check_files(workflow.configfiles)
     runs.check_entries(config.get("weights"))
+    mask_sets.check(
+        config.get("mask_sets"),
+        config.get("contents") or {},
+        config.get("styles") or {},
+    )
     check_config(
         config,
         list(
@@ -92,6 +97,7 @@ def build_runs():
             SETTINGS.weights_by_term(),
             config["runs"],
             {"color_transfer": config["color_transfers"] or [SETTINGS.color_transfer]},
+            config["mask_sets"],
         )
     except ConfigProblem as exc:
         raise WorkflowError(str(exc)) from None
@@ -187,13 +193,22 @@ def runs_where(column, value):
     return RUNS[RUNS[column] == value]
 
 
+def run_regions(row):
+    """A run's mask-set regions (nst.workflow.mask_sets.Regions; none when unmasked)."""
+    return mask_sets.regions(config["mask_sets"], row["mask_set"], row["content"])
+
+
 def run_job(run):
     """What the transfer script needs of one run: its weights by term name, its values on the
-    sweep's other axes (nst options) and where it writes."""
+    sweep's other axes (nst options), its masks and further styles, and where it writes.
+    """
     row = RUNS.loc[run]
+    regions = run_regions(row)
     return {
         "weights": runs.run_weights(row),
         "options": runs.run_options(row),
+        "masks": regions.masks,
+        "further_styles": [input_image("styles", s) for s in regions.further_styles],
         **naming.run_files(run),
     }
 
@@ -210,15 +225,19 @@ def job_runs(wildcards):
 
 
 def transfer_inputs(wildcards):
-    """The preprocessed content and style of a job (one run's, or one pair's)."""
+    """The preprocessed content and style of a job (one run's, or one pair's), and the masks and
+    further styles of its masked runs."""
     if "run" in wildcards.keys():
-        row = RUNS.loc[wildcards.run]
-        content, style = row.content, row.style
+        rows = RUNS.loc[[wildcards.run]]
     else:
-        content, style = wildcards.content, wildcards.style
+        rows = runs_where("pair", pair_of(wildcards))
+    regions = [run_regions(row) for _, row in rows.iterrows()]
+    further = dict.fromkeys(s for r in regions for s in r.further_styles)
     return {
-        "content": input_image("contents", content),
-        "style": input_image("styles", style),
+        "content": input_image("contents", rows.iloc[0].content),
+        "style": input_image("styles", rows.iloc[0]["style"]),
+        "masks": list(dict.fromkeys(m for r in regions for m in r.masks)),
+        "further_styles": [input_image("styles", s) for s in further],
     }
 
 

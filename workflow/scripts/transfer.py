@@ -1,4 +1,7 @@
-"""Transfers of one job: one run, or every run (one per weights) of a content x style pair.
+"""Transfers of one job: one run, or every run (one per variant) of a content x style pair.
+
+A masked run (config mask_sets) takes its further regions' styles after the pair's own and one
+mask per style.
 
 The runs of a job share one process, so TensorFlow's import, the network and its traced
 graph are paid once per job (benchmarks/performance.py measures what that saves). Each run
@@ -18,10 +21,11 @@ def main(snakemake):
             job["weights"],
             job["options"],
             threads=snakemake.threads,
+            style_masks=job["masks"],
         )
         stylize(
             snakemake.input.content,
-            [snakemake.input.style],
+            [snakemake.input.style, *job["further_styles"]],
             settings,
             output=job["image"],
             frames_dir=job["frames_dir"],
