@@ -28,6 +28,7 @@ most the iteration in progress.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -92,6 +93,8 @@ def fingerprint(inputs, settings, engine, plans=()) -> dict:
     return {
         "format": FORMAT,
         "inputs": {role: sha256_of(path) for role, path in files.items()},
+        "guides": {name: hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+                   for name, array in inputs.guides.items()},
         "settings": settings.to_dict(),
         "backbone": engine.backbone,
         "weights": engine.weights.source,

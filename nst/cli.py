@@ -1,6 +1,7 @@
 """`nst`: neural style transfer from the command line.
 
     nst transfer CONTENT STYLE [STYLE ...] -o OUT.png [options]
+    nst video CLIP STYLE [STYLE ...] -o OUT.mp4 [options]
     nst loss CONTENT STYLE IMAGE [IMAGE ...] [options]
     nst weights [--backbone ...] [--weights ...]
 
@@ -20,6 +21,7 @@ from .checkpoint import Interrupted
 from .errors import NSTError
 from .settings import MODEL, TransferSettings
 from .settings_cli import add_arguments, from_arguments
+from .video.chain import TEMPORAL_WEIGHT
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +48,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="save the run after every iteration in DIR; the same command run again resumes it (after a "
                         "crash, Ctrl-C, scancel or a time limit) and ends with the same image")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    v = sub.add_parser("video", help="paint every frame of CLIP in the style of STYLE(s), consistently",
+                       description="Style a clip frame by frame (Ruder et al. 2016): each frame starts from the "
+                       "previous result warped along the optical flow and a temporal loss keeps it there, so the "
+                       "texture moves with the scene instead of flickering. CLIP is a video file or a folder of "
+                       "numbered images; the result keeps its frame rate and its sound.")
+    v.add_argument("clip", metavar="CLIP", help="video file (anything FFmpeg reads) or folder of numbered images")
+    v.add_argument("styles", metavar="STYLE", nargs="+", help="style image(s)")
+    add_arguments(v)
+    vo = v.add_argument_group("video")
+    vo.add_argument("-o", "--output", required=True,
+                    help="the stylised clip: .mp4, .webm, .gif, or a folder (no suffix) of PNG frames")
+    vo.add_argument("--temporal-weight", type=float, default=None, metavar="W",
+                    help=f"weight of the temporal loss (default {TEMPORAL_WEIGHT:g}; 0 styles frames apart, "
+                    "each from the previous result but free to flicker)")
+    vo.add_argument("--frame-evals", type=int, default=0, metavar="N",
+                    help="evaluations of each frame after the first (default: a third of the first frame's)")
+    vo.add_argument("--independent", action="store_true",
+                    help="style every frame on its own, from its content (what temporal consistency is compared with)")
+    vo.add_argument("--start", type=int, default=0, help="first frame (0-based; default 0)")
+    vo.add_argument("--stop", type=int, default=None, help="frame to stop before (default: the end)")
+    vo.add_argument("--step", type=int, default=1, help="take every step-th frame (the frame rate divides by it)")
+    vo.add_argument("--fps", type=float, default=25.0, help="frame rate of a folder of images (default 25)")
+    vo.add_argument("--work", metavar="DIR",
+                    help="keep the chain's frames, flows' results and checkpoints in DIR (default: a hidden folder "
+                    "beside the output, removed when the clip is written); the same command run again resumes there")
+    vo.add_argument("--history", metavar="CSV", help="one row per frame: losses, evaluations, seconds")
+    vo.add_argument("--quiet", action="store_true", help="no line per frame")
 
     lo = sub.add_parser("loss", help="print the losses of existing images as JSON lines (float32)",
                         description="Compute the total loss and each term's (content, style, total variation, and "
@@ -87,6 +117,12 @@ def run_transfer(args) -> int:
     return 0
 
 
+def run_video(args) -> int:
+    from .video.cli import stylize_video
+
+    return stylize_video(args, from_arguments(args))
+
+
 def run_loss(args) -> int:
     from .evaluate import image_losses
 
@@ -105,7 +141,7 @@ def run_weights(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="nst: %(message)s", stream=sys.stderr)
-    commands = {"transfer": run_transfer, "loss": run_loss, "weights": run_weights}
+    commands = {"transfer": run_transfer, "video": run_video, "loss": run_loss, "weights": run_weights}
     try:
         return commands[args.command](args)
     except NSTError as exc:

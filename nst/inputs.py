@@ -30,10 +30,14 @@ class Inputs:
     notices: list[str]  # what the user should know about how a file was read
     content_alpha: object = None  # the content's alpha channel (PIL, mode L), which the result keeps
     masks: list = field(default_factory=list)  # one per style with settings.style_masks (PIL, mode L)
+    guides: dict = field(default_factory=dict)  # further per-position inputs, (H, W, K) at the content's size
 
     @classmethod
-    def load(cls, content: str | Path, styles: list[str | Path], settings: TransferSettings) -> "Inputs":
-        """Decode every input file, so a bad one fails before any model is built."""
+    def load(cls, content: str | Path, styles: list[str | Path], settings: TransferSettings,
+             guides: dict | None = None) -> "Inputs":
+        """Decode every input file, so a bad one fails before any model is built. `guides`: named
+        per-position inputs (a video frame's warped previous result and its reliability), (H, W, K)
+        float32 arrays of the content's size, resized with it at every stage."""
         if not styles:
             raise SettingsError("at least one style image is needed")
         notices: list[str] = []
@@ -41,8 +45,13 @@ class Inputs:
         loaded = images.load(content, notices)
         style_images = [images.load_rgb(s, notices) for s in styles]
         style_masks = [load_mask(m, loaded.rgb.size, notices) for m in settings.style_masks]
+        width, height = loaded.rgb.size
+        for name, array in (guides or {}).items():
+            if array.shape[:2] != (height, width):
+                raise ImageError(f"{content}: the guide {name!r} is {array.shape[1]}x{array.shape[0]}, not the "
+                                 f"content's {width}x{height}")
         return cls(loaded.rgb, style_images, init, str(content), [str(s) for s in styles], notices, loaded.alpha,
-                   style_masks)
+                   style_masks, dict(guides or {}))
 
     def check_sizes(self, settings: TransferSettings, backbone: str) -> None:
         """Refuse stage sizes for which the deepest layer would have no pixels."""
@@ -98,6 +107,7 @@ class Inputs:
             guides["style_masks"] = np.dstack(
                 [np.asarray(m.resize((w, h), images.Image.Resampling.BILINEAR), np.float32) / 255.0
                  for m in self.masks])  # bilinear: Lanczos's ringing would spill a faint region past an edge
+        guides.update({name: resized(array, h, w) for name, array in self.guides.items()})
         if not settings.preserve_color:
             return StageImages(content_rgb, content_rgb, style_rgbs, alpha, guides)
         content_luma = colour.luminance(content_rgb)
@@ -197,3 +207,12 @@ def load_mask(path, content_size: tuple[int, int], notices: list[str]):
     if abs(mw / mh - cw / ch) > 0.01 * cw / ch:
         notices.append(f"{path}: {mw}x{mh} is stretched to the content's shape ({cw}x{ch})")
     return mask
+
+
+def resized(array: np.ndarray, height: int, width: int) -> np.ndarray:
+    """An (H, W, K) float32 guide at (height, width): bilinear, averaging where it shrinks."""
+    if array.shape[:2] == (height, width):
+        return np.asarray(array, np.float32)
+    from .quiet import tf
+
+    return tf.image.resize(np.asarray(array, np.float32), (height, width), antialias=True).numpy()

@@ -68,11 +68,11 @@ class ProgressBar(Observer):
 class RunLog(Observer):
     """Notices at the start, one line per iteration if asked (for log files), a summary at the end."""
 
-    def __init__(self, iterations: bool = False):
-        self.iterations = iterations
+    def __init__(self, iterations: bool = False, announce: bool = True):
+        self.iterations, self.announce = iterations, announce  # announce: the notices and the summary
 
     def started(self, run: RunStart) -> None:
-        for notice in run.notices:
+        for notice in run.notices if self.announce else ():
             log.warning("notice: %s", notice)
 
     def iterated(self, iteration: Iteration) -> None:
@@ -84,6 +84,8 @@ class RunLog(Observer):
                  row.iteration, row.stage, row.size, row.losses.total, parts, row.evaluations, row.seconds)
 
     def finished(self, result: TransferResult) -> None:
+        if not self.announce:
+            return
         r = result.record
         log.info("%s: %s, %s on %s, seed %d, %d iterations, %d evaluations, %.1f s", r.status, r.backbone, r.precision,
                  r.device, r.seed, r.iterations_completed, r.evaluations, r.seconds["total"])

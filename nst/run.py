@@ -119,11 +119,13 @@ class Transfer:
     plans: list = field(default_factory=list)  # nst.estimate.StagePlan of every stage: tiled or not, which state
 
     @classmethod
-    def prepare(cls, content, styles, settings: TransferSettings | None = None, output=None) -> "Transfer":
-        """Check settings, decode every input, build the engine and check the sizes: all before any work."""
+    def prepare(cls, content, styles, settings: TransferSettings | None = None, output=None, guides=None
+                ) -> "Transfer":
+        """Check settings, decode every input, build the engine and check the sizes: all before any work.
+        `guides`: per-position inputs of the content's size by name (nst.inputs.Inputs.load)."""
         started = time.perf_counter()
         settings = (settings or TransferSettings()).validate(n_styles=len(styles))
-        inputs = Inputs.load(content, styles, settings)
+        inputs = Inputs.load(content, styles, settings, guides)
         engine = engine_for(settings)
         inputs.check_sizes(settings, engine.backbone)
         limit, source = memory_limit(settings.max_memory)

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import losses
 from .errors import SettingsError
+from .images import preprocess
 from .masks import layer_masks
 from .quiet import tf
 
@@ -287,3 +288,35 @@ class TotalVariationTerm(Term):
 
     def loss(self, image, maps, targets, content_maps, guides):
         return losses.total_variation_loss(image)
+
+
+@register_term
+class TemporalTerm(Term):
+    """A video frame's distance from the previous stylised frame warped onto it (Ruder et al. 2016):
+    ``sum(c * (x - w)^2)`` over pixels and channels, w the warped previous result and c its
+    reliability (0 where the flow cannot be trusted, so there the frame is free). An image term:
+    it reads no feature maps, so tiled stages evaluate it on the whole image.
+
+    Its guides are the stage's `previous` ((H, W, 3) RGB, 0..255) and `reliability` ((H, W, 1));
+    `nst video` (nst/video/chain.py) gives them, the first frame with reliability 0 everywhere.
+    """
+
+    name = "temporal"
+
+    def guide_specs(self):
+        return {IMAGE: tf.TensorSpec((1, None, None, 4), tf.float32)}
+
+    def guide_arrays(self, stage_guides, downsample):
+        if "previous" not in stage_guides:
+            raise SettingsError("terms", "the temporal term compares a video frame with the previous one; it runs "
+                                         "through `nst video` (or the workflow's videos:), not on a single image")
+        previous = stage_guides["previous"]
+        if self.settings.preserve_color:
+            from .colour import as_grey_rgb, luminance
+
+            previous = as_grey_rgb(luminance(previous))
+        return {IMAGE: np.concatenate([preprocess(previous), stage_guides["reliability"][np.newaxis]], axis=-1)}
+
+    def loss(self, image, maps, targets, content_maps, guides):
+        guide = guides[IMAGE]
+        return tf.reduce_sum(guide[..., 3:] * tf.square(image - guide[..., :3]))

@@ -31,18 +31,22 @@ def stylize(
     log_iterations: bool = False,
     observers: list[Observer] = (),
     checkpoint: str | Path | None = None,
+    guides: dict | None = None,
+    announce: bool = True,
 ) -> TransferResult:
     """Run one transfer and write what was asked for; return the image and its records.
 
     `log_iterations` logs one line per iteration (for log files, where no progress bar
-    shows); `observers` are told of every evaluation and iteration after the built-in ones.
+    shows); `announce=False` leaves out the notices and the closing summary line (a video's
+    later frames, whose chain says them once); `observers` are told of every evaluation and iteration after the built-in ones.
     With `checkpoint` (a folder) the run saves itself after every iteration and, started
-    again, resumes there (nst.checkpoint). Raises `NSTError` subclasses for bad inputs or
+    again, resumes there (nst.checkpoint). `guides`: per-position inputs by name, (H, W, K) arrays
+    of the content's size, which terms read (a video frame's warped previous result). Raises `NSTError` subclasses for bad inputs or
     settings before any work starts, `DivergedError` (after saving the last good image)
     when the loss becomes NaN/Inf, and `nst.checkpoint.Interrupted` on SIGTERM/SIGINT.
     """
-    transfer = Transfer.prepare(content, styles, settings, output)
-    watchers: list[Observer] = [ProgressBar(progress), RunLog(log_iterations)]
+    transfer = Transfer.prepare(content, styles, settings, output, guides)
+    watchers: list[Observer] = [ProgressBar(progress), RunLog(log_iterations, announce)]
     if frames_dir is not None:
         watchers.append(Frames(frames_dir, Path(output).stem if output else "frame"))
     watchers += [FinalImage(output)] if output is not None else []

@@ -66,3 +66,55 @@ def test_bad_clips_are_one_line_each_and_nothing_is_written(tmp_path, frames):
     with pytest.raises(VideoError, match="absent.mp4: no such file"):
         read_clip(tmp_path / "absent.mp4")
     assert not (tmp_path / "out.avi").exists()
+
+
+def clip_with_sound(path, frames, fps=24, seconds_of_tone=None):
+    """An MP4 with the frames and an AAC tone as long as they last (encoded by PyAV's FFmpeg)."""
+    import av
+
+    rate = 44100
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        sound = container.add_stream("aac", rate=rate)
+        for frame in frames:
+            for packet in video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+        total = int(rate * (seconds_of_tone or len(frames) / fps))
+        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(total) / rate)).astype(np.float32)
+        for start in range(0, total, 1024):
+            chunk = av.AudioFrame.from_ndarray(tone[np.newaxis, start:start + 1024], format="flt", layout="mono")
+            chunk.sample_rate, chunk.pts = rate, start
+            for packet in sound.encode(chunk):
+                container.mux(packet)
+        for packet in sound.encode():
+            container.mux(packet)
+
+
+def sound_seconds(path) -> float:
+    import av
+
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return 0.0
+        stream = container.streams.audio[0]
+        packets = [p for p in container.demux(stream) if p.pts is not None]
+        return float((max(p.pts + p.duration for p in packets) - min(p.pts for p in packets)) * stream.time_base)
+
+
+def test_the_sound_of_the_frames_span_is_copied_unchanged(tmp_path, frames):
+    source = tmp_path / "talk.mp4"
+    clip_with_sound(source, frames, fps=24)  # 12 frames: half a second
+    part = read_clip(source, start=2, stop=8)  # frames 2..7: a quarter of a second
+    assert part.seconds == pytest.approx((2 / 24, 8 / 24), abs=1e-3)
+    assert write_clip(part.frames, tmp_path / "out.mp4", part.fps, audio_from=part) == []
+    assert sound_seconds(tmp_path / "out.mp4") == pytest.approx(6 / 24, abs=0.05)  # AAC frames are 1024 samples
+    assert len(read_clip(tmp_path / "out.mp4").frames) == 6
+    notices = write_clip(part.frames, tmp_path / "out.webm", part.fps, audio_from=part)
+    assert "its sound (aac) cannot go into a .webm file unchanged" in notices[0]
+    assert sound_seconds(tmp_path / "out.webm") == 0 and len(read_clip(tmp_path / "out.webm").frames) == 6
+    silent = tmp_path / "silent.mp4"
+    write_clip(frames, silent, 24)
+    assert write_clip(frames[:3], tmp_path / "again.mp4", 24, audio_from=read_clip(silent)) == []

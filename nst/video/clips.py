@@ -5,6 +5,7 @@ clip is written whole or not at all (a temporary file renamed into place)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -28,7 +29,8 @@ class VideoError(NSTError):
 class Clip:
     frames: list[np.ndarray]  # (H, W, 3) uint8 RGB, in order
     fps: Fraction  # the clip's own frame rate (a folder of images: as given)
-    source: Path
+    source: Path | None
+    seconds: tuple[float, float] = (0.0, 0.0)  # the span of the source the frames cover (for its audio)
 
 
 def _numbered(folder: Path) -> list[Path]:
@@ -52,8 +54,9 @@ def read_clip(path: str | Path, start: int = 0, stop: int | None = None, step: i
         files = _numbered(path)[start:stop:step]
         frames = [np.asarray(images.load(f).rgb) for f in files]
         fps = Fraction(folder_fps).limit_denominator(1001) / step
+        span = (0.0, 0.0)
     else:
-        frames, fps = _decode(path, start, stop, step)
+        frames, fps, span = _decode(path, start, stop, step)
     if not frames:
         raise VideoError(f"{path}: no frames{' in that range' if start or stop else ''}; "
                          "give a clip with frames (or a folder of numbered images)")
@@ -62,10 +65,10 @@ def read_clip(path: str | Path, start: int = 0, stop: int | None = None, step: i
         first, other = frames[0].shape[:2], next(s for s in sizes if s != frames[0].shape[:2])
         raise VideoError(f"{path}: frames change size ({first[1]}x{first[0]}, then {other[1]}x{other[0]}); "
                          "every frame of a clip must have one size")
-    return Clip(frames, fps, path)
+    return Clip(frames, fps, path, span)
 
 
-def _decode(path: Path, start: int, stop: int | None, step: int) -> tuple[list[np.ndarray], Fraction]:
+def _decode(path: Path, start: int, stop: int | None, step: int) -> tuple[list[np.ndarray], Fraction, tuple]:
     import av
 
     try:
@@ -73,30 +76,42 @@ def _decode(path: Path, start: int, stop: int | None, step: int) -> tuple[list[n
             if not container.streams.video:
                 raise VideoError(f"{path}: has no video stream; give a video file or a folder of images")
             stream = container.streams.video[0]
-            fps = Fraction(stream.average_rate or stream.guessed_rate or 25) / step
-            frames = []
+            rate = Fraction(stream.average_rate or stream.guessed_rate or 25)
+            fps = rate / step
+            frames, times = [], []
             for index, frame in enumerate(container.decode(stream)):
                 if stop is not None and index >= stop:
                     break
                 if index >= start and (index - start) % step == 0:
                     frames.append(frame.to_ndarray(format="rgb24"))
+                    times.append(float(frame.time) if frame.time is not None else index / float(rate))
     except VideoError:
         raise
     except (av.error.FFmpegError, ValueError, OSError) as exc:
         raise VideoError(f"{path}: not a video FFmpeg can read ({exc}); give a video file or a folder of "
                          "numbered images") from None
-    return frames, fps
+    span = (times[0], times[-1] + step / float(rate)) if times else (0.0, 0.0)
+    return frames, fps, span
 
 
-def write_clip(frames: list[np.ndarray], path: str | Path, fps: Fraction | float) -> None:
+def check_output(path: str | Path) -> None:
+    """Refuse an output a clip cannot be written to, before any work."""
+    suffix = Path(path).suffix.lower()
+    if suffix and suffix != ".gif" and suffix not in CODECS:
+        raise VideoError(f"{path}: cannot write {suffix} clips; write .mp4, .webm, .gif or a folder (no suffix)")
+
+
+def write_clip(frames: list[np.ndarray], path: str | Path, fps: Fraction | float, audio_from: Clip | None = None
+               ) -> list[str]:
     """`frames` as .mp4 (H.264), .webm (VP9), .gif, or a folder of PNG frames (a path without a
-    suffix); whole or not at all."""
+    suffix); whole or not at all. A video file gets `audio_from`'s sound over the span its frames
+    came from, copied as it is (not re-encoded). Returns notices (sound that could not be kept)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if not suffix:
         for k, frame in enumerate(frames):
             images.save_png(frame, path / f"frame_{k:05d}.png")
-        return
+        return []
     if suffix == ".gif":  # Pillow's writer: the engine does not import the workflow's gallery helpers
         from PIL import Image
 
@@ -104,22 +119,36 @@ def write_clip(frames: list[np.ndarray], path: str | Path, fps: Fraction | float
         with atomic_path(path) as tmp:
             pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:], loop=0,
                              duration=round(1000 / float(fps)))
-        return
-    if suffix not in CODECS:
-        raise VideoError(f"{path}: cannot write {suffix} clips; write .mp4, .webm, .gif or a folder (no suffix)")
-    _encode(frames, path, Fraction(fps).limit_denominator(1001), *CODECS[suffix])
+        return []
+    check_output(path)
+    notices = []
+    audio = audio_from if audio_from is not None and audio_from.source is not None and audio_from.source.is_file() \
+        else None
+    try:
+        _encode(frames, path, Fraction(fps).limit_denominator(1001), *CODECS[suffix], audio=audio)
+    except _AudioRefused as exc:
+        _encode(frames, path, Fraction(fps).limit_denominator(1001), *CODECS[suffix])
+        notices.append(f"{audio.source}: its sound ({exc}) cannot go into a {suffix} file unchanged, so {path} "
+                       "has none; write .mp4 (or .webm for Opus or Vorbis sound) to keep it")
+    return notices
 
 
-def _encode(frames, path: Path, fps: Fraction, codec: str, pixel_format: str) -> None:
+class _AudioRefused(Exception):
+    """The container does not take the source's sound as it is."""
+
+
+def _encode(frames, path: Path, fps: Fraction, codec: str, pixel_format: str, audio: Clip | None = None) -> None:
     import av
 
     h, w = frames[0].shape[:2]
     even = (h - h % 2, w - w % 2)  # 4:2:0 chroma needs even sides
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, contextlib.ExitStack() as sources:
         try:
             with av.open(tmp, mode="w", format=path.suffix[1:]) as container:
                 stream = container.add_stream(codec, rate=fps)
                 stream.width, stream.height, stream.pix_fmt = even[1], even[0], pixel_format
+                # every stream is added before the first packet: the container's header is written then
+                sound = _sound_stream(audio, container, sources) if audio is not None else None
                 for frame in frames:
                     picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[: even[0], : even[1], :3]),
                                                          format="rgb24")
@@ -127,6 +156,46 @@ def _encode(frames, path: Path, fps: Fraction, codec: str, pixel_format: str) ->
                         container.mux(packet)
                 for packet in stream.encode():
                     container.mux(packet)
+                if sound is not None:
+                    _copy_sound(audio, container, *sound)
+        except _AudioRefused:
+            raise
         except av.error.FFmpegError as exc:
             raise VideoError(f"{path}: FFmpeg could not write it with {codec} ({exc}); write .mp4, .webm or .gif "
                              "instead") from None
+
+
+def _sound_stream(clip: Clip, container, sources: contextlib.ExitStack):
+    """(the source's first sound stream, its copy in `container`), or None where the source has no sound."""
+    import av
+
+    source = sources.enter_context(av.open(str(clip.source)))
+    if not source.streams.audio:
+        return None
+    sound = source.streams.audio[0]
+    if sound.codec_context.name not in container.supported_codecs:
+        raise _AudioRefused(sound.codec_context.name)
+    try:
+        return source, sound, container.add_stream_from_template(sound)
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise _AudioRefused(sound.codec_context.name) from exc
+
+
+def _copy_sound(clip: Clip, container, source, sound, out) -> None:
+    """The sound's packets over the clip's span, copied with their times moved to start at 0."""
+    import av
+
+    begin, end = clip.seconds
+    shift = round(begin / sound.time_base)
+    for packet in source.demux(sound):
+        if packet.pts is None or packet.dts is None:
+            continue
+        if not begin <= float(packet.pts * sound.time_base) < end:
+            continue
+        packet.pts -= shift
+        packet.dts -= shift
+        packet.stream = out
+        try:
+            container.mux(packet)
+        except av.error.FFmpegError as exc:
+            raise _AudioRefused(sound.codec_context.name) from exc

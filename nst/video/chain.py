@@ -1,0 +1,221 @@
+"""The frame chain of a video: each frame one transfer of the run loop, started from the previous
+stylised frame warped onto it and held near it by the temporal term (Ruder et al. 2016).
+
+    frame 0:  a transfer of the settings (the temporal term given reliability 0: it adds nothing)
+    frame t:  w = result t-1 warped along the backward flow, c = its reliability (nst.video.flow)
+              init = c·w + (1-c)·frame t (disoccluded pixels from the photo), guides previous=w, reliability=c,
+              the last stage only, the later frames' budget
+
+Everything a frame needs is made from files the chain keeps in its work folder (the frames at
+the result's size, each stylised frame as saved, the flows), so a chain stopped anywhere resumes
+at the frame it was on: finished frames are kept, the frame in progress continues from its own
+checkpoint, bit for bit as a single transfer does. `independent=True` styles every frame on its
+own from the content (what the temporal figures compare with).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import images
+from ..files import sha256_of, write_text_atomic
+from ..settings import TransferSettings
+from . import flow as flows
+from .clips import Clip
+
+log = logging.getLogger("nst")
+
+FRAME = "frame_{:05d}.png"
+HISTORY_COLUMNS = ["frame", "total_loss", "evaluations", "seconds"]
+
+
+TEMPORAL_WEIGHT = 200.0  # measured: docs/video.md
+
+
+@dataclass(frozen=True)
+class ChainSettings:
+    """What a video adds to a transfer's settings."""
+
+    temporal_weight: float = TEMPORAL_WEIGHT
+    later_evaluations: int = 0  # evaluations of each frame after the first; 0: a third of the first's
+    independent: bool = False  # every frame on its own, from the content, no temporal term
+
+    def later_budget(self, settings: TransferSettings) -> int:
+        return self.later_evaluations or max(10, settings.planned_evaluations() // 3)
+
+
+@dataclass
+class FrameRow:
+    frame: int
+    losses: dict  # the frame's final weighted losses by term, and total
+    evaluations: int
+    seconds: float
+
+
+@dataclass
+class ChainResult:
+    frames: list[np.ndarray]  # (H, W, 3) uint8 RGB, as saved
+    rows: list[FrameRow] = field(default_factory=list)
+
+
+def frame_settings(settings: TransferSettings, chain: ChainSettings, index: int, init: str | None
+                   ) -> TransferSettings:
+    """The transfer settings of frame `index`: the temporal term beside the others; after the first
+    frame, only the last stage (the warped result is already at full size), from `init`, within
+    the later frames' budget."""
+    terms = dict(settings.terms)
+    if not chain.independent:
+        terms["temporal"] = chain.temporal_weight
+    changed = {"terms": terms}
+    if index and not chain.independent:
+        changed.update(scales=[], scale_evals=[], init=init)
+        # the budget in the settings' own iterations (each a checkpoint: a stopped frame resumes within it)
+        changed.update(iterations=-(-chain.later_budget(settings) // settings.evals_per_iteration))
+    return dataclasses.replace(settings, **changed)
+
+
+class FrameChain:
+    """A clip's frames stylised in order in `work` (a folder), resumably."""
+
+    def __init__(self, clip: Clip, styles: list[str], settings: TransferSettings, work: str | Path,
+                 chain: ChainSettings = ChainSettings(),
+                 flow_pair: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None):
+        self.clip, self.styles, self.settings, self.chain = clip, [str(s) for s in styles], settings, chain
+        self.work = Path(work)
+        h, w = clip.frames[0].shape[:2]
+        self.width, self.height = images.fit_size(w, h, settings.size)
+        self._flow_pair = flow_pair or self._computed_flows
+
+    # --- the work folder ----------------------------------------------------------------------
+
+    def content_path(self, k: int) -> Path:
+        return self.work / "content" / FRAME.format(k)
+
+    def styled_path(self, k: int) -> Path:
+        return self.work / "styled" / FRAME.format(k)
+
+    def _record_path(self, k: int) -> Path:
+        return self.work / "records" / FRAME.format(k).replace(".png", ".json")
+
+    def _write_contents(self) -> None:
+        """Each frame at the result's size, once (what the transfers and the flows read)."""
+        for k, frame in enumerate(self.clip.frames):
+            path = self.content_path(k)
+            if not path.exists():
+                picture = images.resize(images.Image.fromarray(frame), (self.width, self.height))
+                images.save_png(np.asarray(picture), path)
+
+    def content(self, k: int) -> np.ndarray:
+        return np.asarray(images.load_rgb(self.content_path(k)))
+
+    def _computed_flows(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Forward (frame k-1 to k) and backward (k to k-1) flow at the result's size."""
+        before, now = self.content(k - 1), self.content(k)
+        return flows.flow(before, now), flows.flow(now, before)
+
+    # --- the chain ------------------------------------------------------------------------------
+
+    def fingerprint(self) -> dict:
+        """What makes this chain this chain: its frames, styles, settings and the chain's own."""
+        import hashlib
+
+        frames = hashlib.sha256()
+        for frame in self.clip.frames:
+            frames.update(np.ascontiguousarray(frame).tobytes())
+        return {"frames": frames.hexdigest(), "styles": [sha256_of(s) for s in self.styles],
+                "settings": self.settings.to_dict(), "chain": dataclasses.asdict(self.chain),
+                "size": [self.width, self.height]}
+
+    def _claim_work(self) -> None:
+        """Keep what an earlier process of this same chain left in the work folder; clear another chain's."""
+        import json
+
+        marker = self.work / "chain.json"
+        current = json.loads(json.dumps(self.fingerprint()))
+        if marker.exists():
+            if json.loads(marker.read_text()) == current:
+                return
+            log.warning("notice: %s held another clip's frames (its clip, styles or settings differ); starting afresh",
+                        self.work)
+            shutil.rmtree(self.work)
+        write_text_atomic(marker, json.dumps(current, indent=1))
+
+    def run(self, observers_for: Callable[[int], list] = lambda k: [], progress: Callable[[FrameRow], None] = None
+            ) -> ChainResult:
+        from ..transfer import stylize
+
+        self._claim_work()
+        self._write_contents()
+        rows = []
+        for k in range(len(self.clip.frames)):
+            record = self._record_path(k)
+            if record.exists() and self.styled_path(k).exists():  # finished by this or an earlier process
+                rows.append(_row_from(record))
+                continue
+            guides, init = self._guides_and_init(k)
+            started = time.perf_counter()
+            result = stylize(self.content_path(k), self.styles, frame_settings(self.settings, self.chain, k, init),
+                             output=self.styled_path(k), progress=False, observers=observers_for(k),
+                             checkpoint=self.work / "checkpoints" / str(k), guides=guides, announce=k == 0)
+            row = FrameRow(k, result.record.final_losses, result.record.evaluations,
+                           round(time.perf_counter() - started, 3))
+            write_text_atomic(record, _row_json(row))
+            shutil.rmtree(self.work / "checkpoints" / str(k), ignore_errors=True)
+            rows.append(row)
+            if progress is not None:
+                progress(row)
+        return ChainResult([np.asarray(images.load_rgb(self.styled_path(k))) for k in range(len(rows))], rows)
+
+    def _guides_and_init(self, k: int) -> tuple[dict | None, str | None]:
+        """Frame k's guides (the warped previous result and its reliability) and the path of its
+        start image; for the first frame (or independent frames) reliability 0 and no start image."""
+        frame = self.content(k).astype(np.float32)
+        if self.chain.independent:
+            return None, None
+        if k == 0:
+            return {"previous": frame, "reliability": np.zeros((*frame.shape[:2], 1), np.float32)}, None
+        forward, backward = self._flow_pair(k)
+        previous = np.asarray(images.load_rgb(self.styled_path(k - 1)), np.float32)
+        warped = flows.warp(previous, backward)
+        weight = flows.reliability(forward, backward)[..., np.newaxis]
+        init = self.work / "init" / FRAME.format(k)
+        images.save_png(np.rint(weight * warped + (1 - weight) * frame).astype(np.uint8), init)
+        return {"previous": warped, "reliability": weight}, str(init)
+
+
+def write_history(rows: list[FrameRow], path: str | Path) -> None:
+    """One row per frame: its losses (`total_loss`, then `<term>_loss`), evaluations and seconds."""
+    terms = [t for t in rows[0].losses if t != "total"] if rows else []
+    columns = ["frame", "total_loss", *[f"{t}_loss" for t in terms], "evaluations", "seconds"]
+    lines = [",".join(columns)]
+    for row in rows:
+        values = [row.frame, row.losses["total"], *[row.losses.get(t, "") for t in terms], row.evaluations,
+                  row.seconds]
+        lines.append(",".join(str(v) for v in values))
+    write_text_atomic(path, "\n".join(lines) + "\n")
+
+
+def _row_json(row: FrameRow) -> str:
+    import json
+
+    return json.dumps(dataclasses.asdict(row))
+
+
+def _row_from(path: Path) -> FrameRow:
+    import json
+
+    return FrameRow(**json.loads(path.read_text()))
+
+
+def read_history(path: str | Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))

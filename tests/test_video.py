@@ -1,0 +1,131 @@
+"""Video (nst/video/chain.py, `nst video`): the frame chain on the project's own clip, its temporal
+term, resuming at the frame it was on, the clip out with its sound, bad clips refused in one line."""
+
+import subprocess
+import sys
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nst.settings import TransferSettings
+from nst.video.chain import ChainSettings, FrameChain, read_history
+from nst.video.clips import Clip, read_clip, write_clip
+from nst.video.synthetic import synthetic_clip
+from snakemake_runner import ROOT
+
+STYLE = str(ROOT / "data/styles/strokes.png")
+# the article's restarted L-BFGS (a checkpoint per iteration), small and in float32: bit-identical anywhere
+SMALL = dict(size=96, iterations=3, evals_per_iteration=4, seed=0, precision="float32", init="content")
+
+
+@pytest.fixture(scope="module")
+def frames():
+    photo = np.asarray(Image.open(ROOT / "data/content/coffee.png").convert("RGB"))
+    return synthetic_clip(photo, frames=4, size=(128, 72)).frames
+
+
+def chain_of(frames, work, **chain):
+    return FrameChain(Clip(frames, Fraction(12), None), [STYLE], TransferSettings(**SMALL), work,
+                      ChainSettings(later_evaluations=8, **chain))
+
+
+class InterruptAt:
+    """Stops the process (as Ctrl-C would) after frame `frame`'s first iteration, once it is saved."""
+
+    def __init__(self, frame):
+        self.frame = frame
+
+    def __call__(self, k):
+        from nst.run import Observer
+
+        stop = self
+
+        class Interrupt(Observer):
+            def iterated(self, iteration):
+                if k == stop.frame and not iteration.replayed:
+                    raise KeyboardInterrupt
+
+        return [Interrupt()]
+
+
+def test_the_chain_adds_the_temporal_term_after_the_first_frame_and_resumes_at_its_frame(tmp_path, frames):
+    whole = chain_of(frames, tmp_path / "whole").run()
+    assert [row.evaluations > 0 for row in whole.rows] == [True] * 4
+    assert whole.rows[0].losses["temporal"] == 0 and all(row.losses["temporal"] > 0 for row in whole.rows[1:])
+    assert all(8 <= row.evaluations <= 12 for row in whole.rows[1:])  # 2 restarted L-BFGS runs of 4 (and a line search)
+    interrupted = chain_of(frames, tmp_path / "cut")
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.run(observers_for=InterruptAt(2))
+    assert (tmp_path / "cut/styled/frame_00001.png").exists() and not (tmp_path / "cut/styled/frame_00002.png").exists()
+    assert (tmp_path / "cut/checkpoints/2").is_dir()  # frame 2 stopped after its first iteration
+    done = []
+    resumed = chain_of(frames, tmp_path / "cut").run(progress=done.append)
+    assert [row.frame for row in done] == [2, 3]  # frames 0 and 1 were kept, not made again
+    for k in range(4):
+        assert (tmp_path / f"cut/styled/frame_{k:05d}.png").read_bytes() == \
+            (tmp_path / f"whole/styled/frame_{k:05d}.png").read_bytes(), k
+    assert [r.losses for r in resumed.rows] == [r.losses for r in whole.rows]
+    assert not (tmp_path / "cut/checkpoints/2").exists()
+
+
+def test_another_clips_work_folder_is_not_mixed_in(tmp_path, frames, caplog):
+    chain_of(frames[:2], tmp_path / "w").run()
+    flipped = [f[:, ::-1].copy() for f in frames[:2]]
+    done = []
+    chain_of(flipped, tmp_path / "w").run(progress=done.append)
+    assert [row.frame for row in done] == [0, 1] and "held another clip's frames" in caplog.text
+
+
+def nst_video(*args):
+    return subprocess.run([sys.executable, "-m", "nst", "video", *map(str, args)], capture_output=True, text=True)
+
+
+def test_nst_video_writes_the_clip_with_its_rate_sound_and_a_history(tmp_path, frames):
+    from test_video_clips import clip_with_sound, sound_seconds
+
+    source = tmp_path / "clip.mp4"
+    clip_with_sound(source, frames, fps=12)
+    out = tmp_path / "styled.mp4"
+    done = nst_video(source, STYLE, "-o", out, "--size", "96", "--iterations", "2", "--evals-per-iteration", "3",
+                     "--seed", "0", "--frame-evals", "3", "--history", tmp_path / "h.csv", "--start", "1")
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stdout and "3 frames, 96x54, 12 fps" in done.stdout
+    assert done.stderr.count("frame ") == 3 and done.stderr.count("notice: VGG16") <= 1
+    back = read_clip(out)
+    assert len(back.frames) == 3 and back.fps == 12 and back.frames[0].shape == (54, 96, 3)
+    assert sound_seconds(out) == pytest.approx(3 / 12, abs=0.05)
+    rows = read_history(tmp_path / "h.csv")
+    assert [r["frame"] for r in rows] == ["0", "1", "2"] and float(rows[0]["temporal_loss"]) == 0
+    assert float(rows[2]["temporal_loss"]) > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "h.csv", "styled.mp4"]  # work folder gone
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("not_a_video", "notes.mp4: not a video FFmpeg can read"),
+    ("no_frames", "empty: no frames"),
+    ("sizes_change", "frames change size (128x72, then 64x36)"),
+    ("no_codec", "out.avi: cannot write .avi clips; write .mp4, .webm, .gif or a folder"),
+    ("bad_range", "option step: must be >= 1, got 0"),
+])
+def test_a_bad_clip_is_one_line_exit_2_and_no_output(tmp_path, frames, case, expected):
+    clip, out, extra = tmp_path / "clip", tmp_path / "out.mp4", []
+    write_clip(frames[:2], clip, 12)  # a folder of PNG frames
+    if case == "not_a_video":
+        clip = tmp_path / "notes.mp4"
+        clip.write_text("hello")
+    elif case == "no_frames":
+        clip = tmp_path / "empty"
+        clip.mkdir()
+    elif case == "sizes_change":
+        Image.fromarray(frames[2][::2, ::2]).save(clip / "frame_00002.png")
+    elif case == "no_codec":
+        out = tmp_path / "out.avi"
+    elif case == "bad_range":
+        extra = ["--step", "0"]
+    done = nst_video(clip, STYLE, "-o", out, "--size", "64", "--iterations", "1", "--evals-per-iteration", "2", *extra)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], done.stderr
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
