@@ -129,3 +129,92 @@ def test_a_bad_clip_is_one_line_exit_2_and_no_output(tmp_path, frames, case, exp
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], done.stderr
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+# --- the workflow: videos: a clip x styles x weights, its motion rule, encoding, preview, summary ---
+
+
+def video_config(folder, frames):
+    import yaml
+
+    from test_video_clips import clip_with_sound
+
+    clip_with_sound(folder / "pan.mp4", frames, fps=12)
+    config = folder / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "videos": {"pan": "pan.mp4"},
+        "styles": {"strokes": STYLE},
+        "weights": [[0.025, 5, 1], {"temporal": 50}],
+        "size": 96,
+        "video": {"frame_evals": 6},
+        "nst": {"iterations": 2, "evals_per_iteration": 3, "precision": "float32", "init": "content"},
+    }))
+    return config
+
+
+RUN = "c_pan_s_strokes_cw_0.025_sw_5_tvw_1_temporal_{}"
+
+
+def styled_bytes(folder, weight):
+    return [p.read_bytes() for p in sorted((folder / "results/videos" / RUN.format(weight) / "frames").glob("*.png"))]
+
+
+@pytest.fixture(scope="module")
+def video_sweep(tmp_path_factory, frames):
+    from snakemake_runner import snakemake
+
+    folder = tmp_path_factory.mktemp("video_sweep")
+    config = video_config(folder, frames)
+    snakemake(folder, "--cores", "2", "--configfile", config)
+    return folder, config
+
+
+def test_a_video_sweep_makes_each_clip_its_preview_and_summary_rows(video_sweep):
+    import csv
+
+    from test_video_clips import sound_seconds
+
+    folder, config = video_sweep
+    for weight in (200, 50):
+        run = RUN.format(weight)
+        out = folder / "results/videos" / run
+        clip = read_clip(out / f"{run}.mp4")
+        assert len(clip.frames) == 4 and clip.fps == 12 and clip.frames[0].shape == (54, 96, 3)
+        assert sound_seconds(out / f"{run}.mp4") == pytest.approx(4 / 12, abs=0.05)
+        assert Image.open(out / "preview.gif").n_frames == 4
+        assert len(list((out / "frames").glob("frame_*.png"))) == 4
+    assert len(list((folder / "results/videos/motion/pan").glob("*.npz"))) == 3  # one file per frame pair
+    with open(folder / "results/summary.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted((r["run"], r["frame"], r["temporal_weight"]) for r in rows) == sorted(
+        (RUN.format(w), str(k), str(w)) for w in (200, 50) for k in range(4))
+    assert all(float(r["temporal_loss"]) > 0 for r in rows if r["frame"] != "0")
+
+
+def test_a_killed_video_job_resumes_at_its_frame(tmp_path, video_sweep, frames):
+    """SIGKILL the chain in its third frame (after that frame's first checkpoint); run again."""
+    import os
+    import signal
+    import time
+
+    from snakemake_runner import SNAKEMAKE, snakemake
+
+    config, marker = video_config(tmp_path, frames), tmp_path / "paused"
+    hooked = {**os.environ, "NST_TEST_PAUSE": str(marker), "NST_TEST_PAUSE_AT": "5",  # frames 0, 1: two each
+              "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "tests/pause"), os.environ.get("PYTHONPATH")) if p)}
+    process = subprocess.Popen([*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", "--configfile", str(config)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=hooked)
+    deadline = time.monotonic() + 600
+    while not (marker.exists() and marker.read_text()) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), "no video job reached its fifth checkpoint"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    work = next((tmp_path / "results/checkpoints/videos").iterdir())
+    assert sorted(p.name for p in (work / "styled").iterdir()) == ["frame_00000.png", "frame_00001.png"]
+    snakemake(tmp_path, "--unlock", "--configfile", config)
+    snakemake(tmp_path, "--cores", "2", "--configfile", config)
+    log = (tmp_path / "results/logs/video_transfer" / f"{work.name}.log").read_text()
+    assert log.count("resumed at iteration 1") == 1  # frame 2, from its checkpoint; frames 0 and 1 kept
+    for weight in (200, 50):
+        assert styled_bytes(tmp_path, weight) == styled_bytes(video_sweep[0], weight)

@@ -88,12 +88,14 @@ class FrameChain:
 
     def __init__(self, clip: Clip, styles: list[str], settings: TransferSettings, work: str | Path,
                  chain: ChainSettings = ChainSettings(),
-                 flow_pair: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None):
+                 motion: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None):
+        """`motion(k)`: frame k's backward flow onto frame k-1 and its reliability, at the result's
+        size (the workflow's flow rule computes them ahead; by default they are computed here)."""
         self.clip, self.styles, self.settings, self.chain = clip, [str(s) for s in styles], settings, chain
         self.work = Path(work)
         h, w = clip.frames[0].shape[:2]
         self.width, self.height = images.fit_size(w, h, settings.size)
-        self._flow_pair = flow_pair or self._computed_flows
+        self._motion = motion or self._computed_motion
 
     # --- the work folder ----------------------------------------------------------------------
 
@@ -106,6 +108,10 @@ class FrameChain:
     def _record_path(self, k: int) -> Path:
         return self.work / "records" / FRAME.format(k).replace(".png", ".json")
 
+    def run_record_path(self, k: int) -> Path:
+        """Frame k's transfer's run record (settings, network, precision, device, seconds)."""
+        return self.work / "records" / FRAME.format(k).replace(".png", ".run.json")
+
     def _write_contents(self) -> None:
         """Each frame at the result's size, once (what the transfers and the flows read)."""
         for k, frame in enumerate(self.clip.frames):
@@ -117,10 +123,8 @@ class FrameChain:
     def content(self, k: int) -> np.ndarray:
         return np.asarray(images.load_rgb(self.content_path(k)))
 
-    def _computed_flows(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Forward (frame k-1 to k) and backward (k to k-1) flow at the result's size."""
-        before, now = self.content(k - 1), self.content(k)
-        return flows.flow(before, now), flows.flow(now, before)
+    def _computed_motion(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return motion_between(self.content(k - 1), self.content(k))
 
     # --- the chain ------------------------------------------------------------------------------
 
@@ -165,7 +169,8 @@ class FrameChain:
             started = time.perf_counter()
             result = stylize(self.content_path(k), self.styles, frame_settings(self.settings, self.chain, k, init),
                              output=self.styled_path(k), progress=False, observers=observers_for(k),
-                             checkpoint=self.work / "checkpoints" / str(k), guides=guides, announce=k == 0)
+                             checkpoint=self.work / "checkpoints" / str(k), guides=guides, announce=k == 0,
+                             record_path=self.run_record_path(k))
             row = FrameRow(k, result.record.final_losses, result.record.evaluations,
                            round(time.perf_counter() - started, 3))
             write_text_atomic(record, _row_json(row))
@@ -183,13 +188,19 @@ class FrameChain:
             return None, None
         if k == 0:
             return {"previous": frame, "reliability": np.zeros((*frame.shape[:2], 1), np.float32)}, None
-        forward, backward = self._flow_pair(k)
+        backward, weight = self._motion(k)
+        weight = np.asarray(weight, np.float32).reshape(*backward.shape[:2], 1)
         previous = np.asarray(images.load_rgb(self.styled_path(k - 1)), np.float32)
         warped = flows.warp(previous, backward)
-        weight = flows.reliability(forward, backward)[..., np.newaxis]
         init = self.work / "init" / FRAME.format(k)
         images.save_png(np.rint(weight * warped + (1 - weight) * frame).astype(np.uint8), init)
         return {"previous": warped, "reliability": weight}, str(init)
+
+
+def motion_between(before: np.ndarray, now: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The backward flow of frame `now` onto `before` and its reliability (both flows' check)."""
+    forward, backward = flows.flow(before, now), flows.flow(now, before)
+    return backward, flows.reliability(forward, backward)
 
 
 def write_history(rows: list[FrameRow], path: str | Path) -> None:

@@ -28,6 +28,16 @@ GRID_BY_WEIGHTS = "results/grids/by_weights/{variant}.png"
 GRID_BY_PAIR = "results/grids/by_pair/{pair}.png"
 GIF_RUN = "results/gifs/runs/{run}.gif"
 GIF_SWEEP = "results/gifs/sweeps/{pair}.gif"
+# Videos: a clip's frames at the result's size and its motion (inputs of every run of it), then per run
+VIDEO_FRAMES = "results/videos/inputs/{video}"
+VIDEO_INFO = "results/videos/inputs/{video}.json"  # frame rate, count, size, the source and span for the sound
+VIDEO_MOTION = "results/videos/motion/{video}"
+VIDEO_STYLED = "results/videos/{run}/frames"
+VIDEO_HISTORY = "results/videos/{run}/history.csv"
+VIDEO_RECORD = "results/videos/{run}/run.json"
+VIDEO_CLIP = "results/videos/{run}/{run}.mp4"
+VIDEO_PREVIEW = "results/videos/{run}/preview.gif"
+VIDEO_CHECKPOINT = "results/checkpoints/videos/{run}"  # the chain's work folder: a killed job resumes there
 SUMMARY = "results/summary.csv"
 PLOT_SWEEP = "results/plots/sweep.png"
 PLOT_PAIR = "results/plots/pairs/{pair}.png"

@@ -51,7 +51,8 @@ def pair_curves(table, title: str, path: str | Path) -> None:
 
 
 def sweep_curves(table, path: str | Path) -> None:
-    """Total loss against seconds for every run of the sweep, coloured by content x style."""
+    """Total loss against seconds for every run of the sweep, coloured by content x style (a video
+    run: each frame's final loss at the time it was done)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 5.5), constrained_layout=True)
     pairs = list(dict.fromkeys(zip(table["content"], table["style"])))
@@ -62,7 +63,10 @@ def sweep_curves(table, path: str | Path) -> None:
         first = group.iloc[0]
         colour = colours(pairs.index((first["content"], first["style"])) % 10)
         line = styles[weights.index(_weights(first)) % len(styles)]
-        ax.plot(group["seconds"], group["total_loss"], line, color=colour, marker=".",
+        # a video run's rows are its frames, each with its own seconds: plotted as the clip progresses
+        video = "frame" in group and group["frame"].notna().all()
+        seconds = group["seconds"].cumsum() if video else group["seconds"]
+        ax.plot(seconds, group["total_loss"], line, color=colour, marker=".",
                 label=f"{pair_label(first['content'], first['style'])}, {_weights(first)}")
     ax.set_xlabel("seconds")
     ax.set_ylabel("total loss")

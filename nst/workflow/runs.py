@@ -130,7 +130,7 @@ def read_run_sheet(path: str | Path, contents, styles, defaults: dict[str, float
 
 
 def build_runs(contents, styles, weight_entries, defaults: dict[str, float], run_sheet: str = "",
-               axes: dict[str, list] | None = None, mask_sets: dict | None = None):
+               axes: dict[str, list] | None = None, mask_sets: dict | None = None, ignore: tuple = ()):
     """The run table: one row per run, indexed by run name.
 
     `axes` gives each sweep axis's values (an empty list, or none given, takes the axis's
@@ -138,7 +138,8 @@ def build_runs(contents, styles, weight_entries, defaults: dict[str, float], run
     every key of `mask_sets`, each for the contents it lists. Columns: `content`, `style`, one
     `<term>_weight` per term any run has (the weight as the article writes numbers; empty where
     a run lacks the term), one column per axis, `variant` (the run name's part after the pair),
-    `pair` and `run`.
+    `pair` and `run`. Terms in `ignore` are left out of every run (a video's temporal weight, for
+    the still images of the same sweep).
     """
     import itertools
 
@@ -155,6 +156,7 @@ def build_runs(contents, styles, weight_entries, defaults: dict[str, float], run
         options = [dict(zip(values, chosen)) for chosen in itertools.product(*values.values())]
         combos = [(c, s, w, o) for c in contents for s in styles for w in every for o in options
                   if masks.serves(mask_sets, o["mask_set"], c)]
+    combos = [(c, s, {t: w for t, w in weights.items() if t not in ignore}, o) for c, s, weights, o in combos]
     terms = list(dict.fromkeys(term for _, _, weights, _ in combos for term in weights))
     rows = []
     for content, style, weights, options in combos:

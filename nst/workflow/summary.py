@@ -1,4 +1,5 @@
-"""The sweep's table: one row per run x iteration, from each run's own history and record.
+"""The sweep's table: one row per run x iteration (a video run: per frame), from each run's own
+history and record.
 
 Its loss columns are whatever the runs' histories hold (`total_loss`, then one
 `<term>_loss` per loss term), so a new term appears here without an edit.
@@ -40,4 +41,19 @@ def summarise(runs: list[dict], histories: list[str | Path], records: list[str |
     table = pd.concat(frames, ignore_index=True)
     # every term's loss column together, whichever runs have it (a term some runs lack comes last otherwise)
     terms = [c[: -len("_loss")] for c in table.columns if c.endswith("_loss") and c != "total_loss"]
-    return table[run_columns + history_columns(terms) + RECORD_COLUMNS]
+    history = [c for c in ["frame", *history_columns(terms)] if c in table.columns]  # a video's rows: frames
+    return table[run_columns + history + RECORD_COLUMNS]
+
+
+def summarise_all(parts: list[tuple[list[dict], list, list]]):
+    """The images' and the videos' tables (each `summarise`'s arguments) as one: a video's rows
+    have `frame` where an image's have `stage`, `size` and `iteration`."""
+    import pandas as pd
+
+    tables = [summarise(*part) for part in parts if part[0]]
+    if not tables:
+        return summarise([], [], [])
+    table = pd.concat(tables, ignore_index=True)
+    losses = [c for c in table.columns if c.endswith("_loss") and c != "total_loss"]
+    first = [c for c in table.columns if c not in losses and c not in ("evaluations", "seconds", *RECORD_COLUMNS)]
+    return table[[*first, *losses, "evaluations", "seconds", *RECORD_COLUMNS]]

@@ -3,7 +3,8 @@
 Python imports `sitecustomize` from PYTHONPATH at start-up; a test puts this folder there and sets
 NST_TEST_PAUSE to a marker path. The first process to write a checkpoint creates the marker (holding
 its PID) and waits there until it is killed; every other process runs on. Whatever the CPU's speed,
-the kill then lands after a checkpoint and before the job's end. Nothing happens without the variable.
+the kill then lands after a checkpoint and before the job's end. NST_TEST_PAUSE_AT=n pauses after
+the process's n-th checkpoint instead (a video chain's later frame). Nothing happens without the variable.
 """
 
 import importlib.abc
@@ -13,6 +14,8 @@ import sys
 import time
 
 MARKER = os.environ.get("NST_TEST_PAUSE")
+AT = int(os.environ.get("NST_TEST_PAUSE_AT", "1"))
+_written = [0]
 
 
 def pause_after_first_checkpoint(module):
@@ -21,6 +24,9 @@ def pause_after_first_checkpoint(module):
     def pausing(self, iteration):
         iterated(self, iteration)
         if iteration.state is None:
+            return
+        _written[0] += 1
+        if _written[0] < AT:
             return
         try:
             fd = os.open(MARKER, os.O_CREAT | os.O_EXCL | os.O_WRONLY)

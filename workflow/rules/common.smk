@@ -31,6 +31,7 @@ from nst import estimate
 from nst.errors import NSTError, SettingsError
 from nst.settings import TransferSettings
 from nst.weights import which_backbone
+from nst.video.chain import TEMPORAL_WEIGHT
 from nst.workflow import mask_sets, naming, runs
 from nst.workflow.config_checks import ConfigProblem, check_config, check_files
 
@@ -46,6 +47,8 @@ try:
         config.get("contents") or {},
         config.get("styles") or {},
     )
+    if not (config.get("contents") or config.get("videos")):
+        raise ConfigProblem("config: give contents (images), videos (clips) or both")
     check_config(
         config,
         list(
@@ -87,17 +90,24 @@ except NSTError as exc:
 # --- runs --------------------------------------------------------------------------
 
 
-def build_runs():
-    """The run table (nst.workflow.runs), each run's weights checked by the engine's rules."""
+def build_runs(videos=False):
+    """The run table (nst.workflow.runs) of the images or (`videos`) the clips, each run's weights
+    checked by the engine's rules. Clips run with the temporal term (its weight a weights entry's
+    `temporal`, default TEMPORAL_WEIGHT); images without it."""
+    defaults = SETTINGS.weights_by_term()
+    sources = config.get("videos" if videos else "contents") or {}
+    if not sources:
+        return runs.build_runs([], [], [], defaults)
     try:
         table = runs.build_runs(
-            list(config["contents"]),
+            list(sources),
             list(config["styles"]),
             config["weights"],
-            SETTINGS.weights_by_term(),
-            config["runs"],
+            {**defaults, "temporal": TEMPORAL_WEIGHT} if videos else defaults,
+            "" if videos else config["runs"],
             {"color_transfer": config["color_transfers"] or [SETTINGS.color_transfer]},
-            config["mask_sets"],
+            None if videos else config["mask_sets"],
+            ignore=() if videos else ("temporal",),
         )
     except ConfigProblem as exc:
         raise WorkflowError(str(exc)) from None
@@ -119,6 +129,7 @@ def run_settings(row):
 
 
 RUNS = build_runs()
+VIDEO_RUNS = build_runs(videos=True)
 CONTENTS = list(dict.fromkeys(RUNS["content"]))
 STYLES = list(dict.fromkeys(RUNS["style"]))
 VARIANTS = list(dict.fromkeys(RUNS["variant"]))
@@ -133,9 +144,14 @@ def alternatives(names):
 
 
 wildcard_constraints:
-    kind="contents|styles",
-    name=alternatives(list(config["contents"]) + list(config["styles"])),
-    run=alternatives(RUNS.index),
+    kind="contents|styles|videos",
+    name=alternatives(
+        list(config.get("contents") or {})
+        + list(config["styles"])
+        + list(config.get("videos") or {})
+    ),
+    run=alternatives(list(RUNS.index) + list(VIDEO_RUNS.index)),
+    video=alternatives(config.get("videos") or {}),
     content=alternatives(CONTENTS),
     style=alternatives(STYLES),
     variant=alternatives(VARIANTS),
@@ -399,4 +415,99 @@ def final_outputs(wildcards=None):
         + [naming.SUMMARY, naming.PLOT_SWEEP]
         + [naming.PLOT_PAIR.format(pair=p) for p in SWEPT_PAIRS]
         + [naming.PLOT_RUN.format(run=r) for r in RUNS.index]
+        + video_outputs()
     )
+
+
+# --- videos ------------------------------------------------------------------------
+
+
+def video_row(wildcards):
+    return VIDEO_RUNS.loc[wildcards.run]
+
+
+def video_source(wildcards):
+    """A clip's own path (file or folder), or where the fetch rule puts a URL's file."""
+    source = source_of("videos", wildcards.video)
+    if isinstance(source, dict):
+        return naming.DOWNLOAD.format(kind="videos", name=wildcards.video)
+    return source
+
+
+def video_transfer_inputs(wildcards):
+    row = video_row(wildcards)
+    return {
+        "frames": naming.VIDEO_FRAMES.format(video=row.content),
+        "info": naming.VIDEO_INFO.format(video=row.content),
+        "motion": naming.VIDEO_MOTION.format(video=row.content),
+        "style": input_image("styles", row["style"]),
+    }
+
+
+def video_job(wildcards):
+    row = video_row(wildcards)
+    return {
+        "weights": runs.run_weights(row),
+        "options": runs.run_options(row),
+        "checkpoint": naming.VIDEO_CHECKPOINT.format(run=wildcards.run),
+    }
+
+
+def video_info_of(wildcards):
+    return naming.VIDEO_INFO.format(video=video_row(wildcards).content)
+
+
+def video_label(wildcards):
+    row = video_row(wildcards)
+    return [naming.pair_label(row.content, row["style"]), runs.run_label(row)]
+
+
+def video_report_item(shows):
+    """Category, subcategory and labels of one report item of a video run."""
+    return {
+        "category": "Videos",
+        "subcategory": lambda wildcards: video_row(wildcards).content,
+        "labels": lambda wildcards: {
+            "style": video_row(wildcards)["style"],
+            "weights": runs.run_label(video_row(wildcards)),
+            "shows": shows,
+        },
+    }
+
+
+def video_size(input):
+    """(height, width) of a clip's frames at the result's size, and how many there are."""
+    import json
+
+    info = json.loads(Path(input.info).read_text())
+    return info["height"], info["width"], info["frames"]
+
+
+def video_runtime(wildcards, input, threads, attempt):
+    """Minutes: the engine's estimate for a transfer of the first frame, and a third of it for each
+    later frame (their budget), x3 headroom, more on each retry."""
+    height, width, frames = video_size(input)
+    one = estimate.run_seconds(SETTINGS, BACKBONE, height, width, threads)
+    return int(10 + 3 * attempt * one * (1 + (frames - 1) / 3) / 60)
+
+
+def video_mem_mb(wildcards, input, attempt):
+    height, width, _ = video_size(input)
+    need = estimate.request_bytes(SETTINGS, BACKBONE, height, width)
+    return int(attempt * 1.25 * need) // 2**20
+
+
+def video_outputs():
+    return [
+        path.format(run=run)
+        for run in VIDEO_RUNS.index
+        for path in (naming.VIDEO_CLIP, naming.VIDEO_PREVIEW)
+    ]
+
+
+def all_video_histories(wildcards):
+    return [naming.VIDEO_HISTORY.format(run=r) for r in VIDEO_RUNS.index]
+
+
+def all_video_records(wildcards):
+    return [naming.VIDEO_RECORD.format(run=r) for r in VIDEO_RUNS.index]

@@ -1,8 +1,10 @@
 rule summary:
-    """One row per run x iteration: weights, losses, evaluations, seconds, backbone, precision, size."""
+    """One row per run x iteration (per frame for a video run): weights, losses, evaluations, seconds, backbone, precision."""
     input:
         histories=all_histories,
         records=all_records,
+        video_histories=all_video_histories,
+        video_records=all_video_records,
     output:
         report(
             naming.SUMMARY,
@@ -15,6 +17,7 @@ rule summary:
         "../../envs/nst.yaml"
     params:
         runs=RUNS.to_dict("records"),
+        video_runs=VIDEO_RUNS.to_dict("records"),
     script:
         "../scripts/summary.py"
 
