@@ -95,37 +95,3 @@ def test_every_colour_mode_brings_the_result_nearer_the_photos_colours(small_ima
     record_property("colour modes, distance of the result's colours from the photo's",
                     ", ".join(f"{m} {d:.1f}" for m, d in found.items()))
     assert all(found[mode] < found["none"] for mode in colour.COLOUR_MODES if mode != "none"), found
-
-
-def test_a_sweep_over_colour_modes_runs_and_names_them(tmp_path):
-    """Two colour modes x two weights through the workflow: names, summary column, every picture."""
-    import csv
-
-    import yaml
-
-    from snakemake_runner import snakemake
-
-    config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "contents": {"chelsea": str(DATA / "content/chelsea.png")},
-        "styles": {"mosaic": str(DATA / "styles/mosaic.png")},
-        "weights": [[0.025, 5, 1], [0.025, 50, 1]],
-        "color_transfers": ["none", "cholesky"],
-        "size": 48,
-        "nst": {"iterations": 2, "evals_per_iteration": 3, "precision": "float32"},
-    }))
-    snakemake(tmp_path, "--cores", "2", "--configfile", config)
-    runs = sorted(p.name for p in (tmp_path / "results/runs").iterdir())
-    assert runs == ["c_chelsea_s_mosaic_cw_0.025_sw_50_tvw_1", "c_chelsea_s_mosaic_cw_0.025_sw_50_tvw_1_color_cholesky",
-                    "c_chelsea_s_mosaic_cw_0.025_sw_5_tvw_1", "c_chelsea_s_mosaic_cw_0.025_sw_5_tvw_1_color_cholesky"]
-    with open(tmp_path / "results/summary.csv") as f:
-        rows = list(csv.DictReader(f))
-    assert {(r["run"], r["color_transfer"]) for r in rows} == {(run, "cholesky" if "color" in run else "none")
-                                                              for run in runs}
-    import json
-
-    for run in runs:
-        settings = json.loads((tmp_path / f"results/runs/{run}/run.json").read_text())["settings"]
-        assert settings["color_transfer"] == ("cholesky" if "color" in run else "none")
-    assert (tmp_path / "results/galleries/chelsea.png").is_file()
-    assert (tmp_path / "results/gifs/sweeps/c_chelsea_s_mosaic.gif").is_file()

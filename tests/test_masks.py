@@ -211,6 +211,7 @@ def test_a_bad_mask_is_one_line_exit_2_and_no_output(tmp_path, small_images, cas
 
 
 def test_a_sweep_over_two_mask_sets_and_two_colour_modes_runs_and_labels_everything(tmp_path):
+    """Both axes of issue 22 in one real sweep (the colour modes' own sweep test lives here too)."""
     import csv
     import json
 
@@ -249,6 +250,10 @@ def test_a_sweep_over_two_mask_sets_and_two_colour_modes_runs_and_labels_everyth
     assert record["settings"]["style_masks"] == [str(data / "masks/chelsea_face.png"),
                                                  str(data / "masks/chelsea_surround.png")]
     assert [Path(s).name for s in record["styles"]] == ["strokes.png", "mosaic.png"]
+    for run in runs:
+        settings = json.loads((tmp_path / f"results/runs/{run}/run.json").read_text())["settings"]
+        assert settings["color_transfer"] == ("histogram" if "color" in run else "none")
+        assert len(settings["style_masks"]) == (2 if "surround" in run else 1 if "mask" in run else 0)
     for picture in ("galleries/chelsea.png", "grids/by_pair/c_chelsea_s_strokes.png",
                     f"grids/by_weights/{base}_color_histogram_mask_face.png", "gifs/sweeps/c_chelsea_s_mosaic.gif"):
         assert (tmp_path / "results" / picture).is_file(), picture

@@ -144,7 +144,7 @@ def video_config(folder, frames):
     config.write_text(yaml.safe_dump({
         "videos": {"pan": "pan.mp4"},
         "styles": {"strokes": STYLE},
-        "weights": [[0.025, 5, 1], {"temporal": 50}],
+        "weights": [[0.025, 5, 1], {"temporal": 200}],
         "size": 96,
         "video": {"frame_evals": 6},
         "nst": {"iterations": 2, "evals_per_iteration": 3, "precision": "float32", "init": "content"},

@@ -3,7 +3,7 @@ stylised frame warped onto it and held near it by the temporal term (Ruder et al
 
     frame 0:  a transfer of the settings (the temporal term given reliability 0: it adds nothing)
     frame t:  w = result t-1 warped along the backward flow, c = its reliability (nst.video.flow)
-              init = c·w + (1-c)·frame t (disoccluded pixels from the photo), guides previous=w, reliability=c,
+              init = w (or, fill="content", c·w + (1-c)·frame t), guides previous=w, reliability=c,
               the last stage only, the later frames' budget
 
 Everything a frame needs is made from files the chain keeps in its work folder (the frames at
@@ -38,7 +38,7 @@ FRAME = "frame_{:05d}.png"
 HISTORY_COLUMNS = ["frame", "total_loss", "evaluations", "seconds"]
 
 
-TEMPORAL_WEIGHT = 200.0  # measured: docs/video.md
+TEMPORAL_WEIGHT = 50.0  # measured: docs/video.md (consistency against the warm start)
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class ChainSettings:
     temporal_weight: float = TEMPORAL_WEIGHT
     later_evaluations: int = 0  # evaluations of each frame after the first; 0: a third of the first's
     independent: bool = False  # every frame on its own, from the content, no temporal term
+    fill: str = "warped"  # what a later frame starts from where the flow is unreliable: the warp's own
+    # pixels ("warped") or the content frame's ("content"); measured in docs/video.md
 
     def later_budget(self, settings: TransferSettings) -> int:
         return self.later_evaluations or max(10, settings.planned_evaluations() // 3)
@@ -191,9 +193,10 @@ class FrameChain:
         backward, weight = self._motion(k)
         weight = np.asarray(weight, np.float32).reshape(*backward.shape[:2], 1)
         previous = np.asarray(images.load_rgb(self.styled_path(k - 1)), np.float32)
-        warped = flows.warp(previous, backward)
+        warped = np.clip(flows.warp(previous, backward, sharp=True), 0, 255)
         init = self.work / "init" / FRAME.format(k)
-        images.save_png(np.rint(weight * warped + (1 - weight) * frame).astype(np.uint8), init)
+        start = warped if self.chain.fill == "warped" else weight * warped + (1 - weight) * frame
+        images.save_png(np.rint(np.clip(start, 0, 255)).astype(np.uint8), init)
         return {"previous": warped, "reliability": weight}, str(init)
 
 
