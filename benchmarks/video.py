@@ -5,7 +5,7 @@ warm start, the time of a whole clip, drift on a static scene. Writes the README
 
 The clip: nst.video.synthetic (coffee.png panned and zoomed, a textured disc crossing), 512x288,
 whose true motion is known. Both chains: strokes, `--preset fast`, seed 0, precision auto; the
-temporal one with nst video's defaults (temporal weight, a third of the first frame's evaluations
+temporal one with nst video's defaults (temporal weight, a fifth of the first frame's evaluations
 for each later frame), the independent one every frame from its own content with the whole budget.
 
 - consistency: the mean absolute difference (grey levels, RGB) between each styled frame and the

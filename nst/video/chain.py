@@ -46,13 +46,13 @@ class ChainSettings:
     """What a video adds to a transfer's settings."""
 
     temporal_weight: float = TEMPORAL_WEIGHT
-    later_evaluations: int = 0  # evaluations of each frame after the first; 0: a third of the first's
+    later_evaluations: int = 0  # evaluations of each frame after the first; 0: a fifth of the first's
     independent: bool = False  # every frame on its own, from the content, no temporal term
     fill: str = "warped"  # what a later frame starts from where the flow is unreliable: the warp's own
     # pixels ("warped") or the content frame's ("content"); measured in docs/video.md
 
     def later_budget(self, settings: TransferSettings) -> int:
-        return self.later_evaluations or max(10, settings.planned_evaluations() // 3)
+        return self.later_evaluations or max(10, settings.planned_evaluations() // 5)
 
 
 @dataclass
