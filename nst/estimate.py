@@ -236,3 +236,19 @@ def plan_stage(settings, backbone: str, height: int, width: int, limit: int | No
         f"{tile_sizes[-1]} px tiles with Adam, but {limit / 2**30:.1f} GiB is the limit; give it more memory "
         "(--max-memory, NST_MEMORY_LIMIT_MB) or choose a smaller --size"
     )
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory, MiB: Linux's VmHWM, the high-water mark of the program
+    itself. getrusage's ru_maxrss would also count what the parent held when it forked this process
+    (Linux carries it across exec), so a run started from a big process reported that process's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

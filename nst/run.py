@@ -14,7 +14,6 @@ run early; the run then finishes with the last iteration's image, status "stoppe
 from __future__ import annotations
 
 import logging
-import resource
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from . import images
 from .device import describe_device
 from .engine import Engine, engine_for
 from .errors import DivergedError
-from .estimate import memory_limit, plan_stage
+from .estimate import memory_limit, peak_rss_mib, plan_stage
 from .inputs import Inputs, StageImages, upscale
 from .loss_values import Losses
 from .records import HistoryRow, RunRecord, command_line, versions
@@ -317,7 +316,7 @@ class Transfer:
             },
             diverged=str(error) if error is not None else None,
             plan=[plan.describe() for plan in self.plans],
-            peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            peak_rss_mib=peak_rss_mib(),
         )
         return TransferResult(image, history, record, error, image16, x)
 
