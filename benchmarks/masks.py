@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from nst import images  # noqa: E402
 from nst.engine import engine_for  # noqa: E402
+from nst.evaluate import region_style_losses  # noqa: E402
 from nst.estimate import plan_stage  # noqa: E402
 from nst.inputs import Inputs  # noqa: E402
 from nst.settings import TransferSettings  # noqa: E402
@@ -41,21 +42,6 @@ from nst.workflow.gallery import grid, save_image  # noqa: E402
 CONTENT = str(ROOT / "data/content/chelsea.png")
 STROKES, MOSAIC = str(ROOT / "data/styles/strokes.png"), str(ROOT / "data/styles/mosaic.png")
 FACE, SURROUND = str(ROOT / "data/masks/chelsea_face.png"), str(ROOT / "data/masks/chelsea_surround.png")
-
-
-def region_losses(settings: TransferSettings, styles: list[str], result) -> tuple[np.ndarray, np.ndarray]:
-    """Each region's style loss of a saved image (float32) against its own style and the other's."""
-    settings = TransferSettings(**{**settings.to_dict(), "precision": "float32", "scales": [], "scale_evals": []})
-    stage = Inputs.load(CONTENT, styles, settings).stage(settings, settings.size)
-    objective = engine_for(settings, "float32").objective
-    term = next(t for t in objective.terms if t.name == "style")
-    targets = stage.targets(objective, settings)
-    h, w = stage.shape
-    picture = images.to_array(images.resize(result, (w, h)))
-    totals = term.partials(None, objective._features(images.preprocess(picture)), (), {}, targets.guides["style"])
-    own = targets.terms["style"][1]
-    other = tuple(t[::-1] for t in own)
-    return term.region_losses(totals, own, h, w).numpy(), term.region_losses(totals, other, h, w).numpy()
 
 
 def picture(size: int, out: str) -> None:
@@ -76,7 +62,7 @@ def picture(size: int, out: str) -> None:
         print(f"{' + '.join(Path(s).stem for s in styles):16s} masks {len(masks)}: {result.record.precision}, "
               f"{result.record.evaluations} evaluations, {result.record.seconds['total']:.1f} s", flush=True)
         if len(masks) == 2:
-            own, other = region_losses(settings, styles, image)
+            own, other = region_style_losses(CONTENT, styles, np.asarray(image), settings)
             for name, a, b in zip(("face", "surround"), own, other):
                 print(f"  {name:8s} style loss against its own style {a:.3g}, against the other {b:.3g}: "
                       f"{a / b:.4f} of it", flush=True)

@@ -85,6 +85,17 @@ def frame_loss(losses) -> float:
     return losses.total - losses.parts.get("temporal", 0.0)
 
 
+def warm_start(seen: dict, frames: int) -> tuple[list, list, list]:
+    """For each later frame: its loss without the temporal term at its start and end, as a share of
+    frame 0's final one (minus 1), and the evaluations after which it first reached it (None: never)."""
+    target = frame_loss(seen[0].seen[-1])
+    later = range(1, frames)
+    start = [frame_loss(seen[k].seen[0]) / target - 1 for k in later]
+    end = [frame_loss(seen[k].seen[-1]) / target - 1 for k in later]
+    reached = [next((i + 1 for i, v in enumerate(seen[k].seen) if frame_loss(v) <= target), None) for k in later]
+    return start, end, reached
+
+
 def luminance(frame) -> float:
     return float((frame.astype(np.float64) @ np.array([0.299, 0.587, 0.114])).mean())
 
@@ -126,11 +137,7 @@ def main() -> None:
               f"{sum(evaluations)} evaluations ({evaluations[0]} then {min(evaluations[1:])}-{max(evaluations[1:])} "
               f"a frame), {seconds:.0f} s = {seconds / 60:.1f} min", flush=True)
         target = frame_loss(losses[0].seen[-1])
-        needed, above = [], []
-        for k in range(1, args.frames):
-            reached = next((i + 1 for i, value in enumerate(losses[k].seen) if frame_loss(value) <= target), None)
-            needed.append(reached)
-            above.append(frame_loss(losses[k].seen[-1]) / target - 1)
+        _, above, needed = warm_start(losses, args.frames)
         got = [n for n in needed if n is not None]
         print(f"warm start: frame 0 ends at loss {target:.4g} after {evaluations[0]} evaluations; "
               f"{len(got)} of {len(needed)} later frames reach it"

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from video import STYLE, Losses, consistency, frame_loss  # noqa: E402
+from video import STYLE, Losses, consistency, warm_start  # noqa: E402
 
 from nst.evaluate import image_losses  # noqa: E402
 from nst.settings import TransferSettings  # noqa: E402
@@ -94,11 +94,8 @@ def main() -> None:
         print(f"each frame on its own: consistency {independent:.2f} grey levels", flush=True)
         for temporal, fill in VARIANTS:
             result, seen = run(clip.frames, work / f"{temporal}_{fill}", size, temporal, fill)
-            target = frame_loss(seen[0].seen[-1])
-            later = range(1, args.frames)
-            start = np.median([frame_loss(seen[k].seen[0]) / target - 1 for k in later])
-            end = np.median([frame_loss(seen[k].seen[-1]) / target - 1 for k in later])
-            reached = [next((i + 1 for i, v in enumerate(seen[k].seen) if frame_loss(v) <= target), None) for k in later]
+            starts, ends, reached = warm_start(seen, args.frames)
+            start, end = np.median(starts), np.median(ends)
             ours = consistency(result.frames, clip.frames, clip.backward)
             print(f"temporal {temporal:5g}, fill {fill:7s}: consistency {ours:.2f} ({ours / independent:.0%} of "
                   f"independent); later frames start {start:+.1%}, end {end:+.1%} from frame 0's loss; reach it "

@@ -47,3 +47,22 @@ def image_losses(content, styles, paths, settings: TransferSettings) -> list[dic
             }
         )
     return rows
+
+
+def region_style_losses(content, styles, picture, settings: TransferSettings) -> tuple[np.ndarray, np.ndarray]:
+    """With style masks: each region's style loss of `picture` ((H, W, 3) RGB) in float32 against
+    its own style and against the next region's (the styles taken in turn), both measured with the
+    region's guided Gram (nst.terms.StyleTerm.region_losses), at the settings' size."""
+    from .quiet import tf
+
+    settings = TransferSettings(**{**settings.to_dict(), "precision": "float32", "scales": [], "scale_evals": []})
+    stage = Inputs.load(content, styles, settings).stage(settings, settings.size)
+    objective = engine_for(settings, "float32").objective
+    term = next(t for t in objective.terms if t.name == "style")
+    targets = stage.targets(objective, settings)
+    h, w = stage.shape
+    rgb = images.to_array(images.resize(images.Image.fromarray(np.asarray(picture)[..., :3]), (w, h)))
+    totals = term.partials(None, objective._features(images.preprocess(rgb)), (), {}, targets.guides["style"])
+    own = targets.terms["style"][1]
+    other = tuple(tf.roll(t, shift=1, axis=0) for t in own)  # each region against another region's style
+    return term.region_losses(totals, own, h, w).numpy(), term.region_losses(totals, other, h, w).numpy()

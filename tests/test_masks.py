@@ -12,6 +12,7 @@ from PIL import Image
 
 from nst import images, masks
 from nst.engine import engine_for
+from nst.evaluate import region_style_losses
 from nst.inputs import Inputs
 from nst.settings import TransferSettings
 from nst.terms import StyleTerm
@@ -128,25 +129,6 @@ def test_the_masked_loss_and_gradient_tile_exactly(tmp_path, small_images):
 # --- what a user gets ---------------------------------------------------------------------------
 
 
-def region_losses(settings, content, styles, result, region_masks):
-    """Each region's style loss (float32, the saved PNG) against its own style and the other's."""
-    settings = TransferSettings(**{**settings.to_dict(), "precision": "float32", "scales": [], "scale_evals": []})
-    inputs = Inputs.load(content, styles, settings)
-    stage = inputs.stage(settings, settings.size)
-    engine = engine_for(settings, "float32")
-    objective = engine.objective
-    term = next(t for t in objective.terms if t.name == "style")
-    targets = stage.targets(objective, settings)
-    h, w = stage.shape
-    picture = images.to_array(images.resize(images.load_rgb(result), (w, h)))
-    maps = objective._features(images.preprocess(picture))
-    guides = targets.guides["style"]
-    totals = term.partials(None, maps, (), {}, guides)
-    own = targets.terms["style"][1]
-    other = tuple(t[::-1] for t in own)  # each region against the other region's style
-    return term.region_losses(totals, own, h, w).numpy(), term.region_losses(totals, other, h, w).numpy()
-
-
 def test_two_regions_take_their_own_styles_and_the_gap_keeps_the_photo(tmp_path, record_property):
     """chelsea at 256 px: strokes on the left 45 %, mosaic on the right 40 %, the photo between."""
     content = "data/content/chelsea.png"
@@ -159,7 +141,7 @@ def test_two_regions_take_their_own_styles_and_the_gap_keeps_the_photo(tmp_path,
     out = tmp_path / "masked.png"
     result = stylize(content, styles, settings, output=out, progress=False)
     assert result.status == "completed"
-    own, other = region_losses(settings, content, styles, out, mask_paths)
+    own, other = region_style_losses(content, styles, np.asarray(Image.open(out)), settings)
     record_property("region style loss, own / other", [f"{a:.3g} / {b:.3g} ({a / b:.3f})" for a, b in zip(own, other)])
     assert (own <= other / 3).all(), (own, other)
 

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
@@ -104,7 +103,3 @@ def run_video(frames: str | Path, info: str | Path, motion: str | Path, styles: 
 def styled_frames(folder: str | Path) -> list[np.ndarray]:
     folder = Path(folder)
     return [np.asarray(images.load_rgb(p)) for p in sorted(folder.glob("frame_*.png"))]
-
-
-def remove(folder: str | Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
