@@ -75,8 +75,10 @@ def measure(size: int, tile: int, precision: str, repeats: int, content: str, st
 
 def _state_bytes(plan, h: int, w: int) -> int:
     """The optimiser's share of a plan's estimate: no optimiser runs in this benchmark."""
-    from nst.estimate import ADAM_IMAGE_COPIES, image_bytes, lbfgs_bytes
+    from nst.estimate import ADAM_IMAGE_COPIES, image_bytes, lbfgs32_bytes, lbfgs_bytes
 
+    if plan.optimizer == "lbfgs32":
+        return lbfgs32_bytes(h, w, plan.lbfgs_history)
     return lbfgs_bytes(h, w, plan.lbfgs_history) if plan.optimizer == "lbfgs" else ADAM_IMAGE_COPIES * image_bytes(h, w)
 
 

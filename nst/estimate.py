@@ -53,6 +53,16 @@ def lbfgs_bytes(height: int, width: int, history: int) -> int:
     return (2 * history + 7 + LBFGS_TEMPORARIES) * 3 * height * width * 8
 
 
+# nst/lbfgs32's vectors besides its 2m pairs: the point, its gradient, the direction, the trial
+# point and its gradient, the step, and the two-loop's and the projection's temporaries.
+LBFGS32_VECTORS = 9
+
+
+def lbfgs32_bytes(height: int, width: int, history: int) -> int:
+    """The float32 L-BFGS's state: 2m + LBFGS32_VECTORS float32 vectors of the image's size."""
+    return (2 * history + LBFGS32_VECTORS) * 3 * height * width * 4
+
+
 def estimate_bytes(backbone: str, layer_names: list[str], height: int, width: int, lbfgs_history: int = 10) -> int:
     activations = activation_copies() * 4 * activation_elements(backbone, layer_names, height, width)
     return int(FIXED_BYTES + activations + lbfgs_bytes(height, width, lbfgs_history))
@@ -173,50 +183,54 @@ class StagePlan:
     """How one stage fits in memory: untiled or tiled, with which optimiser state."""
 
     tile: int  # 0: untiled
-    optimizer: str  # "lbfgs" or "adam"
+    optimizer: str  # "lbfgs", "lbfgs32" or "adam"
     lbfgs_history: int
     bytes: int
     bounds: bool = True  # False: the bounds asked for (--lbfgs-bounds) were dropped to fit
 
     def describe(self) -> str:
         how = f"tiled in {self.tile} px tiles" if self.tile else "untiled"
-        memory = f"L-BFGS memory {self.lbfgs_history}" if self.optimizer == "lbfgs" else "Adam"
+        memory = {"lbfgs": "L-BFGS", "lbfgs32": "float32 L-BFGS"}.get(self.optimizer, "Adam")
+        if self.optimizer != "adam":
+            memory += f" memory {self.lbfgs_history}"
         if not self.bounds:
             memory += " without bounds"
         return f"{how}, {memory}, about {self.bytes / 2**30:.1f} GiB"
 
 
 def plan_stage(settings, backbone: str, height: int, width: int, limit: int | None) -> StagePlan:
-    """How to run a stage within `limit`: untiled if it fits; else tiled, keeping L-BFGS (its own
-    memory, or 5 or 3 vectors pairs) with the largest tile of at least SMALLEST_KEEPING_TILE that
-    fits; else Adam (two float32 moments instead of L-BFGS's float64 vectors) with the largest tile
-    that fits. `settings.tile` forces a tile size. Raises only when nothing fits."""
+    """How to run a stage within `limit`: untiled if it fits, with scipy's L-BFGS as asked or else the
+    float32 L-BFGS (nst/lbfgs32.py); else tiled, keeping L-BFGS (scipy's, then the float32 one with
+    its own memory, or 5 or 3 vector pairs) with the largest tile of at least SMALLEST_KEEPING_TILE
+    that fits; else Adam with the largest tile that fits. `settings.tile` forces a tile size.
+    Raises only when nothing fits."""
     layers = settings.layers()
     halo = halo_for(backbone, layers)
     optimizer, history = settings.optimizer, settings.lbfgs_history
 
-    bounded = optimizer == "lbfgs" and settings.lbfgs_bounds
+    bounded = optimizer != "adam" and settings.lbfgs_bounds
 
     def state(optimizer: str, history: int, bounds: bool = False) -> int:
         if optimizer == "lbfgs":
             extra = LBFGS_BOUNDS_BYTES_PER_VALUE * 3 * height * width if bounds else 0
             return lbfgs_bytes(height, width, history) + extra
+        if optimizer == "lbfgs32":  # bounds are two per-channel constants
+            return lbfgs32_bytes(height, width, history)
         return ADAM_IMAGE_COPIES * image_bytes(height, width)
 
-    untiled = estimate_bytes(backbone, layers, height, width, 0) - lbfgs_bytes(height, width, 0)
-    if not settings.tile and (limit is None or untiled + state(optimizer, history, bounded) <= limit):
-        return StagePlan(0, optimizer, history, untiled + state(optimizer, history, bounded), True)
-    tile_sizes = [settings.tile] if settings.tile else list(TILES)
-    # Keep the optimiser asked for while any tile fits it: first its own memory, then a shorter
-    # L-BFGS memory, then without bounds (saving then clips), each with the largest tile that fits
-    # (a tile computes its halo again: a 256 px tile computes (256 + 2 x 128)² px, so large tiles
-    # matter more than a long memory); Adam (two float32 moments instead of L-BFGS's float64
-    # vectors) only when no L-BFGS fits.
+    # Keep L-BFGS while it fits: scipy's as asked, then the float32 L-BFGS (under a third of
+    # scipy's bytes, bounds for free) with its own memory, then a shorter memory; untiled if one
+    # fits so, else each with the largest tile that fits (a tile computes its halo again: a 256 px
+    # tile computes (256 + 2 x 128)² px, so large tiles matter more than a long memory); Adam (two
+    # float32 moments) only when no L-BFGS fits.
     options = [(optimizer, history, bounded)]
-    if optimizer == "lbfgs":
-        options += [("lbfgs", m, bounded) for m in (5, 3) if m < history]
-        if bounded:
-            options += [("lbfgs", m, False) for m in (history, 5, 3) if m <= history]
+    if optimizer != "adam":
+        options = list(dict.fromkeys(options + [("lbfgs32", m, bounded) for m in (history, 5, 3) if m <= history]))
+    untiled = estimate_bytes(backbone, layers, height, width, 0) - lbfgs_bytes(height, width, 0)
+    for chosen, m, bounds in options if not settings.tile else []:
+        if limit is None or untiled + state(chosen, m, bounds) <= limit:
+            return StagePlan(0, chosen, m, untiled + state(chosen, m, bounds), True)
+    tile_sizes = [settings.tile] if settings.tile else list(TILES)
     fitting = []
     for rank, (chosen, m, bounds) in enumerate(options):
         for tile in [t for t in tile_sizes if t >= SMALLEST_KEEPING_TILE or settings.tile]:

@@ -167,6 +167,88 @@ def _one_run(scipy_objective, z, start, iterations, evals_per_iteration, history
     return last  # the last iteration's image is the result, as with restarts
 
 
+def lbfgs32(
+    evaluate: Evaluate,
+    x0: np.ndarray,
+    iterations: int,
+    evals_per_iteration: int,
+    history: int = 10,
+    on_iteration: Callable[[IterationResult, np.ndarray], None] | None = None,
+    on_evaluation: Callable[[Losses, int], None] | None = None,
+    first_step: float = 0.0,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    restarts: bool = True,
+    resume: dict | None = None,
+) -> np.ndarray:
+    """`lbfgs`'s loops with the float32 L-BFGS of nst/lbfgs32.py: half the memory, no float64 copies
+    of the image, and a state that holds the memory too, so one long run resumes bit for bit.
+
+    With restarts each iteration is a fresh L-BFGS of `evals_per_iteration` evaluations (its
+    first evaluation the point the last one ended at, as scipy's are); without, one L-BFGS
+    reports an iteration at the first step that takes the evaluations past each multiple.
+    """
+    from .lbfgs32 import LBFGS32
+
+    shape = x0.shape
+    counter = _Counter(evaluate, shape, on_evaluation, resume["count"] if resume else 0)
+
+    def objective(x):
+        parts, grad = counter(x)
+        return parts.total, grad, parts
+
+    lower, upper = (np.asarray(b, np.float32) for b in bounds) if bounds is not None else (None, None)
+    solver = LBFGS32(objective, x0, history, lower, upper, first_step)
+
+    def image(x):  # the solver replaces its point at each step, never changes it
+        return x
+
+    start, first_count = 0, counter.count
+    if resume is not None:
+        start, first_count = resume["iteration"] + 1, int(resume["first_count"])
+        solver.restore(resume)
+    last = solver.x
+
+    def report(iteration: int) -> None:
+        nonlocal last
+        last = solver.x
+        if on_iteration:
+            state = {**solver.state(), "iteration": iteration, "count": counter.count, "first_count": first_count,
+                     "x": image(last)}
+            on_iteration(IterationResult(iteration, solver.extra, counter.count, state), image(last))
+
+    if start >= iterations:
+        return image(solver.x)
+    reported = iteration = start
+    try:
+        if restarts:
+            for iteration in range(start, iterations):
+                solver.memory.clear()
+                solver.converged = False
+                begun = counter.count
+                solver.start()  # each restart evaluates its start, as scipy's calls do
+                while solver.step(evals_per_iteration - (counter.count - begun)):
+                    pass
+                report(iteration)
+            return image(solver.x)
+        if resume is None:
+            solver.start()
+        while reported < iterations:
+            budget = first_count + iterations * evals_per_iteration - counter.count
+            if not solver.step(budget):
+                break
+            while reported < iterations and counter.count - first_count >= (reported + 1) * evals_per_iteration:
+                report(reported)
+                reported += 1
+    except _NonFinite:
+        raise DivergedError(image(last), iteration if restarts else reported, counter.count) from None
+    while reported < iterations:  # converged early, or the budget ended inside a line search
+        if solver.extra is None:  # resumed at a point whose losses were not kept
+            solver.extra = counter(solver.x)[0]
+        report(reported)
+        reported += 1
+    return image(solver.x)
+
+
 def adam(
     evaluate: Evaluate,
     x0: np.ndarray,

@@ -122,8 +122,10 @@ class TransferSettings:
         choices=(8, 16),
     )
 
-    optimizer: str = option("lbfgs", "the article's restarted L-BFGS, or Adam", group=OPTIMISATION,
-                            choices=("lbfgs", "adam"))
+    optimizer: str = option(
+        "lbfgs", "lbfgs: the article's (scipy's L-BFGS-B, float64 state); lbfgs32: L-BFGS with float32 state (half "
+        "the memory, so print sizes keep L-BFGS; its checkpoints resume one long run exactly); adam: Adam",
+        group=OPTIMISATION, choices=("lbfgs", "lbfgs32", "adam"))
     iterations: int = option(10, "iterations: L-BFGS restarts, each one fmin_l_bfgs_b call (one frame each)",
                              group=OPTIMISATION, minimum=1)
     evals_per_iteration: int = option(20, "L-BFGS maxfun per iteration, or Adam steps per iteration",
@@ -201,7 +203,7 @@ class TransferSettings:
     def expected_evaluations_per_iteration(self, stage: Stage) -> int:
         """A forecast for one iteration of `stage`. scipy's L-BFGS stops only after the line
         search that crosses `maxfun` finishes: measured 1 to 1.2 evaluations more per call
-        (10 x 20 made 210-211, 5 x 12 made 65-66, 3 x 10 made 33); Adam makes its budget."""
+        (10 x 20 made 210-211, 5 x 12 made 65-66, 3 x 10 made 33); lbfgs32 and Adam make their budget."""
         return stage.evals_per_iteration + (2 if self.optimizer == "lbfgs" else 0)
 
     def expected_evaluations(self) -> int:

@@ -1,10 +1,13 @@
 """The optimisation loops on a NumPy objective whose minimum is known."""
 
+import copy
+
 import numpy as np
 import pytest
 
 from nst.loss_values import Losses
-from nst.optimise import lbfgs
+from nst.lbfgs32 import Memory, dot
+from nst.optimise import lbfgs, lbfgs32
 
 TARGET = np.random.default_rng(0).uniform(-100, 100, (1, 32, 48, 3))
 
@@ -21,26 +24,34 @@ def quadratic(points):
     return evaluate
 
 
-def test_lbfgs_finds_the_minimum():
-    x = lbfgs(quadratic([]), np.zeros_like(TARGET, np.float32), iterations=3, evals_per_iteration=20)
+LOOPS = pytest.mark.parametrize("loop", [lbfgs, lbfgs32], ids=["scipy", "float32"])
+
+
+@LOOPS
+def test_lbfgs_finds_the_minimum(loop):
+    x = loop(quadratic([]), np.zeros_like(TARGET, np.float32), iterations=3, evals_per_iteration=20)
     np.testing.assert_allclose(x, TARGET, atol=1e-2)
 
 
+@LOOPS
 @pytest.mark.parametrize("first_step", [0.5, 4.0])
-def test_first_step_moves_each_pixel_by_that_many_grey_levels(first_step):
+def test_first_step_moves_each_pixel_by_that_many_grey_levels(loop, first_step):
     points = []
-    lbfgs(quadratic(points), np.zeros_like(TARGET, np.float32), iterations=1, evals_per_iteration=3, first_step=first_step)
+    loop(quadratic(points), np.zeros_like(TARGET, np.float32), iterations=1, evals_per_iteration=3, first_step=first_step)
     rms = float(np.sqrt(np.mean((points[1] - points[0]) ** 2)))
     assert rms == pytest.approx(first_step, rel=1e-3)
 
 
-def test_without_first_step_scipy_takes_a_unit_length_step():
+@LOOPS
+def test_without_first_step_the_first_step_has_unit_length(loop):
     points = []
-    lbfgs(quadratic(points), np.zeros_like(TARGET, np.float32), iterations=1, evals_per_iteration=3)
+    loop(quadratic(points), np.zeros_like(TARGET, np.float32), iterations=1, evals_per_iteration=3)
     assert float(np.linalg.norm(points[1] - points[0])) == pytest.approx(1.0, rel=1e-3)
 
 
-def test_first_step_reaches_a_lower_loss_in_few_evaluations():
+def test_first_step_spares_scipy_growing_its_step():
+    """scipy's line search spends its evaluations growing a unit-length first step (the float32 L-BFGS takes
+    the short step, then scales its second by the pair it made)."""
     found = {}
     for step in (0.0, 10.0):
         x = lbfgs(quadratic([]), np.zeros_like(TARGET, np.float32), iterations=1, evals_per_iteration=4, first_step=step)
@@ -48,11 +59,12 @@ def test_first_step_reaches_a_lower_loss_in_few_evaluations():
     assert found[10.0] < 0.5 * found[0.0]
 
 
-def test_bounds_keep_every_evaluated_point_inside():
+@LOOPS
+def test_bounds_keep_every_evaluated_point_inside(loop):
     points = []
     lower, upper = np.full(3, -20.0), np.full(3, 30.0)  # per channel, broadcast to the image
-    x = lbfgs(quadratic(points), np.zeros_like(TARGET, np.float32), iterations=2, evals_per_iteration=15,
-              bounds=(lower, upper), first_step=1.0)
+    x = loop(quadratic(points), np.zeros_like(TARGET, np.float32), iterations=2, evals_per_iteration=15,
+             bounds=(lower, upper), first_step=1.0)
     assert all(p.min() >= -20 - 1e-9 and p.max() <= 30 + 1e-9 for p in points)
     np.testing.assert_allclose(x, np.clip(TARGET, -20, 30), atol=1e-2)
 
@@ -67,18 +79,66 @@ def ill_conditioned(x):
     return Losses(value, {"quadratic": value}), (2 * SCALES * diff).astype(np.float32)
 
 
-def test_one_run_reports_every_iteration_at_its_evaluation_mark():
+@LOOPS
+def test_one_run_reports_every_iteration_at_its_evaluation_mark(loop):
     seen = []
-    lbfgs(ill_conditioned, np.zeros_like(TARGET, np.float32), iterations=4, evals_per_iteration=3, restarts=False,
+    loop(ill_conditioned, np.zeros_like(TARGET, np.float32), iterations=4, evals_per_iteration=3, restarts=False,
           first_step=1.0, on_iteration=lambda result, image: seen.append((result.iteration, result.evaluations)))
     assert [k for k, _ in seen] == [0, 1, 2, 3]
     assert all(evaluations >= 3 * (k + 1) for k, evaluations in seen)
 
 
-def test_one_run_keeps_its_memory_and_beats_restarts_on_an_ill_conditioned_problem():
+@LOOPS
+def test_one_run_keeps_its_memory_and_beats_restarts_on_an_ill_conditioned_problem(loop):
     found = {}
     for restarts in (True, False):
-        x = lbfgs(ill_conditioned, np.zeros_like(TARGET, np.float32), iterations=6, evals_per_iteration=8,
+        x = loop(ill_conditioned, np.zeros_like(TARGET, np.float32), iterations=6, evals_per_iteration=8,
                   restarts=restarts, first_step=1.0)
         found[restarts] = ill_conditioned(x)[0].total
     assert found[False] < 0.5 * found[True]
+
+
+def test_two_loop_recursion_is_the_bfgs_inverse_hessian_product():
+    """H g from the two-loop recursion equals the matrix of the BFGS updates (Nocedal & Wright (6.17)),
+    built densely in NumPy from the same pairs."""
+    rng = np.random.default_rng(1)
+    n, m = 12, 4
+    a = rng.normal(size=(n, n))
+    hessian = a @ a.T + n * np.eye(n)  # pairs of a convex quadratic: y = A s
+    memory = Memory.empty(m, (n,))
+    pairs = []
+    for _ in range(m + 2):  # more pairs than it keeps: the oldest are dropped
+        s_ = rng.normal(size=n)
+        y_ = hessian @ s_
+        memory.add(s_.astype(np.float32), y_.astype(np.float32), float(s_.astype(np.float32) @ y_.astype(np.float32)))
+        pairs = (pairs + [(s_.astype(np.float32).astype(float), y_.astype(np.float32).astype(float))])[-m:]
+    s_new, y_new = pairs[-1]
+    inverse = (s_new @ y_new) / (y_new @ y_new) * np.eye(n)
+    for s_, y_ in pairs:
+        rho = 1 / (s_ @ y_)
+        left = np.eye(n) - rho * np.outer(s_, y_)
+        inverse = left @ inverse @ left.T + rho * np.outer(s_, s_)
+    g = rng.normal(size=n).astype(np.float32)
+    np.testing.assert_allclose(memory.times(g), inverse @ g, rtol=1e-4, atol=1e-5)
+
+
+def test_chunked_dot_is_accurate_at_millions_of_values():
+    rng = np.random.default_rng(2)
+    a, b = (rng.normal(size=3_000_001).astype(np.float32) for _ in range(2))
+    exact = a.astype(np.float64) @ b.astype(np.float64)
+    assert abs(dot(a, b) - exact) <= 1e-8 * float(np.abs(a.astype(np.float64) * b).sum())
+
+
+@pytest.mark.parametrize("restarts", [True, False])
+def test_float32_lbfgs_resumes_bit_for_bit_from_any_iteration(restarts):
+    """Its state holds its memory too, so even one long run goes on exactly as if never stopped."""
+    kept = []
+    whole = lbfgs32(ill_conditioned, np.zeros_like(TARGET, np.float32), iterations=5, evals_per_iteration=4,
+                    restarts=restarts, first_step=1.0, bounds=(np.full(3, -50.0), np.full(3, 50.0)),
+                    on_iteration=lambda result, image: kept.append(copy.deepcopy(result.state)))  # as saved
+    assert len(kept) == 5
+    for state in kept[:-1]:
+        resumed = lbfgs32(ill_conditioned, np.zeros_like(TARGET, np.float32), iterations=5, evals_per_iteration=4,
+                          restarts=restarts, first_step=1.0, bounds=(np.full(3, -50.0), np.full(3, 50.0)),
+                          resume=state)
+        np.testing.assert_array_equal(resumed, whole)

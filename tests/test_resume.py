@@ -55,8 +55,10 @@ def same_files(a: Path, b: Path) -> None:
 @pytest.mark.parametrize(
     "extra",
     [{}, {"optimizer": "adam", "learning_rate": 5.0}, {"scales": [32]}, {"lbfgs_step": 1.0, "lbfgs_bounds": True},
-     {"style_masks": "left half", "scales": [32]}],
-    ids=["lbfgs", "adam", "coarse-to-fine", "bounded", "masked"],
+     {"style_masks": "left half", "scales": [32]},
+     {"optimizer": "lbfgs32", "lbfgs_restarts": False, "lbfgs_bounds": True, "lbfgs_step": 1.0, "scales": [32]},
+     {"optimizer": "lbfgs32"}],
+    ids=["lbfgs", "adam", "coarse-to-fine", "bounded", "masked", "float32-one-run", "float32-restarted"],
 )
 def test_a_stopped_run_resumes_to_the_same_files(tmp_path, small_images, extra):
     if "style_masks" in extra:  # the style on the left half, the photo kept on the right

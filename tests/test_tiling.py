@@ -89,7 +89,7 @@ def test_the_article_network_tiled_equals_untiled(small_images):
     assert relative(gt, g) < 1e-4
 
 
-def test_the_memory_plan_tiles_then_shortens_lbfgs_then_takes_adam(monkeypatch):
+def test_the_memory_plan_tiles_then_takes_the_float32_lbfgs_then_shortens_it_then_takes_adam(monkeypatch):
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")  # Eigen's kernels take more scratch memory: smaller tiles
     eigen = estimate.plan_stage(TransferSettings(size=2048), "vgg19", 2048, 2048, 8 * 2**30)
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")  # the figures below are oneDNN's
@@ -98,26 +98,34 @@ def test_the_memory_plan_tiles_then_shortens_lbfgs_then_takes_adam(monkeypatch):
     untiled = estimate.plan_stage(settings, "vgg19", 2048, 2048, None)
     assert untiled.tile == 0 and untiled.optimizer == "lbfgs"
     assert estimate.estimate_bytes("vgg19", layers, 2048, 2048) > 8 * 2**30  # neither limit below fits it untiled
+    scipys = estimate.plan_stage(settings, "vgg19", 2048, 2048, 12000 * 2**20)  # scipy's L-BFGS fits in big tiles
+    assert scipys.tile == 1024 and scipys.optimizer == "lbfgs" and scipys.lbfgs_history == 10
     roomy = estimate.plan_stage(settings, "vgg19", 2048, 2048, 8 * 2**30)
-    assert roomy.tile == 1024 and roomy.optimizer == "lbfgs"  # the largest tile, L-BFGS kept
+    assert roomy.tile == 1024 and roomy.optimizer == "lbfgs32" and roomy.lbfgs_history == 10  # the largest tile kept
+    assert "float32 L-BFGS memory 10" in roomy.describe()
     assert eigen.tile < roomy.tile and eigen.bytes <= 8 * 2**30
     assert roomy.bytes <= 8 * 2**30
-    tight = estimate.plan_stage(settings, "vgg19", 2048, 2048, 5000 * 2**20)  # L-BFGS kept, its memory shortened
-    assert tight.optimizer == "lbfgs" and tight.lbfgs_history < 10 and tight.tile >= estimate.SMALLEST_KEEPING_TILE
-    assert tight.bytes <= 5000 * 2**20
-    tighter = estimate.plan_stage(settings, "vgg19", 2048, 2048, 4000 * 2**20)  # no L-BFGS fits: Adam
-    assert tighter.optimizer == "adam" and tighter.tile > 0 and tighter.bytes <= 4000 * 2**20
+    tight = estimate.plan_stage(settings, "vgg19", 2048, 2048, 4000 * 2**20)  # L-BFGS kept, its memory shortened
+    assert tight.optimizer == "lbfgs32" and tight.lbfgs_history < 10 and tight.tile >= estimate.SMALLEST_KEEPING_TILE
+    assert tight.bytes <= 4000 * 2**20
+    tighter = estimate.plan_stage(settings, "vgg19", 2048, 2048, 3000 * 2**20)  # no L-BFGS fits: Adam
+    assert tighter.optimizer == "adam" and tighter.tile > 0 and tighter.bytes <= 3000 * 2**20
     forced = estimate.plan_stage(TransferSettings(size=2048, tile=256), "vgg19", 2048, 2048, None)
     assert forced.tile == 256 and forced.optimizer == "lbfgs"
     with pytest.raises(SettingsError, match="option max_memory: a 2048x2048 image needs at least"):
         estimate.plan_stage(settings, "vgg19", 2048, 2048, 600 * 2**20)
-    # scipy holds bounds as one Python pair per value: a bounded print stage drops them before leaving L-BFGS
+    # scipy holds bounds as one Python pair per value; the float32 L-BFGS as two constants: it keeps them
     printing = TransferSettings.from_preset("print", size=2048)
     assert printing.lbfgs_bounds
-    unbounded = estimate.plan_stage(printing, "vgg19", 2048, 2048, 6000 * 2**20)
-    assert unbounded.optimizer == "lbfgs" and not unbounded.bounds and "without bounds" in unbounded.describe()
+    bounded = estimate.plan_stage(printing, "vgg19", 2048, 2048, 6000 * 2**20)
+    assert bounded.optimizer == "lbfgs32" and bounded.bounds and "without bounds" not in bounded.describe()
     roomy_bounded = estimate.plan_stage(printing, "vgg19", 512, 512, None)
     assert roomy_bounded.bounds and roomy_bounded.bytes > estimate.plan_stage(settings, "vgg19", 512, 512, None).bytes
+    # where only the float32 L-BFGS fits untiled, it runs untiled rather than tiled
+    need = estimate.plan_stage(settings, "vgg19", 1024, 1024, None).bytes
+    saved = estimate.lbfgs_bytes(1024, 1024, 10) - estimate.lbfgs32_bytes(1024, 1024, 10)
+    untiled32 = estimate.plan_stage(settings, "vgg19", 1024, 1024, need - saved // 2)
+    assert untiled32.tile == 0 and untiled32.optimizer == "lbfgs32"
 
 
 def test_a_run_that_does_not_fit_runs_tiled_under_the_limit(tmp_path, small_images):

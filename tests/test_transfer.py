@@ -12,7 +12,8 @@ from nst.engine import engine_for
 from nst.errors import DivergedError, ImageError, SettingsError
 from nst.evaluate import image_losses
 from nst.inputs import Inputs
-from nst.optimise import lbfgs
+from nst.images import PIXEL_BOUNDS
+from nst.optimise import lbfgs, lbfgs32
 from nst.settings import TransferSettings
 from nst.transfer import stylize
 
@@ -227,3 +228,28 @@ def test_bfloat16_result_is_as_good_as_float32(record_property):
     difference = (final["bfloat16"] - final["float32"]) / final["float32"]
     record_property("bfloat16 vs float32, final objective", f"{difference:+.2%}")
     assert abs(difference) < 0.025, final
+
+
+@pytest.mark.parametrize("restarts", [False, True], ids=["one-run", "restarted"])
+def test_float32_lbfgs_does_as_well_as_scipys_on_the_real_objective(restarts, record_property):
+    """Issue 23's check of the float32 L-BFGS (nst/lbfgs32.py): at 256 px in float32, from the same start,
+    after the same evaluations its loss is at most 2 % above scipy's. One bounded run from the photo (the
+    fast and print presets' loop) after 60 evaluations, and the article's restarted loop from noise after
+    30. (Two runs of scipy's whose first steps differ by 10 % end 40-60 evaluations up to 2.7 % apart
+    either way; before ~30 evaluations the float32 L-BFGS's first steps lag scipy's, docs/performance.md.)"""
+    settings = TransferSettings(size=256, seed=0, precision="float32", init="content" if not restarts else "noise")
+    stage = Inputs.load(DATA / "content" / "chelsea.png", [DATA / "styles" / "strokes.png"], settings).stage(settings, 256)
+    objective = engine_for(settings, "float32").objective
+    targets = stage.targets(objective, settings)
+    x0 = stage.initial_image(settings, np.random.default_rng(0), None)
+    final = {}
+    for loop in (lbfgs, lbfgs32):
+        seen = []
+        loop(lambda image: objective.value_and_grad(image, targets), x0, 3 if restarts else 6, 10, restarts=restarts,
+             first_step=0.0 if restarts else 1.0, bounds=None if restarts else PIXEL_BOUNDS,
+             on_evaluation=lambda losses, count: seen.append(losses.total))
+        final[loop.__name__] = min(seen[:30 if restarts else 60])  # scipy's search may make a few more
+    ratio = final["lbfgs32"] / final["lbfgs"]
+    record_property(f"float32 L-BFGS / scipy's, same evaluations ({'restarted' if restarts else 'one run'})",
+                    f"{ratio:.4f}")
+    assert ratio <= 1.02, final
