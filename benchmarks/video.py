@@ -5,7 +5,7 @@ warm start, the time of a whole clip, drift on a static scene. Writes the README
 
 The clip: nst.video.synthetic (coffee.png panned and zoomed, a textured disc crossing), 512x288,
 whose true motion is known. Both chains: strokes, `--preset fast`, seed 0, precision auto; the
-temporal one with nst video's defaults (temporal weight, a fifth of the first frame's evaluations
+temporal one with nst video's defaults (temporal weight, three tenths of the first frame's evaluations
 for each later frame), the independent one every frame from its own content with the whole budget.
 
 - consistency: the mean absolute difference (grey levels, RGB) between each styled frame and the
@@ -56,7 +56,7 @@ class Losses(Observer):
         self.seen.append(evaluation.losses)
 
 
-def chain(frames, work, independent=False, **options):
+def chain(frames, work, independent=False, later_evaluations=0, **options):
     settings = TransferSettings.from_preset("fast", size=max(frames[0].shape[:2]), seed=0, **options)
     record: dict[int, Losses] = {}
 
@@ -66,7 +66,8 @@ def chain(frames, work, independent=False, **options):
 
     started = time.perf_counter()
     result = FrameChain(Clip(frames, Fraction(24), None), [STYLE], settings, work,
-                        ChainSettings(independent=independent)).run(observers_for=observers)
+                        ChainSettings(independent=independent, later_evaluations=later_evaluations)
+                        ).run(observers_for=observers)
     return result, record, time.perf_counter() - started
 
 
@@ -124,16 +125,21 @@ def main() -> None:
     parser.add_argument("--size", type=int, nargs=2, default=(512, 288), metavar=("W", "H"))
     parser.add_argument("--gif", default=str(ROOT / "docs/video_side_by_side.gif"))
     parser.add_argument("--skip-drift", action="store_true")
+    parser.add_argument("--frame-evals", type=int, default=0, help="each later frame's evaluations (nst video's "
+                        "--frame-evals; 0: its default)")
+    parser.add_argument("--optimizer", default=None, help="the transfers' optimiser (default: the fast preset's)")
     parser.add_argument("--drift-size", type=int, nargs=2, default=(256, 144), metavar=("W", "H"))
     args = parser.parse_args()
     photo = np.asarray(Image.open(ROOT / "data/content/coffee.png").convert("RGB"))
     clip = synthetic_clip(photo, frames=args.frames, size=tuple(args.size))
     work = Path(tempfile.mkdtemp(prefix="nst-video-bench-"))
     try:
-        temporal, losses, seconds = chain(clip.frames, work / "temporal")
+        options = {"optimizer": args.optimizer} if args.optimizer else {}
+        temporal, losses, seconds = chain(clip.frames, work / "temporal", later_evaluations=args.frame_evals, **options)
         evaluations = [row.evaluations for row in temporal.rows]
         precision = "auto"
-        print(f"temporal chain: {args.frames} frames {args.size[0]}x{args.size[1]}, --preset fast ({precision}), "
+        print(f"temporal chain: {args.frames} frames {args.size[0]}x{args.size[1]}, --preset fast ({precision}, "
+              f"{args.optimizer or TransferSettings.from_preset('fast').optimizer}), "
               f"{sum(evaluations)} evaluations ({evaluations[0]} then {min(evaluations[1:])}-{max(evaluations[1:])} "
               f"a frame), {seconds:.0f} s = {seconds / 60:.1f} min", flush=True)
         target = frame_loss(losses[0].seen[-1])
@@ -146,7 +152,7 @@ def main() -> None:
               + f"; later frames end {np.median(above):+.1%} (median; {min(above):+.1%} to {max(above):+.1%}) "
                 f"from it", flush=True)
         n = args.independent_frames
-        independent, _, seconds_apart = chain(clip.frames[:n], work / "independent", independent=True)
+        independent, _, seconds_apart = chain(clip.frames[:n], work / "independent", independent=True, **options)
         ours = consistency(temporal.frames[:n], clip.frames[:n], clip.backward[: n - 1])
         apart = consistency(independent.frames, clip.frames[:n], clip.backward[: n - 1])
         print(f"consistency over frames 0-{n - 1}: nst video {ours:.2f} grey levels, each frame on its own "
@@ -156,7 +162,7 @@ def main() -> None:
         if not args.skip_drift:
             still = [np.asarray(Image.fromarray(clip.frames[0]).resize(tuple(args.drift_size), Image.Resampling.LANCZOS))
                      ] * args.frames
-            static, _, _ = chain(still, work / "static")
+            static, _, _ = chain(still, work / "static", later_evaluations=args.frame_evals, **options)
             levels = [luminance(f) for f in static.frames]
             change = max(abs(v - levels[0]) for v in levels) / levels[0]
             print(f"drift: the first frame at {args.drift_size[0]}x{args.drift_size[1]} held still for {args.frames} "

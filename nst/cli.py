@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"weight of the temporal loss (default {TEMPORAL_WEIGHT:g}; 0 styles frames apart, "
                     "each from the previous result but free to flicker)")
     vo.add_argument("--frame-evals", type=int, default=0, metavar="N",
-                    help="evaluations of each frame after the first (default: a fifth of the first frame's)")
+                    help="evaluations of each frame after the first (default: three tenths of the first frame's)")
     vo.add_argument("--independent", action="store_true",
                     help="style every frame on its own, from its content (what temporal consistency is compared with)")
     vo.add_argument("--start", type=int, default=0, help="first frame (0-based; default 0)")

@@ -307,6 +307,9 @@ PRESETS: dict[str, dict] = {
     "article": {},
     "fast": {
         "init": "content",
+        # the float32 L-BFGS: at 512 px (hugo x wave, bfloat16) the same loss after 100 evaluations
+        # (0.997 x scipy's) at 0.79 x the seconds per evaluation (benchmarks/lbfgs32.py, docs/performance.md)
+        "optimizer": "lbfgs32",
         "lbfgs_restarts": False,
         "lbfgs_bounds": True,
         "lbfgs_step": 1.0,
@@ -318,6 +321,7 @@ PRESETS: dict[str, dict] = {
         "size": 2048,
         "stage_balance": True,
         "init": "content",
+        "optimizer": "lbfgs32",  # as fast; its float32 state keeps L-BFGS at every print stage
         "lbfgs_restarts": False,
         "lbfgs_bounds": True,
         "lbfgs_step": 1.0,

@@ -105,10 +105,10 @@ def test_a_checkpoint_of_another_run_is_not_mixed_in(tmp_path, small_images, cap
                                                         progress=False).image)
 
 
-def test_one_long_lbfgs_run_resumes_from_its_image_with_the_remaining_budget(tmp_path, small_images):
+def test_one_long_scipy_lbfgs_run_resumes_from_its_image_with_the_remaining_budget(tmp_path, small_images):
     """scipy keeps one run's memory to itself: a resume restarts L-BFGS (documented), the frames are all there."""
     settings = TransferSettings.from_preset("fast", **{k: v for k, v in TINY.items() if k != "precision"},
-                                            precision="float32")
+                                            precision="float32", optimizer="lbfgs")
     checkpoint = tmp_path / "ck"
     run(small_images, settings, tmp_path, "x", checkpoint=checkpoint, observers=[StopAfter(0)])
     resumed = run(small_images, settings, tmp_path, "x", checkpoint=checkpoint)

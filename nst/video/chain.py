@@ -39,6 +39,9 @@ HISTORY_COLUMNS = ["frame", "total_loss", "evaluations", "seconds"]
 
 
 TEMPORAL_WEIGHT = 50.0  # measured: docs/video.md (consistency against the warm start)
+# each later frame's evaluations, as a share of the first frame's: enough for a later frame to reach
+# the first frame's loss (measured: docs/video.md)
+LATER_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -46,13 +49,13 @@ class ChainSettings:
     """What a video adds to a transfer's settings."""
 
     temporal_weight: float = TEMPORAL_WEIGHT
-    later_evaluations: int = 0  # evaluations of each frame after the first; 0: a fifth of the first's
+    later_evaluations: int = 0  # evaluations of each frame after the first; 0: LATER_SHARE of the first's
     independent: bool = False  # every frame on its own, from the content, no temporal term
     fill: str = "warped"  # what a later frame starts from where the flow is unreliable: the warp's own
     # pixels ("warped") or the content frame's ("content"); measured in docs/video.md
 
     def later_budget(self, settings: TransferSettings) -> int:
-        return self.later_evaluations or max(10, settings.planned_evaluations() // 5)
+        return self.later_evaluations or max(10, round(LATER_SHARE * settings.planned_evaluations()))
 
 
 @dataclass

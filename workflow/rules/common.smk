@@ -484,11 +484,13 @@ def video_size(input):
 
 
 def video_runtime(wildcards, input, threads, attempt):
-    """Minutes: the engine's estimate for a transfer of the first frame, and a fifth of it for each
-    later frame (their budget), x3 headroom, more on each retry."""
+    """Minutes: the engine's estimate for a transfer of the first frame, and LATER_SHARE of it for
+    each later frame (their budget), x3 headroom, more on each retry."""
+    from nst.video.chain import LATER_SHARE
+
     height, width, frames = video_size(input)
     one = estimate.run_seconds(SETTINGS, BACKBONE, height, width, threads)
-    return int(10 + 3 * attempt * one * (1 + (frames - 1) / 5) / 60)
+    return int(10 + 3 * attempt * one * (1 + (frames - 1) * LATER_SHARE) / 60)
 
 
 def video_mem_mb(wildcards, input, attempt):
