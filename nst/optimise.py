@@ -74,8 +74,10 @@ def lbfgs(
     bounds: tuple[np.ndarray, np.ndarray] | None = None,
     restarts: bool = True,
     resume: dict | None = None,
+    state: str = "float64",
 ) -> np.ndarray:
     """The article's loop: `fmin_l_bfgs_b(maxfun=evals_per_iteration)`, restarted `iterations` times.
+    `state="float32"`: the same loops with nst's float32 L-BFGS (`_lbfgs32`).
 
     scipy's first step of each call has unit length in pixel space: at 512² x 3 values that
     changes a pixel by ~0.001 grey levels, and the line search spends evaluations growing
@@ -93,6 +95,9 @@ def lbfgs(
     space), so `resume` continues bit for bit. scipy keeps a single run's memory to itself:
     resuming one restarts L-BFGS from the saved point, with the remaining budget.
     """
+    if state == "float32":
+        return _lbfgs32(evaluate, x0, iterations, evals_per_iteration, history, on_iteration, on_evaluation,
+                        first_step, bounds, restarts, resume)
     shape = x0.shape
     counter = _Counter(evaluate, shape, on_evaluation, resume["count"] if resume else 0)
     scale = first_step * np.sqrt(x0.size) if first_step > 0 else 1.0
@@ -167,19 +172,8 @@ def _one_run(scipy_objective, z, start, iterations, evals_per_iteration, history
     return last  # the last iteration's image is the result, as with restarts
 
 
-def lbfgs32(
-    evaluate: Evaluate,
-    x0: np.ndarray,
-    iterations: int,
-    evals_per_iteration: int,
-    history: int = 10,
-    on_iteration: Callable[[IterationResult, np.ndarray], None] | None = None,
-    on_evaluation: Callable[[Losses, int], None] | None = None,
-    first_step: float = 0.0,
-    bounds: tuple[np.ndarray, np.ndarray] | None = None,
-    restarts: bool = True,
-    resume: dict | None = None,
-) -> np.ndarray:
+def _lbfgs32(evaluate, x0, iterations, evals_per_iteration, history, on_iteration, on_evaluation, first_step, bounds,
+             restarts, resume) -> np.ndarray:
     """`lbfgs`'s loops with the float32 L-BFGS of nst/lbfgs32.py: half the memory, no float64 copies
     of the image, and a state that holds the memory too, so one long run resumes bit for bit.
 

@@ -269,7 +269,7 @@ class Transfer:
     def _optimise(self, stage: Stage, plan, objective, x, targets, on_iteration, on_evaluation, state=None,
                   free=None) -> np.ndarray:
         """`free`: (1, H, W, 1), 0 at pixels the optimiser must not move (their gradient is zeroed)."""
-        from .optimise import adam, lbfgs, lbfgs32
+        from .optimise import adam, lbfgs
 
         settings = self.settings
 
@@ -278,11 +278,11 @@ class Transfer:
             return (losses, grad) if free is None else (losses, grad * free)
 
         if plan.optimizer in ("lbfgs", "lbfgs32"):
-            loop = lbfgs if plan.optimizer == "lbfgs" else lbfgs32
-            return loop(evaluate, x, stage.iterations, stage.evals_per_iteration, plan.lbfgs_history,
-                        on_iteration, on_evaluation, first_step=settings.lbfgs_step,
-                        bounds=images.PIXEL_BOUNDS if settings.lbfgs_bounds and plan.bounds else None,
-                        restarts=settings.lbfgs_restarts, resume=state)
+            return lbfgs(evaluate, x, stage.iterations, stage.evals_per_iteration, plan.lbfgs_history,
+                         on_iteration, on_evaluation, first_step=settings.lbfgs_step,
+                         bounds=images.PIXEL_BOUNDS if settings.lbfgs_bounds and plan.bounds else None,
+                         restarts=settings.lbfgs_restarts, resume=state,
+                         state="float32" if plan.optimizer == "lbfgs32" else "float64")
         return adam(evaluate, x, stage.iterations, stage.evals_per_iteration, settings.learning_rate, on_iteration,
                     on_evaluation, resume=state)
 

@@ -119,8 +119,10 @@ def test_the_memory_plan_tiles_then_takes_the_float32_lbfgs_then_shortens_it_the
     assert printing.lbfgs_bounds
     bounded = estimate.plan_stage(printing, "vgg19", 2048, 2048, 6000 * 2**20)
     assert bounded.optimizer == "lbfgs32" and bounded.bounds and "without bounds" not in bounded.describe()
-    roomy_bounded = estimate.plan_stage(printing, "vgg19", 512, 512, None)
-    assert roomy_bounded.bounds and roomy_bounded.bytes > estimate.plan_stage(settings, "vgg19", 512, 512, None).bytes
+    roomy_bounded = estimate.plan_stage(printing, "vgg19", 512, 512, None)  # the print preset's own choice
+    assert roomy_bounded.optimizer == "lbfgs32" and roomy_bounded.bounds and roomy_bounded.tile == 0
+    scipy_bounded = estimate.plan_stage(TransferSettings(size=512, lbfgs_bounds=True), "vgg19", 512, 512, None)
+    assert scipy_bounded.bytes > estimate.plan_stage(settings, "vgg19", 512, 512, None).bytes > roomy_bounded.bytes
     # where only the float32 L-BFGS fits untiled, it runs untiled rather than tiled
     need = estimate.plan_stage(settings, "vgg19", 1024, 1024, None).bytes
     saved = estimate.lbfgs_bytes(1024, 1024, 10) - estimate.lbfgs32_bytes(1024, 1024, 10)
