@@ -2,7 +2,8 @@
 
 scipy's L-BFGS-B keeps (2m + 5) float64 vectors and widens every gradient to float64: at
 4096 px with m = 10 that is 6.7 GiB before the network runs. This one keeps its m pairs
-(s, y) in float32 ring buffers, 2m + 5 vectors of 4 bytes, and evaluates the image as it is.
+(s, y) in float32 ring buffers, about 2m + 9 vectors of 4 bytes in all (nst.estimate.lbfgs32_bytes),
+and evaluates the image as it is.
 
 The method (Nocedal & Wright, *Numerical Optimization*, 2nd ed.): the search direction is
 -H g from the two-loop recursion (Algorithm 7.4) with H0 = (s·y / y·y) I; bounds by
@@ -10,9 +11,10 @@ projection: values at a bound whose gradient pushes outwards are held (their gra
 direction zeroed), and each trial point is the search direction's point clipped to the box;
 a line search on the projected path for a step that meets the weak Wolfe conditions
 (c1 = 1e-4, c2 = 0.9): shrunk by safeguarded quadratic interpolation where the decrease is too
-small (§3.5), grown fourfold (scipy's limit) while the slope is still steep, bisected once
-bracketed; where the budget ends first, the longest step with enough decrease is taken. A pair whose curvature
-s·y is not positive is skipped, so H stays positive definite. Dot products are summed in
+small (§3.5), grown 2 to 10 times towards where the secant of the slope reaches zero while the
+slope is still steep, bisected once bracketed; where the budget ends first, the longest step with
+enough decrease is taken. After a restart the first step is as long as the last one taken. A
+pair whose curvature s·y is not positive is skipped, so H stays positive definite. Dot products are summed in
 float64 over float32 chunks, so they do not lose digits at 50 million values.
 
 Its whole state (point, gradient, value, memory, count) is plain arrays, so a checkpoint
@@ -120,7 +122,6 @@ class LBFGS32:
         self.x = self.project(np.array(x, np.float32))
         self.memory = Memory.empty(history, self.x.shape)
         self.f = self.g = self.extra = None
-        self.evaluations = 0
         self.converged = False
         self.last_step = 0.0  # the length of the last step taken
 
@@ -130,7 +131,6 @@ class LBFGS32:
         return x
 
     def _evaluate(self, x):
-        self.evaluations += 1
         f, g, extra = self.evaluate(x)
         return float(f), np.asarray(g, np.float32).reshape(x.shape), extra
 

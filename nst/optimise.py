@@ -193,9 +193,6 @@ def _lbfgs32(evaluate, x0, iterations, evals_per_iteration, history, on_iteratio
     lower, upper = (np.asarray(b, np.float32) for b in bounds) if bounds is not None else (None, None)
     solver = LBFGS32(objective, x0, history, lower, upper, first_step)
 
-    def image(x):  # the solver replaces its point at each step, never changes it
-        return x
-
     start, first_count = 0, counter.count
     if resume is not None:
         start, first_count = resume["iteration"] + 1, int(resume["first_count"])
@@ -206,12 +203,11 @@ def _lbfgs32(evaluate, x0, iterations, evals_per_iteration, history, on_iteratio
         nonlocal last
         last = solver.x
         if on_iteration:
-            state = {**solver.state(), "iteration": iteration, "count": counter.count, "first_count": first_count,
-                     "x": image(last)}
-            on_iteration(IterationResult(iteration, solver.extra, counter.count, state), image(last))
+            state = {**solver.state(), "iteration": iteration, "count": counter.count, "first_count": first_count}
+            on_iteration(IterationResult(iteration, solver.extra, counter.count, state), last)
 
     if start >= iterations:
-        return image(solver.x)
+        return solver.x
     reported = iteration = start
     try:
         if restarts:
@@ -223,7 +219,7 @@ def _lbfgs32(evaluate, x0, iterations, evals_per_iteration, history, on_iteratio
                 while solver.step(evals_per_iteration - (counter.count - begun)):
                     pass
                 report(iteration)
-            return image(solver.x)
+            return solver.x
         if resume is None:
             solver.start()
         while reported < iterations:
@@ -234,13 +230,13 @@ def _lbfgs32(evaluate, x0, iterations, evals_per_iteration, history, on_iteratio
                 report(reported)
                 reported += 1
     except _NonFinite:
-        raise DivergedError(image(last), iteration if restarts else reported, counter.count) from None
+        raise DivergedError(last, iteration if restarts else reported, counter.count) from None
     while reported < iterations:  # converged early, or the budget ended inside a line search
         if solver.extra is None:  # resumed at a point whose losses were not kept
             solver.extra = counter(solver.x)[0]
         report(reported)
         reported += 1
-    return image(solver.x)
+    return solver.x
 
 
 def adam(
