@@ -53,9 +53,10 @@ def lbfgs_bytes(height: int, width: int, history: int) -> int:
     return (2 * history + 7 + LBFGS_TEMPORARIES) * 3 * height * width * 8
 
 
-# nst/lbfgs32's vectors besides its 2m pairs: the point, its gradient, the direction, the trial
-# point and its gradient, the step, and the two-loop's and the projection's temporaries.
-LBFGS32_VECTORS = 9
+# nst/lbfgs32's vectors besides its 2m pairs: the point, its gradient, the direction, and the
+# longest acceptable trial with its gradient while a longer one is tried. The trial being evaluated
+# and its gradient are the evaluation's (IMAGE_BUFFERS); steps and products are made chunk by chunk.
+LBFGS32_VECTORS = 5
 
 
 def lbfgs32_bytes(height: int, width: int, history: int) -> int:

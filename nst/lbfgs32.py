@@ -2,8 +2,9 @@
 
 scipy's L-BFGS-B keeps (2m + 5) float64 vectors and widens every gradient to float64: at
 4096 px with m = 10 that is 6.7 GiB before the network runs. This one keeps its m pairs
-(s, y) in float32 ring buffers, about 2m + 9 vectors of 4 bytes in all (nst.estimate.lbfgs32_bytes),
-and evaluates the image as it is.
+(s, y) in float32 ring buffers, 2m + 5 vectors of 4 bytes in all (nst.estimate.lbfgs32_bytes):
+steps, differences and products are made chunk by chunk, never as image-sized temporaries.
+It evaluates the image as it is.
 
 The method (Nocedal & Wright, *Numerical Optimization*, 2nd ed.): the search direction is
 -H g from the two-loop recursion (Algorithm 7.4) with H0 = (s·y / y·y) I; bounds by
@@ -36,11 +37,27 @@ RELATIVE_DECREASE = 1e7 * np.finfo(float).eps
 PROJECTED_GRADIENT = 1e-5
 
 
+def chunks(size: int):
+    return (slice(i, i + CHUNK) for i in range(0, size, CHUNK))
+
+
 def dot(a: np.ndarray, b: np.ndarray) -> float:
     """a·b of two float32 arrays of one shape, summed in float64 chunk by chunk."""
     a, b = a.ravel(), b.ravel()
-    return float(sum(float(np.dot(a[i:i + CHUNK], b[i:i + CHUNK]).astype(np.float64))
-                     for i in range(0, a.size, CHUNK)))
+    return float(sum(float(np.dot(a[c], b[c]).astype(np.float64)) for c in chunks(a.size)))
+
+
+def dot_of_difference(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
+    """a·(b - c) without an image-sized difference: (b - c) chunk by chunk, as float32."""
+    a, b, c = a.ravel(), b.ravel(), c.ravel()
+    return float(sum(float(np.dot(a[k], b[k] - c[k]).astype(np.float64)) for k in chunks(a.size)))
+
+
+def add_scaled(out: np.ndarray, scale: float, v: np.ndarray) -> None:
+    """out += scale * v in place, without an image-sized product (each value as the whole-array form)."""
+    out, v, scale = out.reshape(-1), v.reshape(-1), np.float32(scale)
+    for c in chunks(out.size):
+        out[c] += scale * v[c]
 
 
 @dataclass
@@ -61,28 +78,31 @@ class Memory:
         m = len(self.rho)
         return [(self.newest - self.count + 1 + k) % m for k in range(self.count)]
 
-    def add(self, s: np.ndarray, y: np.ndarray, sy: float) -> None:
+    def add(self, x_new: np.ndarray, x_old: np.ndarray, g_new: np.ndarray, g_old: np.ndarray, sy: float) -> None:
+        """Adds s = x_new - x_old and y = g_new - g_old, written straight into the oldest row."""
         self.newest = (self.newest + 1) % len(self.rho)
-        self.s[self.newest], self.y[self.newest], self.rho[self.newest] = s, y, 1.0 / sy
+        np.subtract(x_new, x_old, out=self.s[self.newest])
+        np.subtract(g_new, g_old, out=self.y[self.newest])
+        self.rho[self.newest] = 1.0 / sy
         self.count = min(self.count + 1, len(self.rho))
 
     def clear(self) -> None:
         self.count, self.newest = 0, -1
 
-    def times(self, g: np.ndarray) -> np.ndarray:
-        """H g by the two-loop recursion; H0 scaled by the newest pair's s·y / y·y."""
-        q = g.copy()
+    def times(self, q: np.ndarray) -> np.ndarray:
+        """H q by the two-loop recursion, in place (q becomes H q); H0 scaled by the newest pair's
+        s·y / y·y."""
         rows = self.rows()
         alphas = {}
         for row in reversed(rows):
             alphas[row] = self.rho[row] * dot(self.s[row], q)
-            q -= np.float32(alphas[row]) * self.y[row]
+            add_scaled(q, -alphas[row], self.y[row])
         if rows:
             newest = self.y[self.newest]
             q *= np.float32(1.0 / (self.rho[self.newest] * dot(newest, newest)))
         for row in rows:
             beta = self.rho[row] * dot(self.y[row], q)
-            q += np.float32(alphas[row] - beta) * self.s[row]
+            add_scaled(q, alphas[row] - beta, self.s[row])
         return q
 
     def arrays(self) -> dict:
@@ -106,6 +126,33 @@ def held(x: np.ndarray, g: np.ndarray, lower, upper) -> np.ndarray | None:
     if lower is None:
         return None
     return ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
+
+
+def curvature(x_new, x_old, g_new, g_old) -> tuple[float, float, float]:
+    """s·y, s·s and y·y of a step (s = x_new - x_old, y = g_new - g_old), chunk by chunk."""
+    sums = np.zeros(3)
+    x_new, x_old, g_new, g_old = (a.ravel() for a in (x_new, x_old, g_new, g_old))
+    for c in chunks(x_new.size):
+        s, y = x_new[c] - x_old[c], g_new[c] - g_old[c]
+        sums += [np.dot(s, y), np.dot(s, s), np.dot(y, y)]
+    return float(sums[0]), float(sums[1]), float(sums[2])
+
+
+def largest_free(x: np.ndarray, g: np.ndarray, lower, upper) -> float:
+    """The largest |g| over the values not held at a bound (the projected gradient's sup norm),
+    a block of rows at a time (the bounds broadcast along x's last axis, as views)."""
+    last = x.shape[-1] if x.ndim else 1
+    x, g = x.reshape(-1, last), g.reshape(-1, last)
+    if lower is not None:
+        lower, upper = (np.broadcast_to(b, x.shape) for b in (lower, upper))
+    rows = max(1, CHUNK // last)
+    largest = 0.0
+    for r in range(0, len(x), rows):
+        block = slice(r, r + rows)
+        keep = None if lower is None else held(x[block], g[block], lower[block], upper[block])
+        part = np.abs(g[block]) if keep is None else np.abs(np.where(keep, 0, g[block]))
+        largest = max(largest, float(part.max()))
+    return largest
 
 
 class LBFGS32:
@@ -139,17 +186,29 @@ class LBFGS32:
         self.f, self.g, self.extra = self._evaluate(self.x)
 
     def direction(self) -> tuple[np.ndarray, float]:
-        """-H g over the free values, and its slope g·d; steepest descent when that is no descent."""
+        """-H g over the free values, and its slope g·d; steepest descent when that is no descent.
+        One image-sized vector is made (d); the slope needs no masked copy of g, as d is 0 where held."""
         keep = held(self.x, self.g, self.lower, self.upper)
-        g = self.g if keep is None else np.where(keep, np.float32(0), self.g)
-        d = -self.memory.times(g)
+        d = self.g.copy()
         if keep is not None:
             d[keep] = 0
-        slope = dot(g, d)
+        np.negative(self.memory.times(d), out=d)
+        if keep is not None:
+            d[keep] = 0
+        slope = dot(self.g, d)
         if slope >= 0 or not np.isfinite(slope):
             self.memory.clear()
-            d, slope = -g, -dot(g, g)
+            np.negative(self.g, out=d)
+            if keep is not None:
+                d[keep] = 0
+            slope = -dot(d, d)
         return d, slope
+
+    def trial_point(self, t: float, d: np.ndarray) -> np.ndarray:
+        """x + t d clipped to the bounds, made chunk by chunk (no image-sized t d)."""
+        trial = self.x.copy()
+        add_scaled(trial, t, d)
+        return self.project(trial)
 
     def step(self, budget: int) -> bool:
         """Takes one step within `budget` evaluations; False when it could not (budget spent
@@ -168,13 +227,14 @@ class LBFGS32:
             t = self.last_step / np.sqrt(dot(d, d))
         else:  # scipy's: unit length
             t = 1.0 / np.sqrt(dot(d, d))
-        longest = None  # the longest step so far with a sufficient decrease: (t, point, f, g, extra, change)
+        # the longest step so far with a sufficient decrease: (t, point, f, g, extra); a step's change
+        # (trial - x) is never kept whole, only its dot products
+        longest = None
         too_long = None
         for _ in range(budget):
-            trial = self.project(self.x + np.float32(t) * d)
+            trial = self.trial_point(t, d)
             f, g, extra = self._evaluate(trial)
-            change = trial - self.x
-            decrease = dot(self.g, change)
+            decrease = dot_of_difference(self.g, trial, self.x)
             if f > self.f + ARMIJO * decrease:  # too long: shrink, by interpolation or into the bracket
                 too_long = t
                 if longest is None:  # minimiser of the quadratic through f(0), its slope and f(t)
@@ -183,11 +243,11 @@ class LBFGS32:
                 else:
                     t = (longest[0] + too_long) / 2
                 continue
-            slope_here = dot(g, change)
+            slope_here = dot_of_difference(g, trial, self.x)
             if slope_here >= CURVATURE * decrease:  # the slope has flattened enough: a Wolfe step
-                self._accept(trial, f, g, extra, change)
+                self._accept(trial, f, g, extra)
                 return True
-            longest = (t, trial, f, g, extra, change)
+            longest = (t, trial, f, g, extra)
             if too_long is None:  # still steep: where the slope would reach 0 (secant), 2x to 10x as far
                 growth = decrease / (decrease - slope_here) if slope_here > decrease else GROWTH[1]
                 t *= min(max(growth, GROWTH[0]), GROWTH[1])
@@ -198,16 +258,14 @@ class LBFGS32:
             return True
         return False
 
-    def _accept(self, x, f, g, extra, s) -> None:
-        y = g - self.g
-        sy = dot(s, y)
-        self.last_step = np.sqrt(dot(s, s))
-        if sy > np.finfo(np.float32).eps * dot(y, y):
-            self.memory.add(s, y, sy)
+    def _accept(self, x, f, g, extra) -> None:
+        sy, ss, yy = curvature(x, self.x, g, self.g)
+        self.last_step = np.sqrt(ss)
+        if sy > np.finfo(np.float32).eps * yy:
+            self.memory.add(x, self.x, g, self.g, sy)
         f_old = self.f
         self.x, self.f, self.g, self.extra = x, f, g, extra
-        keep = held(x, g, self.lower, self.upper)
-        projected = np.abs(g if keep is None else np.where(keep, 0, g)).max()
+        projected = largest_free(x, g, self.lower, self.upper)
         if (f_old - f) <= RELATIVE_DECREASE * max(abs(f_old), abs(f), 1.0) or projected <= PROJECTED_GRADIENT:
             self.converged = True
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nst.loss_values import Losses
-from nst.lbfgs32 import Memory, dot
+from nst.lbfgs32 import Memory, add_scaled, curvature, dot, dot_of_difference, largest_free
 from nst.optimise import lbfgs
 
 lbfgs32 = functools.partial(lbfgs, state="float32")  # nst's float32 L-BFGS, scipy's loops
@@ -113,7 +113,9 @@ def test_two_loop_recursion_is_the_bfgs_inverse_hessian_product():
     for _ in range(m + 2):  # more pairs than it keeps: the oldest are dropped
         s_ = rng.normal(size=n)
         y_ = hessian @ s_
-        memory.add(s_.astype(np.float32), y_.astype(np.float32), float(s_.astype(np.float32) @ y_.astype(np.float32)))
+        zero = np.zeros(n, np.float32)  # pairs are written from the points and gradients: s = x - 0, y = g - 0
+        memory.add(s_.astype(np.float32), zero, y_.astype(np.float32), zero,
+                   float(s_.astype(np.float32) @ y_.astype(np.float32)))
         pairs = (pairs + [(s_.astype(np.float32).astype(float), y_.astype(np.float32).astype(float))])[-m:]
     s_new, y_new = pairs[-1]
     inverse = (s_new @ y_new) / (y_new @ y_new) * np.eye(n)
@@ -122,7 +124,7 @@ def test_two_loop_recursion_is_the_bfgs_inverse_hessian_product():
         left = np.eye(n) - rho * np.outer(s_, y_)
         inverse = left @ inverse @ left.T + rho * np.outer(s_, s_)
     g = rng.normal(size=n).astype(np.float32)
-    np.testing.assert_allclose(memory.times(g), inverse @ g, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(memory.times(g.copy()), inverse @ g, rtol=1e-4, atol=1e-5)  # in place
 
 
 def test_chunked_dot_is_accurate_at_millions_of_values():
@@ -130,6 +132,26 @@ def test_chunked_dot_is_accurate_at_millions_of_values():
     a, b = (rng.normal(size=3_000_001).astype(np.float32) for _ in range(2))
     exact = a.astype(np.float64) @ b.astype(np.float64)
     assert abs(dot(a, b) - exact) <= 1e-8 * float(np.abs(a.astype(np.float64) * b).sum())
+
+
+def test_the_chunked_vector_helpers_equal_their_whole_array_forms():
+    """The float32 L-BFGS makes no image-sized temporaries: each helper works chunk by chunk, and
+    must give what the whole-array NumPy expression gives (bit for bit where elementwise)."""
+    rng = np.random.default_rng(3)
+    x, x_old, g, g_old = (rng.normal(size=(1, 700, 500, 3)).astype(np.float32) for _ in range(4))
+    out = x.copy()
+    add_scaled(out, 0.37, g)
+    np.testing.assert_array_equal(out, x + np.float32(0.37) * g)
+    assert dot_of_difference(g, x, x_old) == pytest.approx(dot(g, x - x_old), rel=1e-12)
+    sy, ss, yy = curvature(x, x_old, g, g_old)
+    assert (sy, ss, yy) == pytest.approx((dot(x - x_old, g - g_old), dot(x - x_old, x - x_old),
+                                          dot(g - g_old, g - g_old)), rel=1e-12)
+    lower, upper = np.array([-1.0, -2.0, -0.5], np.float32), np.array([1.0, 2.0, 0.5], np.float32)
+    clipped = np.clip(x, lower, upper)
+    at_bound_pushing_out = ((clipped <= lower) & (g > 0)) | ((clipped >= upper) & (g < 0))
+    assert at_bound_pushing_out.any()
+    assert largest_free(clipped, g, lower, upper) == np.abs(np.where(at_bound_pushing_out, 0, g)).max()
+    assert largest_free(x, g, None, None) == np.abs(g).max()
 
 
 @pytest.mark.parametrize("restarts", [True, False])
