@@ -34,15 +34,17 @@ class Engine:
     def backbone(self) -> str:
         return self.weights.backbone
 
-    def objective_for(self, tile: int):
-        """The objective itself, or (tile > 0) the same objective evaluated tile by tile."""
+    def objective_for(self, tile: int, forward_tile: int = 0):
+        """The objective itself, or (tile > 0) the same objective evaluated tile by tile, its
+        forward-only pass in `forward_tile` px tiles (default: `tile`)."""
         if not tile:
             return self.objective
-        if tile not in self._tiled:
+        key = (tile, max(tile, forward_tile))
+        if key not in self._tiled:
             from .tiling import TiledObjective
 
-            self._tiled[tile] = TiledObjective(self.objective, tile)
-        return self._tiled[tile]
+            self._tiled[key] = TiledObjective(self.objective, *key)
+        return self._tiled[key]
 
 
 _ENGINES: dict[tuple, Engine] = {}

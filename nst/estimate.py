@@ -9,7 +9,7 @@ jobs' memory and time requests, so a cluster job asks for what the engine will u
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .backbones import halo_for, layers_up_to
@@ -103,9 +103,16 @@ def run_seconds(settings, backbone: str, height: int, width: int, threads: int =
         plan = plan_stage(settings, backbone, h, w, limit)
         if plan.tile:
             halo = halo_for(backbone, settings.layers())
-            seconds *= 1.5 * ((plan.tile + 2 * halo) / plan.tile) ** 2  # forward twice; halos computed again
+            seconds *= tiled_cost(plan.tile, plan.forward_tile or plan.tile, halo)
         total += seconds
     return total
+
+
+def tiled_cost(tile: int, forward_tile: int, halo: int) -> float:
+    """A tiled evaluation's cost against an untiled one's, at most: pass 2 (forward and backward, half
+    each) over its haloed tiles, plus pass 1 (forward) over its own; a halo clipped at the image's
+    edge costs less, so this is generous."""
+    return ((tile + 2 * halo) / tile) ** 2 + 0.5 * ((forward_tile + 2 * halo) / forward_tile) ** 2
 
 
 # The most memory a transfer job asks a scheduler for; a larger image runs tiled within it.
@@ -162,6 +169,7 @@ ADAM_IMAGE_COPIES = 5  # the variable, two moments, the last evaluated image, th
 # bounded run under a 4000 MB limit peaked at 7.5 GB before this was counted.
 LBFGS_BOUNDS_BYTES_PER_VALUE = 300
 TILES = (1024, 768, 512, 384, 256, 192, 128, 64)  # sizes tried, largest first
+TILES_FORWARD = (4096, 3072, 2048, 1536, 1280, 1024, 768, 512, 384)  # pass 1's, larger
 # The smallest tile worth keeping the optimiser for: a 384 px tile computes (384 + 2 x 128)² px,
 # 2.8 times its own; smaller tiles cost more than switching to Adam's smaller state.
 SMALLEST_KEEPING_TILE = 384
@@ -171,12 +179,37 @@ def image_bytes(height: int, width: int) -> int:
     return 3 * height * width * 4
 
 
-def tiled_bytes(backbone: str, layer_names: list[str], height: int, width: int, tile: int, halo: int) -> int:
+def tiled_bytes(backbone: str, layer_names: list[str], height: int, width: int, tile: int, halo: int,
+                bytes_per_activation: float | None = None) -> int:
     """A tiled evaluation: one haloed tile's activations, and the whole image's buffers."""
     side = tile + 2 * halo
     tile_h, tile_w = min(height, side), min(width, side)
-    activations = activation_copies() * 4 * activation_elements(backbone, layer_names, tile_h, tile_w)
+    per_activation = activation_copies() * 4 if bytes_per_activation is None else bytes_per_activation
+    activations = per_activation * activation_elements(backbone, layer_names, tile_h, tile_w)
     return int(FIXED_BYTES + activations + IMAGE_BUFFERS * image_bytes(height, width))
+
+
+# Pass 1 of a tiled evaluation only runs forward, keeping no layer's values for a gradient:
+# measured with /proc's VmHWM around one pass-1 graph on a whole 1024² image (VGG19 to block5_conv3,
+# hugo.jpg): 2.2 bytes per activation element in float32, 1.7 in bfloat16, 1.4 with oneDNN off
+# (1.7 and 1.6 at 2048²), against 5.8, 3.8 and 5.2 for a whole evaluation. 3 gives headroom.
+FORWARD_BYTES_PER_ACTIVATION = 3.0
+
+
+def forward_tile_for(backbone: str, layer_names: list[str], height: int, width: int, halo: int, tile: int,
+                     state: int, limit: int | None) -> int:
+    """The largest tile pass 1 can take within `limit` beside the optimiser's `state`: the whole image
+    where it fits (0 when that is `tile` itself, nothing to gain), else the largest of TILES above `tile`."""
+    if limit is None:  # nothing to size it by: pass 2's tiles, as asked
+        return 0
+    whole = -(-max(height, width) // 16) * 16
+    for candidate in [whole] + [t for t in TILES_FORWARD if t < whole]:
+        if candidate <= tile:
+            break
+        need = tiled_bytes(backbone, layer_names, height, width, candidate, halo, FORWARD_BYTES_PER_ACTIVATION)
+        if need + state <= limit:
+            return candidate
+    return 0
 
 
 @dataclass(frozen=True)
@@ -188,9 +221,12 @@ class StagePlan:
     lbfgs_history: int
     bytes: int
     bounds: bool = True  # False: the bounds asked for (--lbfgs-bounds) were dropped to fit
+    forward_tile: int = 0  # pass 1's tiles where larger than `tile` (nst.tiling)
 
     def describe(self) -> str:
         how = f"tiled in {self.tile} px tiles" if self.tile else "untiled"
+        if self.tile and self.forward_tile:
+            how += f" (the forward-only pass in {self.forward_tile} px tiles)"
         memory = {"lbfgs": "L-BFGS", "lbfgs32": "float32 L-BFGS"}.get(self.optimizer, "Adam")
         if self.optimizer != "adam":
             memory += f" memory {self.lbfgs_history}"
@@ -224,6 +260,14 @@ def plan_stage(settings, backbone: str, height: int, width: int, limit: int | No
     # fits so, else each with the largest tile that fits (a tile computes its halo again: a 256 px
     # tile computes (256 + 2 x 128)² px, so large tiles matter more than a long memory); Adam (two
     # float32 moments) only when no L-BFGS fits.
+    def with_forward_tile(plan: StagePlan) -> StagePlan:
+        kept = state(plan.optimizer, plan.lbfgs_history, plan.bounds and bounded)
+        forward = forward_tile_for(backbone, layers, height, width, halo, plan.tile, kept, limit)
+        if not forward:
+            return plan
+        need = tiled_bytes(backbone, layers, height, width, forward, halo, FORWARD_BYTES_PER_ACTIVATION) + kept
+        return replace(plan, forward_tile=forward, bytes=max(plan.bytes, need))
+
     options = [(optimizer, history, bounded)]
     if optimizer != "adam":
         options = list(dict.fromkeys(options + [("lbfgs32", m, bounded) for m in (history, 5, 3) if m <= history]))
@@ -240,11 +284,11 @@ def plan_stage(settings, backbone: str, height: int, width: int, limit: int | No
                 fitting.append((-tile, rank, StagePlan(tile, chosen, m, need, bounds or not bounded)))
                 break
     if fitting:
-        return min(fitting, key=lambda found: found[:2])[2]
+        return with_forward_tile(min(fitting, key=lambda found: found[:2])[2])
     for tile in tile_sizes:
         need = tiled_bytes(backbone, layers, height, width, tile, halo) + state("adam", history)
         if limit is None or need <= limit:
-            return StagePlan(tile, "adam", history, need)
+            return with_forward_tile(StagePlan(tile, "adam", history, need))
     smallest = tiled_bytes(backbone, layers, height, width, tile_sizes[-1], halo) + state("adam", history)
     raise SettingsError(
         "max_memory", f"a {width}x{height} image needs at least {smallest / 2**30:.1f} GiB even in "

@@ -233,7 +233,7 @@ class Transfer:
         stage_start = time.perf_counter()
         _tell(observers, "stage_started", index, stage.size, images)
         plan = self.plans[index]
-        objective = self.engine.objective_for(plan.tile)
+        objective = self.engine.objective_for(plan.tile, plan.forward_tile)
         targets = images.targets(objective, settings, self.inputs.shape_at(settings.stages()[0].size))
         history = progress.history
         before = _Before(progress.seconds,

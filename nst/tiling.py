@@ -6,7 +6,9 @@ approximation, because every term that reads feature maps is written as sums ove
 positions (`Term.partials`) and a loss of their totals (`Term.combine`):
 
 * pass 1 runs each tile forward and adds its *core*'s (the positions it owns) partial sums,
-  so the totals are those of the whole image, and each term's loss follows from them;
+  so the totals are those of the whole image, and each term's loss follows from them. It
+  keeps nothing for a gradient, so its tiles can be several times larger than pass 2's (fewer
+  halos computed again): `forward_tile`;
 * the gradient of a term's loss at a position needs only that position's features and the
   loss's gradient with respect to the totals, so pass 2 runs each tile again and
   back-propagates a surrogate, the partial sums of its core weighted by that (fixed)
@@ -96,10 +98,11 @@ class TiledTargets:
 class TiledObjective:
     """`Objective`'s loss and gradient computed tile by tile (see the module docstring)."""
 
-    def __init__(self, objective, tile: int):
+    def __init__(self, objective, tile: int, forward_tile: int = 0):
         self.objective = objective
         self.network = objective.network
         self.tile = tile
+        self.forward_tile = max(forward_tile, tile)  # pass 1's tiles
         self.summed = [t for t in objective.terms if t.layers() or t.content_layers()]
         self.image_terms = [t for t in objective.terms if t not in self.summed]
         for term in self.summed:
@@ -120,8 +123,10 @@ class TiledObjective:
         early = self.network.up_to(self.content_layers) if self.content_layers else None
         self._content_maps = tf.function(lambda x: dict(zip(early.outputs, early(x))), input_signature=[image],
                                          autograph=False) if early else None
-        # pass 2 as one graph: eager execution made a single-tile evaluation cost 1.8x an untiled one
+        # each pass as one graph: eager execution made a single-tile evaluation cost 1.8x an untiled one;
+        # pass 1's returns only the sums, so no layer's maps outlive their use
         self._gradient = tf.function(self._gradient_graph, autograph=False, reduce_retracing=True)
+        self._sums = tf.function(self._sums_graph, autograph=False, reduce_retracing=True)
 
     # --- targets ------------------------------------------------------------------------
 
@@ -156,17 +161,14 @@ class TiledObjective:
     def value_and_grad(self, image: np.ndarray, targets: TiledTargets) -> tuple[Losses, np.ndarray]:
         h, w = image.shape[1:3]
         layout = tiles(h, w, self.tile, self.halo)
-        # pass 1: the two-pass terms' partial sums over the whole image, core by core
+        # pass 1: the two-pass terms' partial sums over the whole image, core by core, in its own tiles
         totals: dict[str, tuple] = {}
-        for tile in layout if self.two_pass else []:
-            x = tf.constant(self._cut(image, tile))
-            maps = self._cores(tile, self._maps(x), h, w)
-            content_maps = self._tile_content_maps(tile, targets, h, w, self.two_pass)
-            guides = self._tile_guides(tile, targets, h, w, self.two_pass)
+        for tile in tiles(h, w, self.forward_tile, self.halo) if self.two_pass else []:
+            sums = self._sums(tf.constant(self._cut(image, tile)), tf.constant(self._cut(targets.content, tile)),
+                              self._crops(tile, h, w), {t.name: targets.terms[t.name] for t in self.two_pass},
+                              self._tile_guides(tile, targets, h, w, self.two_pass))
             for term in self.two_pass:
-                totals[term.name] = _added(totals.get(term.name),
-                                           term.partials(x, maps, targets.terms[term.name][1], content_maps,
-                                                         guides[term.name]))
+                totals[term.name] = _added(totals.get(term.name), sums[term.name])
         # each two-pass term's loss from its totals, and the loss's gradient with respect to them
         parts, upstream = {}, {}
         for term in self.two_pass:
@@ -182,11 +184,9 @@ class TiledObjective:
         grad = np.zeros_like(image, np.float32)
         additive = {t.name: 0.0 for t in self.summed if t.additive}
         for tile in layout:
-            crops = [tile.box(self.downsample[name], h, w) for name in self.layers + self.content_layers]
             part, sums = self._gradient(
                 tf.constant(self._cut(image, tile)), tf.constant(self._cut(targets.content, tile)),
-                tf.constant(crops, tf.int32) if crops else tf.zeros((0, 4), tf.int32),
-                {t.name: targets.terms[t.name] for t in self.summed}, upstream,
+                self._crops(tile, h, w), {t.name: targets.terms[t.name] for t in self.summed}, upstream,
                 self._tile_guides(tile, targets, h, w, self.summed))
             grad[:, tile.rows.halo[0]:tile.rows.halo[1], tile.columns.halo[0]:tile.columns.halo[1], :] += part.numpy()
             for name, value in sums.items():
@@ -206,12 +206,10 @@ class TiledObjective:
     def value(self, image: np.ndarray, targets: TiledTargets) -> Losses:
         return self.value_and_grad(image, targets)[0]
 
-    def _tile_content_maps(self, tile, targets, h, w, terms) -> dict:
-        """The content's maps at the tile's core, where `terms` compare with them."""
-        if not any(t.content_layers() for t in terms):
-            return {}
-        maps = self._content_maps(tf.constant(self._cut(targets.content, tile)))
-        return {n: tf.cast(m, tf.float32) for n, m in self._cores(tile, maps, h, w).items()}
+    def _crops(self, tile: Tile, h: int, w: int) -> tf.Tensor:
+        """The core's box in every layer the graphs crop (the image's layers, then the content's)."""
+        crops = [tile.box(self.downsample[name], h, w) for name in self.layers + self.content_layers]
+        return tf.constant(crops, tf.int32) if crops else tf.zeros((0, 4), tf.int32)
 
     def _tile_guides(self, tile, targets, h, w, terms=None) -> dict:
         """The guides of `terms` (all by default) at the tile's core, as tensors."""
@@ -219,23 +217,37 @@ class TiledObjective:
                                             tf.float32) for layer, array in targets.guides[t.name].items()}
                 for t in (terms if terms is not None else self.objective.terms)}
 
+    def _core(self, maps, name, crops, content=False):
+        """A layer's maps cropped to the core (`crops` as `_crops`; content layers come after the image's)."""
+        layers = self.layers + self.content_layers
+        i = layers.index(name, len(self.layers) if content else 0)
+        return maps[:, crops[i, 0]:crops[i, 1], crops[i, 2]:crops[i, 3], :]
+
+    def _core_content_maps(self, content_x, crops, terms) -> dict:
+        """The content's maps at the core, where `terms` compare with them."""
+        if not any(t.content_layers() for t in terms):
+            return {}
+        whole = self._content_maps(content_x)
+        return {n: tf.cast(self._core(whole[n], n, crops, content=True), tf.float32) for n in self.content_layers}
+
+    def _core_maps(self, x, crops) -> dict:
+        whole = dict(zip(self.network.outputs, self.network(x)))
+        return {name: self._core(whole[name], name, crops) for name in self.layers}
+
+    def _sums_graph(self, x, content_x, crops, term_targets, guides):
+        """Pass 1 on one tile: the two-pass terms' partial sums over its core, forward only."""
+        content_maps = self._core_content_maps(content_x, crops, self.two_pass)
+        maps = self._core_maps(x, crops)
+        return {t.name: tuple(t.partials(x, maps, term_targets[t.name][1], content_maps, guides[t.name]))
+                for t in self.two_pass}
+
     def _gradient_graph(self, x, content_x, crops, term_targets, upstream, guides):
         """The input gradient of one tile's core (a surrogate with the true gradient there), and
         the additive terms' weighted partial sums over that core."""
-        layers = self.layers + self.content_layers
-
-        def core(maps, name, offset=0):
-            i = layers.index(name, offset)  # content layers are looked up after the image's
-            return maps[:, crops[i, 0]:crops[i, 1], crops[i, 2]:crops[i, 3], :]
-
-        content_maps = {}
-        if self.content_layers:
-            whole = self._content_maps(content_x)
-            content_maps = {n: tf.cast(core(whole[n], n, len(self.layers)), tf.float32) for n in self.content_layers}
+        content_maps = self._core_content_maps(content_x, crops, self.summed)
         with tf.GradientTape() as tape:
             tape.watch(x)
-            whole = dict(zip(self.network.outputs, self.network(x)))
-            maps = {name: core(whole[name], name) for name in self.layers}
+            maps = self._core_maps(x, crops)
             surrogate, sums = tf.constant(0.0), {}
             for term in self.summed:
                 weight, targets = term_targets[term.name]

@@ -24,13 +24,13 @@ pytestmark = pytest.mark.kernels
 SHALLOW = dict(content_layers=["block2_conv2"], style_layers=["block1_conv2", "block2_conv2"])
 
 
-def both(settings, small_images, size, tile):
-    """Untiled and tiled loss and gradient at one noise image."""
+def both(settings, small_images, size, tile, forward_tile=0):
+    """Untiled and tiled loss and gradient at one noise image (pass 1 in `forward_tile` px tiles)."""
     stage = Inputs.load(small_images["wide"], [small_images["style"]], settings).stage(settings, size)
     engine = engine_for(settings, "float32")
     x = (np.random.default_rng(0).uniform(0, 255, (1, *stage.shape, 3)) - 128).astype(np.float32)
     found = []
-    for objective in (engine.objective, engine.objective_for(tile)):
+    for objective in (engine.objective, engine.objective_for(tile, forward_tile)):
         found.append(objective.value_and_grad(x, stage.targets(objective, settings)))
     return found, stage.shape
 
@@ -53,10 +53,12 @@ def test_tiles_own_every_pixel_once_and_start_on_pooling_windows():
     assert (owned == 1).all() and len(layout) == 4 * 3
 
 
-def test_tiled_loss_and_gradient_equal_the_untiled_ones_and_the_seams_do_not_show(small_images):
-    """A shallow network (halo 16) at 192 x 128 in 32 px tiles: 24 tiles, 20 seams, every term."""
+@pytest.mark.parametrize("forward_tile", [0, 80])
+def test_tiled_loss_and_gradient_equal_the_untiled_ones_and_the_seams_do_not_show(small_images, forward_tile):
+    """A shallow network (halo 16) at 192 x 128 in 32 px tiles: 24 tiles, 20 seams, every term;
+    pass 1 in the same tiles, or in 80 px tiles whose seams are not pass 2's."""
     settings = TransferSettings(size=192, **SHALLOW)
-    ((whole, g), (tiled, gt)), (h, w) = both(settings, small_images, 192, 32)
+    ((whole, g), (tiled, gt)), (h, w) = both(settings, small_images, 192, 32, forward_tile)
     for name in ("total", "content", "style", "tv"):
         assert tiled[name] == pytest.approx(whole[name], rel=1e-4), name
     assert relative(gt, g) < 1e-4
@@ -74,7 +76,7 @@ def test_a_plugins_feature_reading_terms_tile_exactly(small_images, monkeypatch)
     monkeypatch.syspath_prepend(str(Path(__file__).parent / "plugins"))
     settings = TransferSettings(size=192, **SHALLOW, plugins=["feature_terms"],
                                 terms={"feature_mean": 1e3, "content_l1": 10.0})
-    ((whole, g), (tiled, gt)), _ = both(settings, small_images, 192, 32)
+    ((whole, g), (tiled, gt)), _ = both(settings, small_images, 192, 32, forward_tile=64)
     assert whole["feature_mean"] > 0 and whole["content_l1"] > 0
     for name in ("total", "content", "style", "tv", "feature_mean", "content_l1"):
         assert tiled[name] == pytest.approx(whole[name], rel=1e-4), name
@@ -82,9 +84,10 @@ def test_a_plugins_feature_reading_terms_tile_exactly(small_images, monkeypatch)
 
 
 def test_the_article_network_tiled_equals_untiled(small_images):
-    """VGG19 to block5_conv3 (halo 128) at 384 x 256 in 128 px tiles: the inner tiles' halos end inside the image."""
+    """VGG19 to block5_conv3 (halo 128) at 384 x 256 in 128 px tiles: the inner tiles' halos end inside
+    the image; pass 1 in 256 px tiles."""
     settings = TransferSettings(size=384)
-    ((whole, g), (tiled, gt)), _ = both(settings, small_images, 384, 128)
+    ((whole, g), (tiled, gt)), _ = both(settings, small_images, 384, 128, forward_tile=256)
     assert tiled.total == pytest.approx(whole.total, rel=1e-4)
     assert relative(gt, g) < 1e-4
 
@@ -103,15 +106,17 @@ def test_the_memory_plan_tiles_then_takes_the_float32_lbfgs_then_shortens_it_the
     roomy = estimate.plan_stage(settings, "vgg19", 2048, 2048, 8 * 2**30)
     assert roomy.tile == 1024 and roomy.optimizer == "lbfgs32" and roomy.lbfgs_history == 10  # the largest tile kept
     assert "float32 L-BFGS memory 10" in roomy.describe()
+    # pass 1 keeps nothing for a gradient: larger tiles than pass 2's, the whole image where it fits
+    assert roomy.forward_tile == 2048 and "forward-only pass in 2048 px tiles" in roomy.describe()
     assert eigen.tile < roomy.tile and eigen.bytes <= 8 * 2**30
     assert roomy.bytes <= 8 * 2**30
     tight = estimate.plan_stage(settings, "vgg19", 2048, 2048, 4000 * 2**20)  # L-BFGS kept, its memory shortened
     assert tight.optimizer == "lbfgs32" and tight.lbfgs_history < 10 and tight.tile >= estimate.SMALLEST_KEEPING_TILE
-    assert tight.bytes <= 4000 * 2**20
+    assert tight.bytes <= 4000 * 2**20 and tight.forward_tile > tight.tile
     tighter = estimate.plan_stage(settings, "vgg19", 2048, 2048, 3000 * 2**20)  # no L-BFGS fits: Adam
     assert tighter.optimizer == "adam" and tighter.tile > 0 and tighter.bytes <= 3000 * 2**20
     forced = estimate.plan_stage(TransferSettings(size=2048, tile=256), "vgg19", 2048, 2048, None)
-    assert forced.tile == 256 and forced.optimizer == "lbfgs"
+    assert forced.tile == 256 and forced.optimizer == "lbfgs" and forced.forward_tile == 0  # no limit to size it by
     with pytest.raises(SettingsError, match="option max_memory: a 2048x2048 image needs at least"):
         estimate.plan_stage(settings, "vgg19", 2048, 2048, 600 * 2**20)
     # scipy holds bounds as one Python pair per value; the float32 L-BFGS as two constants: it keeps them
@@ -131,7 +136,7 @@ def test_the_memory_plan_tiles_then_takes_the_float32_lbfgs_then_shortens_it_the
 
 
 def test_a_run_that_does_not_fit_runs_tiled_under_the_limit(tmp_path, small_images):
-    """80 % of the memory an untiled 768 px run needs: it runs, tiled, and its peak stays under the limit."""
+    """80 % of the memory an untiled 768 px run needs: it runs, tiled (pass 1 untiled), and its peak stays under the limit."""
     settings = TransferSettings(size=768, iterations=1, evals_per_iteration=2, precision="float32")
     layers = settings.layers()
     need = estimate.estimate_bytes("vgg19", layers, 512, 768, settings.lbfgs_history)
@@ -145,6 +150,7 @@ def test_a_run_that_does_not_fit_runs_tiled_under_the_limit(tmp_path, small_imag
     assert done.returncode == 0, done.stderr
     run = json.loads(record.read_text())
     assert "tiled in" in run["plan"][0] and any("runs tiled" in n for n in run["notices"])
+    assert "forward-only pass in 768 px tiles" in run["plan"][0]  # pass 1 over the whole image, within the limit too
     assert run["peak_rss_mib"] < limit_mib, (run["peak_rss_mib"], limit_mib)
     assert Image.open(tmp_path / "o.png").size == (768, 512)
 
