@@ -33,6 +33,20 @@ def activation_copies() -> float:
     return COPIES_PER_ACTIVATION if onednn_enabled() else EIGEN_COPIES_PER_ACTIVATION
 
 
+# An evaluation computing in bfloat16 keeps its layer outputs at 2 bytes: measured with /proc's VmHWM
+# around one whole evaluation of a 1024² image (VGG19 to block5_conv3), 3.75 bytes per activation
+# element against 5.8 in float32 (whose 8 above leaves 38 % headroom); 5 leaves 33 %. Only where the
+# engine's precision is known (a run, not a workflow's request, which plans for float32).
+BFLOAT16_BYTES_PER_ACTIVATION = 5.0
+
+
+def activation_bytes(precision: str | None = None) -> float:
+    """Bytes a whole evaluation keeps per activation element, for the precision and kernels used here."""
+    if precision == "bfloat16" and onednn_enabled():  # without oneDNN TensorFlow widens bfloat16 to float32
+        return BFLOAT16_BYTES_PER_ACTIVATION
+    return activation_copies() * 4
+
+
 def activation_elements(backbone: str, layer_names: list[str], height: int, width: int) -> int:
     """Elements of every layer output the network computes for one (height, width) image."""
     total = height * width * 3
@@ -64,8 +78,9 @@ def lbfgs32_bytes(height: int, width: int, history: int) -> int:
     return (2 * history + LBFGS32_VECTORS) * 3 * height * width * 4
 
 
-def estimate_bytes(backbone: str, layer_names: list[str], height: int, width: int, lbfgs_history: int = 10) -> int:
-    activations = activation_copies() * 4 * activation_elements(backbone, layer_names, height, width)
+def estimate_bytes(backbone: str, layer_names: list[str], height: int, width: int, lbfgs_history: int = 10,
+                   precision: str | None = None) -> int:
+    activations = activation_bytes(precision) * activation_elements(backbone, layer_names, height, width)
     return int(FIXED_BYTES + activations + lbfgs_bytes(height, width, lbfgs_history))
 
 
@@ -184,7 +199,7 @@ def tiled_bytes(backbone: str, layer_names: list[str], height: int, width: int, 
     """A tiled evaluation: one haloed tile's activations, and the whole image's buffers."""
     side = tile + 2 * halo
     tile_h, tile_w = min(height, side), min(width, side)
-    per_activation = activation_copies() * 4 if bytes_per_activation is None else bytes_per_activation
+    per_activation = activation_bytes() if bytes_per_activation is None else bytes_per_activation
     activations = per_activation * activation_elements(backbone, layer_names, tile_h, tile_w)
     return int(FIXED_BYTES + activations + IMAGE_BUFFERS * image_bytes(height, width))
 
@@ -235,12 +250,15 @@ class StagePlan:
         return f"{how}, {memory}, about {self.bytes / 2**30:.1f} GiB"
 
 
-def plan_stage(settings, backbone: str, height: int, width: int, limit: int | None) -> StagePlan:
+def plan_stage(settings, backbone: str, height: int, width: int, limit: int | None,
+               precision: str | None = None) -> StagePlan:
     """How to run a stage within `limit`: untiled if it fits, with scipy's L-BFGS as asked or else the
     float32 L-BFGS (nst/lbfgs32.py); else tiled, keeping L-BFGS (scipy's, then the float32 one with
     its own memory, or 5 or 3 vector pairs) with the largest tile of at least SMALLEST_KEEPING_TILE
     that fits; else Adam with the largest tile that fits. `settings.tile` forces a tile size.
+    `precision`: the engine's, where known (bfloat16 keeps smaller activations); else float32's.
     Raises only when nothing fits."""
+    per_activation = activation_bytes(precision)
     layers = settings.layers()
     halo = halo_for(backbone, layers)
     optimizer, history = settings.optimizer, settings.lbfgs_history
@@ -271,7 +289,7 @@ def plan_stage(settings, backbone: str, height: int, width: int, limit: int | No
     options = [(optimizer, history, bounded)]
     if optimizer != "adam":
         options = list(dict.fromkeys(options + [("lbfgs32", m, bounded) for m in (history, 5, 3) if m <= history]))
-    untiled = estimate_bytes(backbone, layers, height, width, 0) - lbfgs_bytes(height, width, 0)
+    untiled = estimate_bytes(backbone, layers, height, width, 0, precision) - lbfgs_bytes(height, width, 0)
     for chosen, m, bounds in options if not settings.tile else []:
         if limit is None or untiled + state(chosen, m, bounds) <= limit:
             return StagePlan(0, chosen, m, untiled + state(chosen, m, bounds), True)
@@ -279,17 +297,17 @@ def plan_stage(settings, backbone: str, height: int, width: int, limit: int | No
     fitting = []
     for rank, (chosen, m, bounds) in enumerate(options):
         for tile in [t for t in tile_sizes if t >= SMALLEST_KEEPING_TILE or settings.tile]:
-            need = tiled_bytes(backbone, layers, height, width, tile, halo) + state(chosen, m, bounds)
+            need = tiled_bytes(backbone, layers, height, width, tile, halo, per_activation) + state(chosen, m, bounds)
             if limit is None or need <= limit:
                 fitting.append((-tile, rank, StagePlan(tile, chosen, m, need, bounds or not bounded)))
                 break
     if fitting:
         return with_forward_tile(min(fitting, key=lambda found: found[:2])[2])
     for tile in tile_sizes:
-        need = tiled_bytes(backbone, layers, height, width, tile, halo) + state("adam", history)
+        need = tiled_bytes(backbone, layers, height, width, tile, halo, per_activation) + state("adam", history)
         if limit is None or need <= limit:
             return with_forward_tile(StagePlan(tile, "adam", history, need))
-    smallest = tiled_bytes(backbone, layers, height, width, tile_sizes[-1], halo) + state("adam", history)
+    smallest = tiled_bytes(backbone, layers, height, width, tile_sizes[-1], halo, per_activation) + state("adam", history)
     raise SettingsError(
         "max_memory", f"a {width}x{height} image needs at least {smallest / 2**30:.1f} GiB even in "
         f"{tile_sizes[-1]} px tiles with Adam, but {limit / 2**30:.1f} GiB is the limit; give it more memory "

@@ -128,7 +128,8 @@ class Transfer:
         engine = engine_for(settings)
         inputs.check_sizes(settings, engine.backbone)
         limit, source = memory_limit(settings.max_memory)
-        plans = [plan_stage(settings, engine.backbone, *inputs.shape_at(size), limit) for size in settings.sizes()]
+        plans = [plan_stage(settings, engine.backbone, *inputs.shape_at(size), limit, engine.precision)
+                 for size in settings.sizes()]
         notices = list(inputs.notices) + inputs.upscaled_styles(settings)
         for size, plan in zip(settings.sizes(), plans):
             if (plan.tile or plan.optimizer != settings.optimizer or plan.lbfgs_history != settings.lbfgs_history
