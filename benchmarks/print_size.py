@@ -1,12 +1,14 @@
 """Print size: seconds and peak memory of one evaluation, tiled and untiled, from 512 to 4096 px.
 
-    python benchmarks/print_size.py [--sizes 512 1024 2048 4096] [--repeats 2]
+    python benchmarks/print_size.py [--sizes 512 1024 2048 4096] [--repeats 2] [--compare-pass-1]
 
 For the walk-through pair (hugo x wave) at each size, in a fresh process per row (so each
 peak resident memory is its own): one loss+gradient evaluation untiled where it fits in the
 memory available, and tiled as a memory limit makes `nst` tile it (the tile `nst` picks
 for `--limit-mb` at that size; at sizes that fit untiled a 512 px tile is forced, to measure
-what tiling costs), and in the tile it plans for this size's stage of each larger run. Each
+what tiling costs), and in the tile it plans for this size's stage of each larger run; pass 1
+(forward only) in the larger tile nst plans for it within the same limit (with --compare-pass-1,
+each tiled row again with pass 1 in pass 2's tiles, as before it had its own). Each
 row prints seconds per evaluation (the median of --repeats after one untimed evaluation that
 traces the graph), seconds per megapixel, peak RSS against nst's own estimate, and the
 tiled/untiled cost per pixel where both ran.
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -39,23 +40,27 @@ def child(*args: str) -> dict | None:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure(size: int, tile: int, precision: str, repeats: int, content: str, style: str) -> dict:
-    """Inside the child: plan, build, trace, then time `repeats` evaluations."""
+def measure(size: int, tile: int, limit_mb: int, same_tiles: bool, precision: str, repeats: int, content: str,
+            style: str) -> dict:
+    """Inside the child: plan (`tile` forced, pass 1's tile as nst plans it within `limit_mb`), build,
+    trace, then time `repeats` evaluations."""
     import statistics
     import time
 
     import numpy as np
 
     from nst.engine import engine_for
-    from nst.estimate import StagePlan, plan_stage
+    from nst.estimate import StagePlan, peak_rss_mib, plan_stage
     from nst.inputs import Inputs
     from nst.settings import TransferSettings
 
     settings = TransferSettings(size=size, precision=precision, tile=tile, max_memory=0)
     inputs = Inputs.load(content, [style], settings)
     engine = engine_for(settings)
-    plan: StagePlan = plan_stage(settings, engine.backbone, *inputs.shape_at(size), None)
-    objective = engine.objective_for(tile)
+    plan: StagePlan = plan_stage(settings, engine.backbone, *inputs.shape_at(size),
+                                 limit_mb * 2**20 if tile and limit_mb else None, engine.precision)
+    forward_tile = tile if same_tiles else plan.forward_tile
+    objective = engine.objective_for(tile, forward_tile)
     stage = inputs.stage(settings, size)
     targets = stage.targets(objective, settings)
     x = stage.initial_image(settings, np.random.default_rng(0), None)
@@ -67,9 +72,9 @@ def measure(size: int, tile: int, precision: str, repeats: int, content: str, st
         seconds.append(time.perf_counter() - start)
     h, w = stage.shape
     evaluation = statistics.median(seconds)
-    return {"size": size, "height": h, "width": w, "tile": tile, "backbone": engine.backbone,
-            "precision": engine.precision, "seconds": evaluation, "seconds_per_mpx": evaluation / (h * w / 1e6),
-            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    return {"size": size, "height": h, "width": w, "tile": tile, "forward_tile": forward_tile,
+            "backbone": engine.backbone, "precision": engine.precision, "seconds": evaluation,
+            "seconds_per_mpx": evaluation / (h * w / 1e6), "peak_rss_mib": peak_rss_mib(),
             "estimate_mib": (plan.bytes - _state_bytes(plan, h, w)) / 2**20}
 
 
@@ -90,7 +95,8 @@ def planned(settings, size: int, limit_bytes: int | None, content: str, style: s
 
     inputs = Inputs.load(content, [style], settings)
     shape = inputs.shape_at(size)
-    return plan_stage(settings, engine_for(settings).backbone, *shape, limit_bytes), shape
+    engine = engine_for(settings)
+    return plan_stage(settings, engine.backbone, *shape, limit_bytes, engine.precision), shape
 
 
 def tile_for(size: int, limit_mb: int, content: str, style: str) -> int:
@@ -116,7 +122,8 @@ def forecast(rows: list[dict], size: int, limit_mb: int, content: str, style: st
     total, parts = 0.0, []
     for stage in settings.stages():
         tile = planned(settings, stage.size, limit_mb * 2**20, content, style)[0].tile
-        row = next((r for r in rows if r["size"] == stage.size and r["tile"] == tile), None)
+        row = next((r for r in rows if r["size"] == stage.size and r["tile"] == tile and r["limit_mb"] in (0, limit_mb)),
+                   None)
         if row is None:
             return float("nan"), [f"no row at {stage.size} px {f'in {tile} px tiles' if tile else 'untiled'}"]
         evaluations = stage.iterations * stage.evals_per_iteration  # print's one L-BFGS run or Adam: its budget
@@ -130,6 +137,8 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048, 4096])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--precision", default="auto")
+    parser.add_argument("--compare-pass-1", action="store_true",
+                        help="each tiled row again with pass 1 in pass 2's tiles (its own larger tiles otherwise)")
     parser.add_argument("--limit-mb", type=int, nargs="+", default=[4000, 4000, 4000, 8000],
                         help="memory limit per size (the last one repeats): the tiled row uses nst's tile for it")
     parser.add_argument("--content", default=str(ARTICLE / "hugo.jpg"))
@@ -137,8 +146,10 @@ def main() -> int:
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        size, tile, precision, repeats, content, style = args.child
-        print(json.dumps(measure(int(size), int(tile), precision, int(repeats), content, style)))
+        size, tile, limit_mb, same, precision, repeats, content, style = args.child
+        print(json.dumps({**measure(int(size), int(tile), int(limit_mb), same == "same", precision, int(repeats),
+                                    content, style),
+                          "limit_mb": int(limit_mb) if int(tile) else 0}))
         return 0
 
     from nst.device import describe_device
@@ -147,24 +158,28 @@ def main() -> int:
           f"{Path(args.style).name}, median of {args.repeats} evaluations\n")
     limits = dict(zip(args.sizes, args.limit_mb + [args.limit_mb[-1]] * len(args.sizes)))
     rows = []
-    header = f"{'size':>5} {'image':>10} {'tile':>6} {'s/eval':>8} {'s/MPx':>7} {'peak RSS MiB':>13} {'estimate':>9} {'tiled/untiled':>14}"
+    header = (f"{'size':>5} {'image':>10} {'tile':>6} {'pass 1':>6} {'limit':>6} {'s/eval':>8} {'s/MPx':>7} "
+              f"{'peak RSS MiB':>13} {'estimate':>9} {'tiled/untiled':>14}")
     print(header)
     for size in args.sizes:
         untiled = None
         if fits_untiled(size, args.content, args.style):
-            untiled = child(str(size), "0", args.precision, str(args.repeats), args.content, args.style)
+            untiled = child(str(size), "0", "0", "plan", args.precision, str(args.repeats), args.content, args.style)
         # the tile nst plans at this size within its own limit, and within each larger size's
         # limit (that run's stage of this size): the forecasts then use the tile each stage runs in
-        tiles = {tile_for(size, limits[size], args.content, args.style) or 512}
-        tiles |= {tile_for(size, limits[larger], args.content, args.style) for larger in args.sizes if larger > size}
-        tiled = [child(str(size), str(tile), args.precision, str(args.repeats), args.content, args.style)
-                 for tile in sorted(tiles - {0}, reverse=True)]
+        runs = {(tile_for(size, limits[size], args.content, args.style) or 512, limits[size])}
+        runs |= {(tile_for(size, limits[larger], args.content, args.style), limits[larger])
+                 for larger in args.sizes if larger > size}
+        passes = ["plan", "same"] if args.compare_pass_1 else ["plan"]
+        tiled = [child(str(size), str(tile), str(limit), same, args.precision, str(args.repeats), args.content,
+                       args.style) for tile, limit in sorted(runs, reverse=True) if tile for same in passes]
         for row in (untiled, *tiled):
             if row is None:
                 continue
             rows.append(row)
             ratio = f"{row['seconds_per_mpx'] / untiled['seconds_per_mpx']:.2f}x" if row["tile"] and untiled else ""
-            print(f"{size:>5} {row['width']:>4}x{row['height']:<5} {row['tile'] or 'none':>6} {row['seconds']:>8.2f} "
+            print(f"{size:>5} {row['width']:>4}x{row['height']:<5} {row['tile'] or 'none':>6} "
+                  f"{row['forward_tile'] or row['tile'] or '':>6} {row['limit_mb'] or '':>6} {row['seconds']:>8.2f} "
                   f"{row['seconds_per_mpx']:>7.2f} {row['peak_rss_mib']:>13.0f} {row['estimate_mib']:>9.0f} {ratio:>14}",
                   flush=True)
     print("\nforecast of a whole --preset print run (evaluations x measured seconds per evaluation):")
