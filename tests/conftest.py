@@ -44,10 +44,18 @@ def rng():
     return np.random.default_rng(1234)
 
 
+# Files in the order the xdist workers should take them (--dist loadfile takes whole files, in this
+# order): the Slurm tests first, so the time they spend waiting for Slurm overlaps the rest; then the
+# longest files, longest first (by their slowest tests in the CI runs' duration lists), so that no
+# long file starts last and runs on alone at the end (test_workflow.py, the longest after Slurm's,
+# came last alphabetically); the other, shorter files fill in after them.
+FIRST = ["test_slurm.py", "test_workflow.py", "test_transfer.py", "test_cli.py", "test_resume.py", "test_video.py",
+         "test_masks.py", "test_terms.py", "test_tiling.py"]
+
+
 def pytest_collection_modifyitems(session, config, items):
-    """The Slurm tests first: one xdist worker takes their file at once, and the time they spend
-    waiting for Slurm overlaps the rest of the suite on the other worker."""
-    items.sort(key=lambda item: item.path.name != "test_slurm.py")
+    """Whole files in FIRST's order, the rest after them as collected."""
+    items.sort(key=lambda item: FIRST.index(item.path.name) if item.path.name in FIRST else len(FIRST))
 
 
 _SAID: list[str] = []
