@@ -80,11 +80,9 @@ def measure(size: int, tile: int, limit_mb: int, same_tiles: bool, precision: st
 
 def _state_bytes(plan, h: int, w: int) -> int:
     """The optimiser's share of a plan's estimate: no optimiser runs in this benchmark."""
-    from nst.estimate import ADAM_IMAGE_COPIES, image_bytes, lbfgs32_bytes, lbfgs_bytes
+    from nst.estimate import state_bytes
 
-    if plan.optimizer == "lbfgs32":
-        return lbfgs32_bytes(h, w, plan.lbfgs_history)
-    return lbfgs_bytes(h, w, plan.lbfgs_history) if plan.optimizer == "lbfgs" else ADAM_IMAGE_COPIES * image_bytes(h, w)
+    return state_bytes(plan.optimizer, plan.lbfgs_history, h, w)
 
 
 def planned(settings, size: int, limit_bytes: int | None, content: str, style: str):

@@ -212,19 +212,20 @@ FORWARD_BYTES_PER_ACTIVATION = 3.0
 
 
 def forward_tile_for(backbone: str, layer_names: list[str], height: int, width: int, halo: int, tile: int,
-                     state: int, limit: int | None) -> int:
-    """The largest tile pass 1 can take within `limit` beside the optimiser's `state`: the whole image
-    where it fits (0 when that is `tile` itself, nothing to gain), else the largest of TILES above `tile`."""
+                     state: int, limit: int | None) -> tuple[int, int]:
+    """The largest tile pass 1 can take within `limit` beside the optimiser's `state`, and the bytes
+    it then needs: the whole image where it fits, else the largest of TILES_FORWARD above `tile`;
+    (0, 0) when none is larger than `tile` (nothing to gain)."""
     if limit is None:  # nothing to size it by: pass 2's tiles, as asked
-        return 0
+        return 0, 0
     whole = -(-max(height, width) // 16) * 16
     for candidate in [whole] + [t for t in TILES_FORWARD if t < whole]:
         if candidate <= tile:
             break
-        need = tiled_bytes(backbone, layer_names, height, width, candidate, halo, FORWARD_BYTES_PER_ACTIVATION)
-        if need + state <= limit:
-            return candidate
-    return 0
+        need = tiled_bytes(backbone, layer_names, height, width, candidate, halo, FORWARD_BYTES_PER_ACTIVATION) + state
+        if need <= limit:
+            return candidate, need
+    return 0, 0
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,17 @@ class StagePlan:
         return f"{how}, {memory}, about {self.bytes / 2**30:.1f} GiB"
 
 
+def state_bytes(optimizer: str, history: int, height: int, width: int, bounds: bool = False) -> int:
+    """What an optimiser keeps for a (height, width) image: scipy's L-BFGS-B (and its bounds as Python
+    pairs), the float32 L-BFGS (its bounds two per-channel constants), or Adam."""
+    if optimizer == "lbfgs":
+        extra = LBFGS_BOUNDS_BYTES_PER_VALUE * 3 * height * width if bounds else 0
+        return lbfgs_bytes(height, width, history) + extra
+    if optimizer == "lbfgs32":
+        return lbfgs32_bytes(height, width, history)
+    return ADAM_IMAGE_COPIES * image_bytes(height, width)
+
+
 def plan_stage(settings, backbone: str, height: int, width: int, limit: int | None,
                precision: str | None = None) -> StagePlan:
     """How to run a stage within `limit`: untiled if it fits, with scipy's L-BFGS as asked or else the
@@ -266,12 +278,7 @@ def plan_stage(settings, backbone: str, height: int, width: int, limit: int | No
     bounded = optimizer != "adam" and settings.lbfgs_bounds
 
     def state(optimizer: str, history: int, bounds: bool = False) -> int:
-        if optimizer == "lbfgs":
-            extra = LBFGS_BOUNDS_BYTES_PER_VALUE * 3 * height * width if bounds else 0
-            return lbfgs_bytes(height, width, history) + extra
-        if optimizer == "lbfgs32":  # bounds are two per-channel constants
-            return lbfgs32_bytes(height, width, history)
-        return ADAM_IMAGE_COPIES * image_bytes(height, width)
+        return state_bytes(optimizer, history, height, width, bounds)
 
     # Keep L-BFGS while it fits: scipy's as asked, then the float32 L-BFGS (under a third of
     # scipy's bytes, bounds for free) with its own memory, then a shorter memory; untiled if one
@@ -280,11 +287,8 @@ def plan_stage(settings, backbone: str, height: int, width: int, limit: int | No
     # float32 moments) only when no L-BFGS fits.
     def with_forward_tile(plan: StagePlan) -> StagePlan:
         kept = state(plan.optimizer, plan.lbfgs_history, plan.bounds and bounded)
-        forward = forward_tile_for(backbone, layers, height, width, halo, plan.tile, kept, limit)
-        if not forward:
-            return plan
-        need = tiled_bytes(backbone, layers, height, width, forward, halo, FORWARD_BYTES_PER_ACTIVATION) + kept
-        return replace(plan, forward_tile=forward, bytes=max(plan.bytes, need))
+        forward, need = forward_tile_for(backbone, layers, height, width, halo, plan.tile, kept, limit)
+        return replace(plan, forward_tile=forward, bytes=max(plan.bytes, need)) if forward else plan
 
     options = [(optimizer, history, bounded)]
     if optimizer != "adam":
