@@ -43,7 +43,7 @@ def _import_quietly():
     with tempfile.TemporaryFile(mode="w+b") as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow
+            tensorflow = _import_without_eager_keras()
         finally:
             os.dup2(saved, 2)
             os.close(saved)
@@ -52,6 +52,33 @@ def _import_quietly():
             if kept:
                 print("\n".join(kept), file=sys.stderr)
     tensorflow.get_logger().setLevel("ERROR")
+    return tensorflow
+
+
+def _import_without_eager_keras():
+    """`import tensorflow`, less the Keras import it does eagerly at its end (only to register
+    Keras's optimizers for SavedModel loading, which nst never does): Keras 3 costs ~0.8 s of the
+    ~3.5 s every transfer process spends importing TensorFlow (`python -X importtime`), and nst
+    imports Keras itself where it uses it (Adam, Keras's weight download). For the import only,
+    TensorFlow is told legacy Keras is in use; tf_keras is not installed, so that eager import fails
+    and TensorFlow goes on, as it is written to. The environment variable and the module path entry
+    it changed are put back, so `tf.keras` still reaches Keras 3."""
+    import importlib.util
+
+    if "TF_USE_LEGACY_KERAS" in os.environ or importlib.util.find_spec("tf_keras") is not None:
+        import tensorflow
+
+        return tensorflow
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    try:
+        import tensorflow
+    finally:
+        del os.environ["TF_USE_LEGACY_KERAS"]
+    from tensorflow.python.tools.module_util import get_parent_dir_for_name
+
+    keras_dir = get_parent_dir_for_name("keras.api._v2.keras")  # what the import adds without the variable
+    tensorflow.__path__ = [keras_dir if entry is None else entry for entry in tensorflow.__path__
+                           if entry is not None or keras_dir is not None]
     return tensorflow
 
 
