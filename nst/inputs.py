@@ -24,7 +24,7 @@ class Inputs:
 
     content: object
     styles: list
-    init: object  # an image when settings.init is a file, else None
+    init: object  # an image when settings.init is a file or magenta (nst.magenta), else None
     content_name: str
     style_names: list[str]
     notices: list[str]  # what the user should know about how a file was read
@@ -45,6 +45,10 @@ class Inputs:
         loaded = images.load(content, notices)
         style_images = [images.load_rgb(s, notices) for s in styles]
         style_masks = [load_mask(m, loaded.rgb.size, notices) for m in settings.style_masks]
+        if settings.init == "magenta":
+            from .magenta import magenta_start
+
+            init = magenta_start(loaded.rgb, style_images, settings.blend(len(styles)), settings.threads)
         width, height = loaded.rgb.size
         for name, array in (guides or {}).items():
             if array.shape[:2] != (height, width):

@@ -20,7 +20,7 @@ from .errors import SettingsError
 
 ARTICLE_CONTENT_LAYERS = ("block2_conv2",)
 ARTICLE_STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
-INITS = ("noise", "content", "style")  # or a path to an image file
+INITS = ("noise", "content", "style", "magenta")  # or a path to an image file
 
 # The built-in loss terms (nst/terms.py) and the options holding their weights.
 BUILTIN_WEIGHTS = {"content": "content_weight", "style": "style_weight", "tv": "tv_weight"}
@@ -145,8 +145,9 @@ class TransferSettings:
         "evaluations finding the scale; 1 is a good value", group=OPTIMISATION, minimum=0, metavar="GREY_LEVELS",
     )
     learning_rate: float = option(10.0, "Adam step size in pixel units", group=OPTIMISATION, above=0)
-    init: str = option("noise", "start image; noise is the article's uniform(0,255)-128", group=OPTIMISATION,
-                       metavar="noise|content|style|PATH")
+    init: str = option("noise", "start image; noise is the article's uniform(0,255)-128; magenta is the content "
+                       "painted by Magenta's feed-forward network (the optional extra nst[magenta]), fewer "
+                       "evaluations to the same quality", group=OPTIMISATION, metavar="noise|content|style|magenta|PATH")
     seed: int | None = option(
         None, "random seed; makes a run bit-for-bit reproducible on the same machine (default: drawn and recorded; "
         "a sweep's runs all take 0, so a rerun or a cluster run gives the same images)",
