@@ -197,12 +197,9 @@ def levers(size: int) -> list[tuple[str, str, list[str]]]:
     return [
         ("fast preset, float32", "float32", [*fast, "--precision", "float32"]),
         ("fast preset (precision auto)", "auto", fast),
-        ("fast preset with scipy's L-BFGS-B", "auto", [*fast, "--optimizer", "lbfgs"]),
-        (f"fast preset + coarse {size // 2} px (30 evals)", "auto",
-         [*fast, "--scales", str(size // 2), "--scale-evals", "30"]),
-        ("fast preset, Magenta's painting as the start, float32", "float32",
-         [*fast, "--init", "magenta", "--precision", "float32"]),
-        ("fast preset, Magenta's painting as the start (precision auto)", "auto", [*fast, "--init", "magenta"]),
+        ("fast preset from the photo (--init content), float32", "float32",
+         [*fast, "--init", "content", "--precision", "float32"]),
+        ("fast preset from the photo (--init content)", "auto", [*fast, "--init", "content"]),
     ]
 
 

@@ -45,6 +45,7 @@ from .files import atomic_path, sha256_of, write_text_atomic
 from .loss_values import Losses
 from .records import HistoryRow
 from .run import Iteration, Observer, RunStart, TransferResult
+from .settings import INITS
 
 log = logging.getLogger("nst")
 
@@ -87,7 +88,7 @@ def _read_png(path: Path) -> np.ndarray:
 def fingerprint(inputs, settings, engine, plans=()) -> dict:
     """What makes a run this run: input files by content, every setting, network, weights and precision."""
     files = {"content": inputs.content_name, **{f"style {i}": s for i, s in enumerate(inputs.style_names)}}
-    if inputs.init is not None:
+    if settings.init not in INITS:  # a file (magenta's start follows from the content, styles and settings)
         files["init"] = settings.init
     files.update({f"mask {i}": m for i, m in enumerate(settings.style_masks)})
     return {

@@ -173,8 +173,9 @@ class TransferSettings:
 
     preset: str = option(
         "article", "where the other defaults come from: article (the seed article's settings, exactly), fast "
-        "(fewer evaluations to the article's quality: content init, one bounded L-BFGS run with a sized first "
-        "step, bfloat16 where it pays) or print (fast's, coarse to fine from 512 px up to size, default 2048, "
+        "(fewer evaluations to the article's quality: Magenta's painting of the content as the start, one "
+        "bounded L-BFGS run with a sized first step, bfloat16 where it pays) or print (fast's from the content, "
+        "coarse to fine from 512 px up to size, default 2048, "
         "the style growing with each stage, tiled where memory asks); options given explicitly win",
         group=OPTIMISATION, choices=("article", "fast", "print"),
     )
@@ -307,7 +308,11 @@ class TransferSettings:
 PRESETS: dict[str, dict] = {
     "article": {},
     "fast": {
-        "init": "content",
+        # Magenta's painting (nst/magenta.py): the article's saved-image score after 15 evaluations, 11.6x
+        # sooner than the article's settings (25 and 7.1x from the photo; bfloat16, hugo x wave); after the
+        # preset's 100 evaluations within 1-3 % of the photo start's, lower on two pairs of three
+        # (docs/performance.md)
+        "init": "magenta",
         # the float32 L-BFGS: at 512 px (hugo x wave, bfloat16) the same loss after 100 evaluations
         # (0.997 x scipy's) at 0.79 x the seconds per evaluation (benchmarks/lbfgs32.py, docs/performance.md)
         "optimizer": "lbfgs32",
@@ -321,7 +326,7 @@ PRESETS: dict[str, dict] = {
     "print": {  # fast's levers, coarse to fine; the stages follow from the size (print_stages)
         "size": 2048,
         "stage_balance": True,
-        "init": "content",
+        "init": "content",  # its first stage runs 100 evaluations, after which the painted start gains nothing
         "optimizer": "lbfgs32",  # as fast; its float32 state keeps L-BFGS at every print stage
         "lbfgs_restarts": False,
         "lbfgs_bounds": True,
