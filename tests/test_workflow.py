@@ -125,15 +125,19 @@ def same_images(a: Path, b: Path) -> int:
 PAUSE_HOOK = ROOT / "tests" / "pause"  # its sitecustomize pauses the first job after its first checkpoint
 
 
+def paused(marker: Path) -> dict:
+    """The environment in which the first nst process to checkpoint pauses there (tests/pause)."""
+    return {**os.environ, "NST_TEST_PAUSE": str(marker),
+            "PYTHONPATH": os.pathsep.join(p for p in (str(PAUSE_HOOK), os.environ.get("PYTHONPATH")) if p)}
+
+
 @pytest.mark.parametrize("victim", ["snakemake", "job"])
 def test_a_sweep_killed_with_sigkill_resumes_to_the_same_images(tmp_path, tiny_run, victim):
     """Kill snakemake and its jobs (or one transfer job) with SIGKILL right after a checkpoint; run again."""
     config, marker = tiny_config(tmp_path, contents=("chelsea",)), tmp_path / "paused"  # 2 jobs of 2 runs each
     command = [*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", "--configfile", str(config)]
-    hooked = {**os.environ, "NST_TEST_PAUSE": str(marker),
-              "PYTHONPATH": os.pathsep.join(p for p in (str(PAUSE_HOOK), os.environ.get("PYTHONPATH")) if p)}
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                               env=hooked)
+                               env=paused(marker))
     deadline = time.monotonic() + 600
     while not (marker.exists() and marker.read_text()) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -478,7 +482,7 @@ def test_bad_inputs_are_named_and_the_other_runs_finish(tmp_path):
 
 
 def test_a_full_disk_stops_with_one_line_keeps_what_was_made_and_a_rerun_finishes(tmp_path, tiny_run):
-    config = tiny_config(tmp_path)
+    config = tiny_config(tmp_path, contents=("chelsea",))  # its results take ~1.5 MB: 400 kB fill in the transfers
     results = tmp_path / "results"
     results.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(results)]).returncode != 0:
@@ -500,18 +504,26 @@ def test_a_full_disk_stops_with_one_line_keeps_what_was_made_and_a_rerun_finishe
 
 
 def test_a_second_snakemake_in_the_same_directory_is_refused(tmp_path):
-    config = tiny_config(tmp_path, contents=("chelsea",))
-    command = [*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", "--configfile", str(config)]
-    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """The first run, asked for one run's image, is paused inside its transfer job after a checkpoint
+    while the second starts, so it surely holds its lock whatever the CPU's speed; released, it
+    finishes undisturbed."""
+    config, marker = tiny_config(tmp_path, contents=("chelsea",)), tmp_path / "paused"
+    run = "c_chelsea_s_strokes_cw_0.025_sw_5_tvw_1"
+    command = [*SNAKEMAKE, f"results/runs/{run}/{run}.png", "--directory", str(tmp_path), "--cores", "2",
+               "--configfile", str(config)]  # the target first: --configfile takes every name after it
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=paused(marker))
     try:
-        deadline = time.monotonic() + 120
-        while not list((tmp_path / ".snakemake" / "locks").glob("*.lock")) and time.monotonic() < deadline:
+        deadline = time.monotonic() + 600
+        while not (marker.exists() and marker.read_text()) and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
+        assert marker.exists(), "the transfer job did not reach its first checkpoint"
         second = snakemake(tmp_path, "--cores", "2", "--configfile", config, check=False)
         assert second.returncode != 0
         assert "Directory cannot be locked" in second.stdout + second.stderr
     finally:
+        marker.unlink(missing_ok=True)
         assert first.wait(timeout=600) == 0  # the first one is not disturbed
+    assert (tmp_path / "results" / "runs" / run / f"{run}.png").is_file()
 
 
 def test_lint_is_clean():

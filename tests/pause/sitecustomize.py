@@ -2,8 +2,9 @@
 
 Python imports `sitecustomize` from PYTHONPATH at start-up; a test puts this folder there and sets
 NST_TEST_PAUSE to a marker path. The first process to write a checkpoint creates the marker (holding
-its PID) and waits there until it is killed; every other process runs on. Whatever the CPU's speed,
-the kill then lands after a checkpoint and before the job's end. NST_TEST_PAUSE_AT=n pauses after
+its PID) and waits there until it is killed, or until the test deletes the marker (then it runs on);
+every other process runs on. Whatever the CPU's speed, the kill then lands after a checkpoint and
+before the job's end. NST_TEST_PAUSE_AT=n pauses after
 the process's n-th checkpoint instead (a video chain's later frame). Nothing happens without the variable.
 """
 
@@ -26,7 +27,7 @@ def pause_after_first_checkpoint(module):
         if iteration.state is None:
             return
         _written[0] += 1
-        if _written[0] < AT:
+        if _written[0] != AT:  # once: released, the process runs on to its end
             return
         try:
             fd = os.open(MARKER, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -34,8 +35,11 @@ def pause_after_first_checkpoint(module):
             return  # another process holds the pause
         os.write(fd, str(os.getpid()).encode())
         os.close(fd)
-        time.sleep(600)
-        sys.exit("the paused nst process was not killed")
+        deadline = time.monotonic() + 600
+        while os.path.exists(MARKER):
+            if time.monotonic() > deadline:
+                sys.exit("the paused nst process was neither killed nor released")
+            time.sleep(0.05)
 
     module.Checkpoint.iterated = pausing
 
