@@ -112,7 +112,8 @@ def child_fixed_cost(size, content, style, started_ns) -> dict:
         t = now
 
     import numpy as np
-    import tensorflow  # noqa: F401
+
+    from nst.quiet import tf  # noqa: F401 (as nst imports it: quietly, without Keras's eager import)
 
     mark("import TensorFlow")
     from nst.engine import clear_engines, engine_for
