@@ -88,8 +88,8 @@ def paint(session, content: Image.Image, vector: np.ndarray) -> tuple[np.ndarray
 def with_difference(content: Image.Image, small: np.ndarray, painted: np.ndarray) -> Image.Image:
     """The content at its own size plus the painting's difference from it, upscaled (bicubic)."""
     size = content.size
-    difference = [np.asarray(Image.fromarray(painted[..., c] - small[..., c], mode="F").resize(size, Image.Resampling.BICUBIC))
-                  for c in range(3)]
+    difference = [np.asarray(Image.fromarray(np.ascontiguousarray(painted[..., c] - small[..., c], np.float32))
+                             .resize(size, Image.Resampling.BICUBIC)) for c in range(3)]  # float32: mode F
     rgb = np.asarray(content.convert("RGB"), np.float32) + np.dstack(difference)
     return Image.fromarray(np.clip(np.rint(rgb), 0, 255).astype(np.uint8))
 

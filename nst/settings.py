@@ -308,8 +308,8 @@ class TransferSettings:
 PRESETS: dict[str, dict] = {
     "article": {},
     "fast": {
-        # Magenta's painting (nst/magenta.py): the article's saved-image score after 15 evaluations, 11.6x
-        # sooner than the article's settings (25 and 7.1x from the photo; bfloat16, hugo x wave); after the
+        # Magenta's painting (nst/magenta.py): the article's saved-image score after 15 evaluations, 11.1x
+        # sooner than the article's settings (25 and 6.7x from the photo; bfloat16, hugo x wave); after the
         # preset's 100 evaluations within 1-3 % of the photo start's, lower on two pairs of three
         # (docs/performance.md)
         "init": "magenta",

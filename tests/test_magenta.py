@@ -42,11 +42,13 @@ def test_the_painted_start_is_nearer_the_style_than_the_photo(tmp_path, small_im
 
 
 def test_a_transfer_starts_from_the_painting(small_images):
-    settings = dict(size=64, iterations=1, evals_per_iteration=2, seed=3, precision="float32")
-    photo = stylize(small_images["content"], [small_images["style"]], TransferSettings(init="content", **settings),
+    """A wide photo: the network's square input is filled by mirroring, the painting cropped back."""
+    settings = dict(size=96, iterations=1, evals_per_iteration=2, seed=3, precision="float32")
+    photo = stylize(small_images["wide"], [small_images["style"]], TransferSettings(init="content", **settings),
                     progress=False)
-    painted = stylize(small_images["content"], [small_images["style"]], TransferSettings(init="magenta", **settings),
+    painted = stylize(small_images["wide"], [small_images["style"]], TransferSettings(init="magenta", **settings),
                       progress=False)
+    assert painted.image.shape == (64, 96, 3)
     assert painted.history[0].style_loss < photo.history[0].style_loss
     assert painted.record.settings["init"] == "magenta"
 
