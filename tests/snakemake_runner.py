@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,3 +27,20 @@ def job_counts(output: str) -> dict[str, int]:
     """The 'Job stats' table Snakemake prints (a dry run's plan, or a run's jobs)."""
     table = output.split("Job stats:")[1]
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+PAUSE_HOOK = ROOT / "tests" / "pause"  # its sitecustomize pauses the first nst process after a checkpoint
+
+
+def paused(marker: Path, at: int = 1) -> dict:
+    """The environment in which the first nst process to write its `at`-th checkpoint pauses there
+    (tests/pause): a test kills it, or deletes `marker` to let it run on."""
+    return {**os.environ, "NST_TEST_PAUSE": str(marker), "NST_TEST_PAUSE_AT": str(at),
+            "PYTHONPATH": os.pathsep.join(p for p in (str(PAUSE_HOOK), os.environ.get("PYTHONPATH")) if p)}
+
+
+def wait_for_pause(marker: Path, process: subprocess.Popen, timeout: float = 600) -> None:
+    """Until a paused process has written its PID into `marker` (or `process` ended, or time ran out)."""
+    deadline = time.monotonic() + timeout
+    while not (marker.exists() and marker.read_text()) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -195,18 +195,14 @@ def test_a_killed_video_job_resumes_at_its_frame(tmp_path, video_sweep, frames):
     """SIGKILL the chain in its third frame (after that frame's first checkpoint); run again."""
     import os
     import signal
-    import time
 
-    from snakemake_runner import SNAKEMAKE, snakemake
+    from snakemake_runner import SNAKEMAKE, paused, snakemake, wait_for_pause
 
     config, marker = video_config(tmp_path, frames), tmp_path / "paused"
-    hooked = {**os.environ, "NST_TEST_PAUSE": str(marker), "NST_TEST_PAUSE_AT": "5",  # frames 0, 1: two each
-              "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "tests/pause"), os.environ.get("PYTHONPATH")) if p)}
+    hooked = paused(marker, at=5)  # frames 0, 1: two checkpoints each
     process = subprocess.Popen([*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", "--configfile", str(config)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=hooked)
-    deadline = time.monotonic() + 600
-    while not (marker.exists() and marker.read_text()) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for_pause(marker, process)
     assert marker.exists(), "no video job reached its fifth checkpoint"
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()

@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ import yaml
 from PIL import Image
 
 from nst.quiet import is_chatter
-from snakemake_runner import ROOT, SNAKEMAKE, job_counts, snakemake
+from snakemake_runner import ROOT, SNAKEMAKE, job_counts, paused, snakemake, wait_for_pause
 
 DATA = ROOT / "data"
 
@@ -122,15 +121,6 @@ def same_images(a: Path, b: Path) -> int:
     return len(found)
 
 
-PAUSE_HOOK = ROOT / "tests" / "pause"  # its sitecustomize pauses the first job after its first checkpoint
-
-
-def paused(marker: Path) -> dict:
-    """The environment in which the first nst process to checkpoint pauses there (tests/pause)."""
-    return {**os.environ, "NST_TEST_PAUSE": str(marker),
-            "PYTHONPATH": os.pathsep.join(p for p in (str(PAUSE_HOOK), os.environ.get("PYTHONPATH")) if p)}
-
-
 @pytest.mark.parametrize("victim", ["snakemake", "job"])
 def test_a_sweep_killed_with_sigkill_resumes_to_the_same_images(tmp_path, tiny_run, victim):
     """Kill snakemake and its jobs (or one transfer job) with SIGKILL right after a checkpoint; run again."""
@@ -138,9 +128,7 @@ def test_a_sweep_killed_with_sigkill_resumes_to_the_same_images(tmp_path, tiny_r
     command = [*SNAKEMAKE, "--directory", str(tmp_path), "--cores", "2", "--configfile", str(config)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                                env=paused(marker))
-    deadline = time.monotonic() + 600
-    while not (marker.exists() and marker.read_text()) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for_pause(marker, process)
     assert marker.exists(), "no transfer job reached its first checkpoint"
     if victim == "snakemake":
         os.killpg(process.pid, signal.SIGKILL)
@@ -513,9 +501,7 @@ def test_a_second_snakemake_in_the_same_directory_is_refused(tmp_path):
                "--configfile", str(config)]  # the target first: --configfile takes every name after it
     first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=paused(marker))
     try:
-        deadline = time.monotonic() + 600
-        while not (marker.exists() and marker.read_text()) and first.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for_pause(marker, first)
         assert marker.exists(), "the transfer job did not reach its first checkpoint"
         second = snakemake(tmp_path, "--cores", "2", "--configfile", config, check=False)
         assert second.returncode != 0
