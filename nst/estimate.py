@@ -170,12 +170,14 @@ def memory_limit(max_memory_mib: int = 0) -> tuple[int | None, str]:
     return available_bytes(), "the memory available"
 
 
-# Image-sized float32 buffers of a tiled run besides the optimiser's: the image, its gradient,
-# the content image in its forms, the upscaled start, the total-variation graph's temporaries,
-# and rendering the result (float64 while it is deprocessed). 10 left measured peaks above the
-# plan: 3496 MiB against 3174 planned (2048 px, Adam, 512 px tiles) and 8450 MiB against 7987
-# (4096 px, Adam, 1024 px tiles, over its 8000 MB limit); 18 covers both.
-IMAGE_BUFFERS = 18
+# Image-sized float32 buffers of a tiled run besides the optimiser's: the image, its gradient, the
+# content image in its forms, the upscaled start, and rendering the result. 10 left measured peaks
+# above the plan while total variation ran on the whole image (eight image-sized temporaries, 1.5 GB
+# at 4096²) and TensorFlow kept the earlier stages' layer outputs: 3496 MiB against 3174 planned
+# (2048 px, Adam, 512 px tiles), 8450 against 7987 (4096 px); 18 covered both. With total variation
+# in bands (nst/tiling.py), the result rendered in place and each stage's layer outputs capped by
+# the last stage's (plan_run), 12 (docs/print_size.md).
+IMAGE_BUFFERS = 12
 ADAM_IMAGE_COPIES = 5  # the variable, two moments, the last evaluated image, the gradient
 # scipy's L-BFGS-B takes bounds as one Python (lower, upper) pair per value and converts them
 # back and forth (scipy 1.17: old_bound_to_new, standardize_bounds), a transient ~300 bytes per
@@ -194,13 +196,18 @@ def image_bytes(height: int, width: int) -> int:
     return 3 * height * width * 4
 
 
+def tile_activation_bytes(backbone: str, layer_names: list[str], height: int, width: int, tile: int, halo: int,
+                          bytes_per_activation: float | None = None) -> int:
+    """What TensorFlow holds for one haloed tile's layer outputs."""
+    side = tile + 2 * halo
+    per_activation = activation_bytes() if bytes_per_activation is None else bytes_per_activation
+    return int(per_activation * activation_elements(backbone, layer_names, min(height, side), min(width, side)))
+
+
 def tiled_bytes(backbone: str, layer_names: list[str], height: int, width: int, tile: int, halo: int,
                 bytes_per_activation: float | None = None) -> int:
     """A tiled evaluation: one haloed tile's activations, and the whole image's buffers."""
-    side = tile + 2 * halo
-    tile_h, tile_w = min(height, side), min(width, side)
-    per_activation = activation_bytes() if bytes_per_activation is None else bytes_per_activation
-    activations = per_activation * activation_elements(backbone, layer_names, tile_h, tile_w)
+    activations = tile_activation_bytes(backbone, layer_names, height, width, tile, halo, bytes_per_activation)
     return int(FIXED_BYTES + activations + IMAGE_BUFFERS * image_bytes(height, width))
 
 
@@ -212,20 +219,22 @@ FORWARD_BYTES_PER_ACTIVATION = 3.0
 
 
 def forward_tile_for(backbone: str, layer_names: list[str], height: int, width: int, halo: int, tile: int,
-                     state: int, limit: int | None) -> tuple[int, int]:
-    """The largest tile pass 1 can take within `limit` beside the optimiser's `state`, and the bytes
-    it then needs: the whole image where it fits, else the largest of TILES_FORWARD above `tile`;
-    (0, 0) when none is larger than `tile` (nothing to gain)."""
+                     state: int, limit: int | None, activation_cap: int | None = None) -> tuple[int, int, int]:
+    """The largest tile pass 1 can take within `limit` beside the optimiser's `state` (its layer outputs
+    within `activation_cap`), the bytes it then needs and its activations' share: the whole image where
+    it fits, else the largest of TILES_FORWARD above `tile`; (0, 0, 0) when none is larger than `tile`."""
     if limit is None:  # nothing to size it by: pass 2's tiles, as asked
-        return 0, 0
+        return 0, 0, 0
     whole = -(-max(height, width) // 16) * 16
     for candidate in [whole] + [t for t in TILES_FORWARD if t < whole]:
         if candidate <= tile:
             break
+        activations = tile_activation_bytes(backbone, layer_names, height, width, candidate, halo,
+                                            FORWARD_BYTES_PER_ACTIVATION)
         need = tiled_bytes(backbone, layer_names, height, width, candidate, halo, FORWARD_BYTES_PER_ACTIVATION) + state
-        if need <= limit:
-            return candidate, need
-    return 0, 0
+        if need <= limit and (activation_cap is None or activations <= activation_cap):
+            return candidate, need, activations
+    return 0, 0, 0
 
 
 @dataclass(frozen=True)
@@ -238,6 +247,7 @@ class StagePlan:
     bytes: int
     bounds: bool = True  # False: the bounds asked for (--lbfgs-bounds) were dropped to fit
     forward_tile: int = 0  # pass 1's tiles where larger than `tile` (nst.tiling)
+    activations: int = 0  # of `bytes`, what TensorFlow holds for layer outputs (the larger pass's)
 
     def describe(self) -> str:
         how = f"tiled in {self.tile} px tiles" if self.tile else "untiled"
@@ -263,13 +273,13 @@ def state_bytes(optimizer: str, history: int, height: int, width: int, bounds: b
 
 
 def plan_stage(settings, backbone: str, height: int, width: int, limit: int | None,
-               precision: str | None = None) -> StagePlan:
+               precision: str | None = None, activation_cap: int | None = None) -> StagePlan:
     """How to run a stage within `limit`: untiled if it fits, with scipy's L-BFGS as asked or else the
     float32 L-BFGS (nst/lbfgs32.py); else tiled, keeping L-BFGS (scipy's, then the float32 one with
     its own memory, or 5 or 3 vector pairs) with the largest tile of at least SMALLEST_KEEPING_TILE
     that fits; else Adam with the largest tile that fits. `settings.tile` forces a tile size.
     `precision`: the engine's, where known (bfloat16 keeps smaller activations); else float32's.
-    Raises only when nothing fits."""
+    `activation_cap`: the most the layer outputs may take (`plan_run`). Raises only when nothing fits."""
     per_activation = activation_bytes(precision)
     layers = settings.layers()
     halo = halo_for(backbone, layers)
@@ -287,36 +297,59 @@ def plan_stage(settings, backbone: str, height: int, width: int, limit: int | No
     # float32 moments) only when no L-BFGS fits.
     def with_forward_tile(plan: StagePlan) -> StagePlan:
         kept = state(plan.optimizer, plan.lbfgs_history, plan.bounds and bounded)
-        forward, need = forward_tile_for(backbone, layers, height, width, halo, plan.tile, kept, limit)
-        return replace(plan, forward_tile=forward, bytes=max(plan.bytes, need)) if forward else plan
+        forward, need, held = forward_tile_for(backbone, layers, height, width, halo, plan.tile, kept, limit,
+                                               activation_cap)
+        return replace(plan, forward_tile=forward, bytes=max(plan.bytes, need),
+                       activations=max(plan.activations, held)) if forward else plan
+
+    def capped(tile: int) -> int | None:
+        """A tile's activations, or None where they would exceed `activation_cap`."""
+        held = tile_activation_bytes(backbone, layers, height, width, tile, halo, per_activation)
+        return held if activation_cap is None or held <= activation_cap else None
 
     options = [(optimizer, history, bounded)]
     if optimizer != "adam":
         options = list(dict.fromkeys(options + [("lbfgs32", m, bounded) for m in (history, 5, 3) if m <= history]))
     untiled = estimate_bytes(backbone, layers, height, width, 0, precision) - lbfgs_bytes(height, width, 0)
-    for chosen, m, bounds in options if not settings.tile else []:
+    whole = untiled - FIXED_BYTES
+    for chosen, m, bounds in options if not settings.tile and (activation_cap is None or whole <= activation_cap) \
+            else []:
         if limit is None or untiled + state(chosen, m, bounds) <= limit:
-            return StagePlan(0, chosen, m, untiled + state(chosen, m, bounds), True)
+            return StagePlan(0, chosen, m, untiled + state(chosen, m, bounds), True, activations=whole)
     tile_sizes = [settings.tile] if settings.tile else list(TILES)
     fitting = []
     for rank, (chosen, m, bounds) in enumerate(options):
         for tile in [t for t in tile_sizes if t >= SMALLEST_KEEPING_TILE or settings.tile]:
             need = tiled_bytes(backbone, layers, height, width, tile, halo, per_activation) + state(chosen, m, bounds)
-            if limit is None or need <= limit:
-                fitting.append((-tile, rank, StagePlan(tile, chosen, m, need, bounds or not bounded)))
+            if (limit is None or need <= limit) and capped(tile) is not None:
+                fitting.append((-tile, rank, StagePlan(tile, chosen, m, need, bounds or not bounded,
+                                                       activations=capped(tile))))
                 break
     if fitting:
         return with_forward_tile(min(fitting, key=lambda found: found[:2])[2])
     for tile in tile_sizes:
         need = tiled_bytes(backbone, layers, height, width, tile, halo, per_activation) + state("adam", history)
-        if limit is None or need <= limit:
-            return with_forward_tile(StagePlan(tile, "adam", history, need))
+        if (limit is None or need <= limit) and capped(tile) is not None:
+            return with_forward_tile(StagePlan(tile, "adam", history, need, activations=capped(tile)))
     smallest = tiled_bytes(backbone, layers, height, width, tile_sizes[-1], halo, per_activation) + state("adam", history)
     raise SettingsError(
         "max_memory", f"a {width}x{height} image needs at least {smallest / 2**30:.1f} GiB even in "
         f"{tile_sizes[-1]} px tiles with Adam, but {limit / 2**30:.1f} GiB is the limit; give it more memory "
         "(--max-memory, NST_MEMORY_LIMIT_MB) or choose a smaller --size"
     )
+
+
+def plan_run(settings, backbone: str, shapes: list[tuple[int, int]], limit: int | None,
+             precision: str | None = None) -> list[StagePlan]:
+    """Every stage's plan (`shapes`: each stage's (height, width), smallest first). TensorFlow keeps
+    the memory its layer outputs once took for the rest of the process (the whole-image total
+    variation at 4096²: 1.4 GB still resident after it returned), so no earlier stage's layer outputs
+    may take more than the last stage's plan leaves them (its own, and what is left under `limit`):
+    in a 4096 px print run the 2048 px stage's whole-image forward pass stayed resident beside the
+    4096 px stage's optimiser."""
+    last = plan_stage(settings, backbone, *shapes[-1], limit, precision)
+    cap = last.activations + max(0, limit - last.bytes) if limit is not None else None
+    return [plan_stage(settings, backbone, *shape, limit, precision, cap) for shape in shapes[:-1]] + [last]
 
 
 def peak_rss_mib() -> float:

@@ -174,20 +174,24 @@ def preprocess(rgb: np.ndarray) -> np.ndarray:
 
 def deprocess(x: np.ndarray) -> np.ndarray:
     """The inverse of `preprocess`, clipped and rounded to (H, W, 3) uint8 RGB."""
-    x = np.asarray(x, dtype=np.float32).reshape(x.shape[-3:])
-    rgb = (x + IMAGENET_BGR_MEAN)[..., ::-1]
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    bgr = np.asarray(x, dtype=np.float32).reshape(x.shape[-3:]) + IMAGENET_BGR_MEAN
+    np.rint(bgr, out=bgr)  # in place: at print size each temporary is hundreds of MB
+    np.clip(bgr, 0, 255, out=bgr)
+    return bgr[..., ::-1].astype(np.uint8)
 
 
 def deprocess_float(x: np.ndarray) -> np.ndarray:
     """The inverse of `preprocess` as (H, W, 3) float64 RGB in [0, 255], unrounded (for 16-bit output)."""
-    x = np.asarray(x, dtype=np.float64).reshape(x.shape[-3:])
-    return np.clip((x + IMAGENET_BGR_MEAN.astype(np.float64))[..., ::-1], 0, 255)
+    bgr = np.array(x, dtype=np.float64).reshape(x.shape[-3:])  # a copy, changed in place below
+    bgr += IMAGENET_BGR_MEAN.astype(np.float64)
+    return np.clip(bgr, 0, 255, out=bgr)[..., ::-1]
 
 
 def to_sixteen_bits(rgb: np.ndarray) -> np.ndarray:
     """[0, 255] values (uint8 or float) -> uint16, 255 becoming 65535."""
-    return np.clip(np.rint(np.asarray(rgb, np.float64) * 257.0), 0, 65535).astype(np.uint16)
+    scaled = np.asarray(rgb, np.float64) * 257.0
+    np.rint(scaled, out=scaled)
+    return np.clip(scaled, 0, 65535, out=scaled).astype(np.uint16)
 
 
 def save_sixteen_bits(pixels: np.ndarray, path: str | Path) -> None:

@@ -25,7 +25,7 @@ from . import images
 from .device import describe_device
 from .engine import Engine, engine_for
 from .errors import DivergedError
-from .estimate import memory_limit, peak_rss_mib, plan_stage
+from .estimate import memory_limit, peak_rss_mib, plan_run
 from .inputs import Inputs, StageImages, upscale
 from .loss_values import Losses
 from .records import HistoryRow, RunRecord, command_line, versions
@@ -128,8 +128,8 @@ class Transfer:
         engine = engine_for(settings)
         inputs.check_sizes(settings, engine.backbone)
         limit, source = memory_limit(settings.max_memory)
-        plans = [plan_stage(settings, engine.backbone, *inputs.shape_at(size), limit, engine.precision)
-                 for size in settings.sizes()]
+        plans = plan_run(settings, engine.backbone, [inputs.shape_at(size) for size in settings.sizes()], limit,
+                         engine.precision)
         notices = list(inputs.notices) + inputs.upscaled_styles(settings)
         for size, plan in zip(settings.sizes(), plans):
             if (plan.tile or plan.optimizer != settings.optimizer or plan.lbfgs_history != settings.lbfgs_history

@@ -76,6 +76,11 @@ class Term:
 
     name: ClassVar[str]
     additive: ClassVar[bool] = False  # combine(totals) is the sum of the totals
+    # An image-only term whose `loss` is a sum over positions, each reading its own row and the
+    # `reach` rows below it, and counting only positions whose rows are all in the image it is
+    # given: tiled stages then evaluate it in bands of rows, so its temporaries are a band's, not
+    # the whole print's. None: it needs the whole image at once.
+    reach: ClassVar[int | None] = None
 
     def __init__(self, settings):
         self.settings = settings  # nst.settings.TransferSettings: what the term may read (layers, …)
@@ -285,6 +290,7 @@ class TotalVariationTerm(Term):
     """The article's ``sum((a + b)^1.25)`` smoothness term on the image itself."""
 
     name = "tv"
+    reach = 1  # each position's differences with the pixel below and the one to its right
 
     def loss(self, image, maps, targets, content_maps, guides):
         return losses.total_variation_loss(image)
@@ -302,6 +308,7 @@ class TemporalTerm(Term):
     """
 
     name = "temporal"
+    reach = 0
 
     def guide_specs(self):
         return {IMAGE: tf.TensorSpec((1, None, None, 4), tf.float32)}

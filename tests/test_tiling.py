@@ -24,9 +24,9 @@ pytestmark = pytest.mark.kernels
 SHALLOW = dict(content_layers=["block2_conv2"], style_layers=["block1_conv2", "block2_conv2"])
 
 
-def both(settings, small_images, size, tile, forward_tile=0):
+def both(settings, small_images, size, tile, forward_tile=0, guides=None):
     """Untiled and tiled loss and gradient at one noise image (pass 1 in `forward_tile` px tiles)."""
-    stage = Inputs.load(small_images["wide"], [small_images["style"]], settings).stage(settings, size)
+    stage = Inputs.load(small_images["wide"], [small_images["style"]], settings, guides=guides).stage(settings, size)
     engine = engine_for(settings, "float32")
     x = (np.random.default_rng(0).uniform(0, 255, (1, *stage.shape, 3)) - 128).astype(np.float32)
     found = []
@@ -83,6 +83,25 @@ def test_a_plugins_feature_reading_terms_tile_exactly(small_images, monkeypatch)
     assert relative(gt, g) < 1e-4
 
 
+def test_image_terms_are_summed_band_by_band_exactly(small_images):
+    """Total variation and a video's temporal term (its guides a previous frame and its reliability),
+    which tiled stages sum in bands of a tile's rows: at 200 x 133 in 32 px tiles the last band is
+    5 rows, and the gradient where bands meet is the whole image's."""
+    rng = np.random.default_rng(1)
+    h, w = Image.open(small_images["wide"]).size[::-1]
+    guides = {"previous": rng.uniform(0, 255, (h, w, 3)).astype(np.float32),
+              "reliability": rng.uniform(0, 1, (h, w, 1)).astype(np.float32)}
+    settings = TransferSettings(size=200, **SHALLOW, terms={"temporal": 1e-2})
+    ((whole, g), (tiled, gt)), (height, _) = both(settings, small_images, 200, 32, guides=guides)
+    assert height % 32 and whole["temporal"] > 0 and whole["tv"] > 0
+    for name in ("total", "tv", "temporal"):
+        assert tiled[name] == pytest.approx(whole[name], rel=1e-5), name
+    borders = np.zeros(height, bool)
+    for border in range(32, height, 32):
+        borders[border - 2:border + 2] = True
+    assert relative(gt[0][borders], g[0][borders]) < 1e-4
+
+
 def test_the_article_network_tiled_equals_untiled(small_images):
     """VGG19 to block5_conv3 (halo 128) at 384 x 256 in 128 px tiles: the inner tiles' halos end inside
     the image; pass 1 in 256 px tiles."""
@@ -133,6 +152,21 @@ def test_the_memory_plan_tiles_then_takes_the_float32_lbfgs_then_shortens_it_the
     saved = estimate.lbfgs_bytes(1024, 1024, 10) - estimate.lbfgs32_bytes(1024, 1024, 10)
     untiled32 = estimate.plan_stage(settings, "vgg19", 1024, 1024, need - saved // 2)
     assert untiled32.tile == 0 and untiled32.optimizer == "lbfgs32"
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "float32"])
+def test_no_stage_keeps_more_layer_outputs_than_the_last_stage_leaves_room_for(precision):
+    """TensorFlow keeps the memory its layer outputs once took, so within 8000 MiB a 4096 px print run's
+    2048 px stage, which alone would run its forward pass over the whole image, takes tiles whose layer
+    outputs fit beside the 4096 px stage's plan."""
+    settings = TransferSettings.from_preset("print", size=4096)
+    limit = 8000 * 2**20
+    plans = estimate.plan_run(settings, "vgg19", [(s, s) for s in settings.sizes()], limit, precision)
+    room = plans[-1].activations + limit - plans[-1].bytes
+    alone = estimate.plan_stage(settings, "vgg19", 2048, 2048, limit, precision)
+    assert alone.activations > room and alone.forward_tile == 2048
+    assert all(plan.activations <= room and plan.bytes <= limit for plan in plans)
+    assert plans[2].forward_tile < 2048 and plans[-1].optimizer == "lbfgs32"
 
 
 def test_a_run_that_does_not_fit_runs_tiled_under_the_limit(tmp_path, small_images):
