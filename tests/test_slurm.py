@@ -55,9 +55,11 @@ def cluster_profile(workdir: Path) -> Path:
     for rule in ("transfer", "transfer_pair"):
         profile["set-resources"][rule] = {**profile["set-resources"][rule], "cpus_per_gpu": 1}
         profile["set-threads"][rule] = 1
-    # no accounting database here: ask squeue, and start asking after 5 s instead of 40
+    # no accounting database here: ask squeue, start asking after 5 s instead of 40, and every 2 s
+    # instead of 10 (the waits between status checks were most of these tests' time)
     profile["slurm-status-command"] = "squeue"
     profile["slurm-init-seconds-before-status-checks"] = 5
+    profile["seconds-between-status-checks"] = 2
     folder = workdir / "profile"
     folder.mkdir()
     (folder / "config.yaml").write_text(yaml.safe_dump(profile))
