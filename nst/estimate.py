@@ -311,9 +311,9 @@ def plan_stage(settings, backbone: str, height: int, width: int, limit: int | No
     if optimizer != "adam":
         options = list(dict.fromkeys(options + [("lbfgs32", m, bounded) for m in (history, 5, 3) if m <= history]))
     untiled = estimate_bytes(backbone, layers, height, width, 0, precision) - lbfgs_bytes(height, width, 0)
-    whole = untiled - FIXED_BYTES
-    for chosen, m, bounds in options if not settings.tile and (activation_cap is None or whole <= activation_cap) \
-            else []:
+    whole = untiled - FIXED_BYTES  # the untiled layer outputs
+    may_run_untiled = not settings.tile and (activation_cap is None or whole <= activation_cap)
+    for chosen, m, bounds in options if may_run_untiled else []:
         if limit is None or untiled + state(chosen, m, bounds) <= limit:
             return StagePlan(0, chosen, m, untiled + state(chosen, m, bounds), True, activations=whole)
     tile_sizes = [settings.tile] if settings.tile else list(TILES)
@@ -321,16 +321,17 @@ def plan_stage(settings, backbone: str, height: int, width: int, limit: int | No
     for rank, (chosen, m, bounds) in enumerate(options):
         for tile in [t for t in tile_sizes if t >= SMALLEST_KEEPING_TILE or settings.tile]:
             need = tiled_bytes(backbone, layers, height, width, tile, halo, per_activation) + state(chosen, m, bounds)
-            if (limit is None or need <= limit) and capped(tile) is not None:
-                fitting.append((-tile, rank, StagePlan(tile, chosen, m, need, bounds or not bounded,
-                                                       activations=capped(tile))))
+            held = capped(tile)
+            if (limit is None or need <= limit) and held is not None:
+                fitting.append((-tile, rank, StagePlan(tile, chosen, m, need, bounds or not bounded, activations=held)))
                 break
     if fitting:
         return with_forward_tile(min(fitting, key=lambda found: found[:2])[2])
     for tile in tile_sizes:
         need = tiled_bytes(backbone, layers, height, width, tile, halo, per_activation) + state("adam", history)
-        if (limit is None or need <= limit) and capped(tile) is not None:
-            return with_forward_tile(StagePlan(tile, "adam", history, need, activations=capped(tile)))
+        held = capped(tile)
+        if (limit is None or need <= limit) and held is not None:
+            return with_forward_tile(StagePlan(tile, "adam", history, need, activations=held))
     smallest = tiled_bytes(backbone, layers, height, width, tile_sizes[-1], halo, per_activation) + state("adam", history)
     raise SettingsError(
         "max_memory", f"a {width}x{height} image needs at least {smallest / 2**30:.1f} GiB even in "
