@@ -170,6 +170,12 @@ class TransferSettings:
         "its own, so every stage balances style against content as the first did (the style loss does not grow "
         "with the pixels, the content and TV sums do); print turns it on", group=OPTIMISATION,
     )
+    coarse_style: float = option(
+        0.0, "coarse-to-fine: each stage after the first also matches the style on its image averaged down "
+        "to the first stage's size, with this multiple of the style weight, so the larger stages keep the look "
+        "the first gave the whole picture (Gram losses over an image pyramid); print sets 0.25; 0: off",
+        group=OPTIMISATION, minimum=0,
+    )
 
     preset: str = option(
         "article", "where the other defaults come from: article (the seed article's settings, exactly), fast "
@@ -326,6 +332,7 @@ PRESETS: dict[str, dict] = {
     "print": {  # fast's levers, coarse to fine; the stages follow from the size (print_stages)
         "size": 2048,
         "stage_balance": True,
+        "coarse_style": 0.25,  # keeps the 512 px look at every stage (nst/coarse_style.py, docs/print_size.md)
         "init": "content",  # its first stage runs 100 evaluations, after which the painted start gains nothing
         "optimizer": "lbfgs32",  # as fast; its float32 state keeps L-BFGS at every print stage
         "lbfgs_restarts": False,
