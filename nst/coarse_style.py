@@ -4,11 +4,16 @@ A coarse-to-fine stage sees the style image enlarged with it, so its Gram matric
 texture at the stage's own, finer scale, and nothing holds the look the small first stage gave
 the picture as a whole. Measured on the print preset (hugo x wave, docs/print_size.md): the
 result's style loss at 512 px doubled at the 1024 and 2048 px stages and rose again at 4096.
-So each later stage also matches the style on its image averaged down, in k x k blocks, to
-about the first stage's size, against the style image at the first stage's size: Gram losses
-over an image pyramid, as in Snelgrove, "High-resolution multi-scale neural texture synthesis"
-(SIGGRAPH Asia 2017). The block mean is linear, so its gradient is the coarse image's gradient
-shared evenly over each block; the extra cost is one evaluation at the first stage's size.
+So each later stage also matches the style of its image shrunk to the first stage's size
+against the style image at that size: Gram losses over an image pyramid, as in Snelgrove,
+"High-resolution multi-scale neural texture synthesis" (SIGGRAPH Asia 2017).
+
+The image is shrunk as `nst.images.resize` shrinks one (Pillow's Lanczos filter after its box
+`reduce` by whole factors, `reducing_gap` 3), so what is held is what the first stage, `nst
+loss --size 512` or a viewer showing the print small would see; a plain block mean held its
+own view's style but let the Lanczos view's rise. Shrinking is linear and separable: one sparse
+matrix per axis, its transpose carrying the gradient back. The extra cost is one evaluation at
+the first stage's size and four sparse products.
 
 The coarse loss is added into the `style` loss the stage reports (history, log lines).
 """
@@ -16,68 +21,105 @@ The coarse loss is added into the `style` loss the stage reports (history, log l
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
-from .inputs import StageImages, resized
+from .images import REDUCING_GAP, preprocess
+from .inputs import StageImages
 from .loss_values import Losses
 
 STYLE = "style"
-BAND_BLOCKS = 64  # block rows spread at a time: a band's temporary, not a whole print-size array
+SUPPORT = 3.0  # Lanczos-3
+BAND_ROWS = 512  # rows of the gradient made at a time: a band's temporary, not a whole print-size array
 
 
-def block_mean(image: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(1, H, W, C) averaged over k x k blocks (the last row and column of blocks may be smaller),
-    with each block row's and column's pixel counts."""
-    _, h, w, _ = image.shape
-    rows, cols = np.arange(0, h, k), np.arange(0, w, k)
-    sums = np.add.reduceat(np.add.reduceat(image, rows, axis=1), cols, axis=2)
-    row_counts, col_counts = np.diff(np.append(rows, h)), np.diff(np.append(cols, w))
-    sums /= (row_counts[:, None, None] * col_counts[None, :, None]).astype(np.float32)
-    return sums.astype(np.float32, copy=False), row_counts, col_counts
+def lanczos(x: np.ndarray) -> np.ndarray:
+    """The Lanczos-3 kernel: sinc(x) sinc(x / 3) inside |x| < 3."""
+    return np.where(np.abs(x) < SUPPORT, np.sinc(x) * np.sinc(x / SUPPORT), 0.0)
 
 
-def add_block_gradient(grad: np.ndarray, coarse_grad: np.ndarray, row_counts: np.ndarray,
-                       col_counts: np.ndarray) -> None:
-    """Add into `grad` the gradient that flows back through `block_mean`: each block's share, evenly."""
-    shares = coarse_grad / (row_counts[:, None, None] * col_counts[None, :, None]).astype(np.float32)
-    starts = np.concatenate([[0], np.cumsum(row_counts)])
-    for first in range(0, len(row_counts), BAND_BLOCKS):
-        last = min(first + BAND_BLOCKS, len(row_counts))
-        band = np.repeat(np.repeat(shares[:, first:last], col_counts, axis=2), row_counts[first:last], axis=1)
-        grad[:, starts[first]:starts[last]] += band
+def lanczos_matrix(pixels: int, extent: float, out: int) -> sparse.csr_matrix:
+    """(out, pixels): Lanczos resampling of the span [0, extent) of `pixels` samples to `out`,
+    widened by the scale where it shrinks (antialiased), each row's weights summing to 1."""
+    scale = extent / out
+    width = max(scale, 1.0)
+    support = SUPPORT * width
+    rows, cols, values = [], [], []
+    for i in range(out):
+        centre = (i + 0.5) * scale
+        first, last = max(int(centre - support + 0.5), 0), min(int(centre + support + 0.5), pixels)
+        taps = np.arange(first, last)
+        weights = lanczos((taps - centre + 0.5) / width)
+        total = weights.sum()
+        rows += [i] * len(taps)
+        cols += list(taps)
+        values += list(weights / total if total else weights)
+    return sparse.csr_matrix((np.asarray(values, np.float64), (rows, cols)), shape=(out, pixels))
 
 
-def block_factor(size: int, first_size: int) -> int:
-    """Pixels per block side that bring a stage of longest side `size` to about `first_size`."""
-    return max(1, round(size / first_size))
+def box_matrix(pixels: int, factor: int) -> sparse.csr_matrix:
+    """(ceil(pixels / factor), pixels): the mean of each run of `factor` samples (a shorter last run)."""
+    blocks = -(-pixels // factor)
+    index = np.arange(pixels)
+    counts = np.minimum(factor, pixels - (index // factor) * factor)
+    return sparse.csr_matrix((1.0 / counts, (index // factor, index)), shape=(blocks, pixels))
+
+
+def shrink_matrix(pixels: int, out: int) -> sparse.csr_matrix:
+    """(out, pixels), float32: one axis shrunk as Pillow's resize with LANCZOS and reducing_gap shrinks it."""
+    factor = int(pixels / out / REDUCING_GAP) or 1
+    if factor == 1:
+        return lanczos_matrix(pixels, pixels, out).astype(np.float32)
+    return (lanczos_matrix(-(-pixels // factor), pixels / factor, out) @ box_matrix(pixels, factor)).astype(np.float32)
+
+
+class Shrink:
+    """(1, H, W, C) images to (1, h, w, C), and gradients back."""
+
+    def __init__(self, shape: tuple[int, int], out: tuple[int, int]):
+        self.shape, self.out = tuple(shape), tuple(out)
+        self.rows, self.cols = shrink_matrix(shape[0], out[0]), shrink_matrix(shape[1], out[1])
+        self.rows_t, self.cols_t = self.rows.T.tocsr(), self.cols.T.tocsr()
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        (h, w), (height, width), channels = self.out, self.shape, image.shape[-1]
+        across = self.rows @ image[0].reshape(height, width * channels)  # (h, W * C)
+        across = across.reshape(h, width, channels).transpose(1, 0, 2).reshape(width, h * channels)
+        down = (self.cols @ across).reshape(w, h, channels).transpose(1, 0, 2)
+        return np.ascontiguousarray(down, np.float32)[np.newaxis]
+
+    def add_gradient(self, grad: np.ndarray, small_grad: np.ndarray) -> None:
+        """Add into `grad` ((1, H, W, C)) what `small_grad` ((1, h, w, C)) is with respect to the image."""
+        (h, w), (height, width), channels = self.out, self.shape, grad.shape[-1]
+        wide = self.cols_t @ small_grad[0].transpose(1, 0, 2).reshape(w, h * channels)  # (W, h * C)
+        wide = np.ascontiguousarray(wide.reshape(width, h, channels).transpose(1, 0, 2)).reshape(h, width * channels)
+        for first in range(0, height, BAND_ROWS):
+            last = min(first + BAND_ROWS, height)
+            grad[0, first:last] += (self.rows_t[first:last] @ wide).reshape(last - first, width, channels)
 
 
 class CoarseStyle:
-    """A stage's objective (whole or tiled) plus the style loss of its block-mean image, which the
-    first stage's objective evaluates against the style images at the first stage's size."""
+    """A stage's objective (whole or tiled) plus the style loss of its image shrunk to the first
+    stage's size, which the first stage's objective evaluates against the first stage's styles."""
 
-    def __init__(self, objective, first_objective, first_images: StageImages, stage_images: StageImages, settings,
-                 factor: int):
-        from .images import preprocess
-
-        self.objective, self.first_objective, self.factor = objective, first_objective, factor
-        content, _, _ = block_mean(preprocess(stage_images.content_net), factor)
-        h, w = content.shape[1:3]
+    def __init__(self, objective, first_objective, first_images: StageImages, stage_shape: tuple[int, int],
+                 settings):
+        self.objective, self.first_objective = objective, first_objective
+        self.shrink = Shrink(stage_shape, first_images.shape)
         only_style = {name: 0.0 for name in settings.weights_by_term()}
         only_style[STYLE] = settings.style_weight * settings.coarse_style
         self.targets = first_objective.targets(
-            content, [preprocess(s) for s in first_images.style_nets], settings.blend(len(first_images.style_nets)),
-            only_style, {name: resized(g, h, w) for name, g in stage_images.guides.items()})
+            preprocess(first_images.content_net), [preprocess(s) for s in first_images.style_nets],
+            settings.blend(len(first_images.style_nets)), only_style, first_images.guides)
 
     def value_and_grad(self, image: np.ndarray, targets) -> tuple[Losses, np.ndarray]:
         losses, grad = self.objective.value_and_grad(image, targets)
-        coarse, row_counts, col_counts = block_mean(image, self.factor)
-        coarse_losses, coarse_grad = self.first_objective.value_and_grad(coarse, self.targets)
-        add_block_gradient(grad, coarse_grad, row_counts, col_counts)
-        return self._added(losses, coarse_losses), grad
+        coarse, coarse_grad = self.first_objective.value_and_grad(self.shrink(image), self.targets)
+        self.shrink.add_gradient(grad, coarse_grad)
+        return self._added(losses, coarse), grad
 
     def value(self, image: np.ndarray, targets) -> Losses:
-        coarse = block_mean(image, self.factor)[0]
-        return self._added(self.objective.value(image, targets), self.first_objective.value(coarse, self.targets))
+        return self._added(self.objective.value(image, targets),
+                           self.first_objective.value(self.shrink(image), self.targets))
 
     @staticmethod
     def _added(losses: Losses, coarse: Losses) -> Losses:

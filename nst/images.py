@@ -154,11 +154,14 @@ def fit_size(width: int, height: int, longest: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+REDUCING_GAP = 3.0  # Pillow's box reduce by whole factors first, Lanczos for the last <= 3x (nst.coarse_style follows it)
+
+
 def resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     """Lanczos resampling (with Pillow's reducing_gap for big downscales) to (width, height)."""
     if image.size == tuple(size):
         return image
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
 
 
 def to_array(image: Image.Image) -> np.ndarray:

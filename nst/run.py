@@ -237,7 +237,7 @@ class Transfer:
         objective = self.engine.objective_for(plan.tile, plan.forward_tile)
         targets = images.targets(objective, settings, self.inputs.shape_at(settings.stages()[0].size))
         if index > 0 and settings.coarse_style > 0:
-            objective = self._with_coarse_style(objective, images, stage.size)
+            objective = self._with_coarse_style(objective, images)
         history = progress.history
         before = _Before(progress.seconds,
                          history[-1].evaluations - (work.state["count"] if work.state else 0) if history else 0,
@@ -269,15 +269,15 @@ class Transfer:
         finally:
             progress.seconds = seconds()
 
-    def _with_coarse_style(self, objective, images: StageImages, size: int):
+    def _with_coarse_style(self, objective, images: StageImages):
         """The stage's objective plus the style at the first stage's scale (nst/coarse_style.py),
         evaluated as the first stage's plan evaluates its images."""
-        from .coarse_style import CoarseStyle, block_factor
+        from .coarse_style import CoarseStyle
 
-        first_size, first_plan = self.settings.stages()[0].size, self.plans[0]
+        first_plan = self.plans[0]
         return CoarseStyle(objective, self.engine.objective_for(first_plan.tile, first_plan.forward_tile),
-                           self.inputs.stage(self.settings, first_size), images, self.settings,
-                           block_factor(size, first_size))
+                           self.inputs.stage(self.settings, self.settings.stages()[0].size), images.shape,
+                           self.settings)
 
     def _optimise(self, stage: Stage, plan, objective, x, targets, on_iteration, on_evaluation, state=None,
                   free=None) -> np.ndarray:

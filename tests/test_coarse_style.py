@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from nst import coarse_style
-from nst.coarse_style import CoarseStyle, add_block_gradient, block_mean
+from nst.coarse_style import CoarseStyle, Shrink
 from nst.engine import engine_for
 from nst.evaluate import image_losses
+from nst.images import REDUCING_GAP
 from nst.inputs import Inputs
 from nst.settings import TransferSettings
 from nst.transfer import stylize
@@ -17,64 +19,56 @@ from nst.transfer import stylize
 SHALLOW = {"content_layers": ["block2_conv2"], "style_layers": ["block1_conv2", "block2_conv2"]}
 
 
-def averaging(length: int, k: int) -> np.ndarray:
-    """(blocks, length): row b averages pixels b*k .. b*k+k-1 (fewer in a last, partial block)."""
-    blocks = -(-length // k)
-    matrix = np.zeros((blocks, length))
-    for b in range(blocks):
-        matrix[b, b * k:min(length, b * k + k)] = 1.0 / (min(length, b * k + k) - b * k)
-    return matrix
+@pytest.mark.parametrize("shape, out", [((1000, 750), (128, 96)), ((97, 203), (31, 64)), ((1030, 515), (100, 50)),
+                                        ((300, 40), (150, 20))])
+def test_shrinking_is_pillows_lanczos_resize_as_nst_resizes(shape, out, rng):
+    """Box reduce by whole factors (a shorter last run where the size does not divide), then Lanczos:
+    Pillow's float images, resized as nst.images.resize resizes, are the reference."""
+    x = rng.uniform(0, 255, shape).astype(np.float32)
+    expected = np.asarray(Image.fromarray(x, "F").resize(out[::-1], Image.Resampling.LANCZOS,
+                                                         reducing_gap=REDUCING_GAP))
+    found = Shrink(shape, out)(np.dstack([x, 255 - x])[np.newaxis])
+    assert found.shape == (1, *out, 2) and found.dtype == np.float32
+    np.testing.assert_allclose(found[0, ..., 0], expected, atol=2e-3)
+    np.testing.assert_allclose(found[0, ..., 1], 255 - expected, atol=2e-3)
 
 
-@pytest.mark.parametrize("shape, k", [((1, 150, 37, 3), 2), ((1, 9, 10, 2), 4), ((1, 8, 8, 3), 1)])
-def test_the_block_mean_and_its_gradient_equal_averaging_matrices(shape, k, rng, monkeypatch):
-    monkeypatch.setattr(coarse_style, "BAND_BLOCKS", 16)  # 75 block rows: the gradient is spread in five bands
-    x = rng.normal(size=shape).astype(np.float32)
-    rows, cols = averaging(shape[1], k), averaging(shape[2], k)
-    expected = np.einsum("ah,bw,nhwc->nabc", rows, cols, x.astype(np.float64))
-    found, row_counts, col_counts = block_mean(x, k)
-    assert found.dtype == np.float32 and found.shape == expected.shape
-    np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-6)
-    upstream = rng.normal(size=expected.shape).astype(np.float32)
-    grad = np.ones(shape, np.float32)  # added into, not overwritten
-    add_block_gradient(grad, upstream, row_counts, col_counts)
-    np.testing.assert_allclose(grad - 1, np.einsum("ah,bw,nabc->nhwc", rows, cols, upstream.astype(np.float64)),
-                               rtol=1e-5, atol=1e-6)
+def test_the_shrinks_gradient_is_its_transpose_added_band_by_band(rng, monkeypatch):
+    monkeypatch.setattr(coarse_style, "BAND_ROWS", 64)  # 300 rows: five bands, the last one short
+    shrink = Shrink((300, 170), (73, 41))
+    x = rng.normal(size=(1, 300, 170, 3)).astype(np.float32)
+    upstream = rng.normal(size=(1, 73, 41, 3)).astype(np.float32)
+    grad = np.ones_like(x)  # added into, not overwritten
+    shrink.add_gradient(grad, upstream)
+    rows, cols = shrink.rows.toarray().astype(np.float64), shrink.cols.toarray().astype(np.float64)
+    np.testing.assert_allclose(grad - 1, np.einsum("ah,bw,nabc->nhwc", rows, cols, upstream), rtol=1e-4, atol=1e-6)
+    assert float((shrink(x) * upstream).sum()) == pytest.approx(float((x * (grad - 1)).sum()), rel=1e-4)
 
 
 @pytest.mark.kernels
 @pytest.mark.parametrize("tile", [0, 64])
-def test_a_larger_stage_adds_the_style_loss_of_its_block_mean_and_that_losss_gradient(small_images, tile):
-    """A 150 x 100 stage of a run whose first stage was 50 px: its loss is its own plus the style loss of
-    the image averaged in 3 x 3 blocks (the last row of blocks one pixel high) against the 50 px style,
-    weighted sw x coarse_style; its gradient is its own plus that loss's through the averaging (whole
-    or tiled, the same)."""
+def test_a_larger_stage_adds_the_style_loss_of_its_shrunk_image_and_that_losss_gradient(small_images, tile):
+    """A 150 x 100 stage of a run whose first stage was 50 px: its loss is its own plus the style loss of the
+    image shrunk to 50 x 33 against the 50 px style, weighted sw x coarse_style; its gradient is its own plus
+    that loss's carried back through the shrinking (whole or tiled, the same)."""
     settings = TransferSettings(size=150, scales=[50], coarse_style=0.5, precision="float32", **SHALLOW)
     inputs = Inputs.load(small_images["wide"], [small_images["style"]], settings)
     first, stage = inputs.stage(settings, 50), inputs.stage(settings, 150)
     engine = engine_for(settings, "float32")
     fine = engine.objective_for(tile)
     x = (np.random.default_rng(0).uniform(0, 255, (1, *stage.shape, 3)) - 128).astype(np.float32)
-    fine_targets = stage.targets(fine, settings)
-    losses, grad = CoarseStyle(fine, engine.objective, first, stage, settings, 3).value_and_grad(x, fine_targets)
+    losses, grad = CoarseStyle(fine, engine.objective, first, stage.shape, settings).value_and_grad(
+        x, stage.targets(fine, settings))
 
     own, own_grad = engine.objective.value_and_grad(x, stage.targets(engine.objective, settings))
-    rows, cols = averaging(100, 3), averaging(150, 3)
-    pooled = np.einsum("ah,bw,nhwc->nabc", rows, cols, x.astype(np.float64)).astype(np.float32)
-    style_only = TransferSettings(size=50, content_weight=0, tv_weight=0, style_weight=5.0 * 0.5,
-                                  precision="float32", **SHALLOW)
-    pooled_stage = Inputs.load(small_images["wide"], [small_images["style"]], style_only).stage(style_only, 50)
-    assert pooled_stage.style_nets[0].shape == first.style_nets[0].shape
-    from nst.images import preprocess
-
-    pooled_targets = engine.objective.targets(preprocess(stage.content_net)[:, ::3, ::3],
-                                              [preprocess(first.style_nets[0])], [1.0],
-                                              style_only.weights_by_term(), {})
-    coarse, coarse_grad = engine.objective.value_and_grad(pooled, pooled_targets)
-    assert coarse["content"] == 0 and coarse["style"] > 0.1 * own["style"]
+    shrink = Shrink(stage.shape, first.shape)
+    style_only = TransferSettings(**{**settings.to_dict(), "content_weight": 0, "tv_weight": 0, "style_weight": 2.5})
+    coarse, coarse_grad = engine.objective.value_and_grad(shrink(x), first.targets(engine.objective, style_only))
+    assert first.shape == (33, 50) and coarse["content"] == 0 and coarse["style"] > 0.1 * own["style"]
     assert losses["style"] == pytest.approx(own["style"] + coarse["style"], rel=1e-4)
     assert losses.total == pytest.approx(own.total + coarse["style"], rel=1e-4)
     assert losses["content"] == pytest.approx(own["content"], rel=1e-4)
+    rows, cols = shrink.rows.toarray().astype(np.float64), shrink.cols.toarray().astype(np.float64)
     expected = own_grad + np.einsum("ah,bw,nabc->nhwc", rows, cols, coarse_grad.astype(np.float64))
     assert np.linalg.norm(grad - expected) / np.linalg.norm(expected) < 1e-4
 

@@ -56,7 +56,8 @@ def same_files(a: Path, b: Path) -> None:
     "extra",
     [{}, {"optimizer": "adam", "learning_rate": 5.0}, {"scales": [32]}, {"lbfgs_step": 1.0, "lbfgs_bounds": True},
      {"style_masks": "left half", "scales": [32]},
-     {"optimizer": "lbfgs32", "lbfgs_restarts": False, "lbfgs_bounds": True, "lbfgs_step": 1.0, "scales": [32]},
+     {"optimizer": "lbfgs32", "lbfgs_restarts": False, "lbfgs_bounds": True, "lbfgs_step": 1.0, "scales": [32],
+      "coarse_style": 0.25},
      {"optimizer": "lbfgs32"}],
     ids=["lbfgs", "adam", "coarse-to-fine", "bounded", "masked", "float32-one-run", "float32-restarted"],
 )
