@@ -86,9 +86,14 @@ def pytest_runtest_makereport(item, call):
         report.user_properties = [*report.user_properties, (CPU_KEY, _cpu_seconds() - item.stash[_CPU_START])]
 
 
+_SPANS: dict[str, list] = {}  # test id -> [worker, first start, last stop] over setup, call, teardown
+
+
 def pytest_runtest_logreport(report):
     """Keep what tests recorded with `record_property` (which path a precision test ran, what
     `auto` chose here); a report carries it from an xdist worker, where prints are lost."""
+    span = _SPANS.setdefault(report.nodeid, [getattr(report, "worker_id", "main"), report.start, report.stop])
+    span[1], span[2] = min(span[1], report.start), max(span[2], report.stop)
     if report.when == "call":
         _SAID.extend(f"{report.nodeid.split('::')[-1]}: {name}: {value}" for name, value in report.user_properties)
     elif report.when == "teardown":
@@ -105,6 +110,14 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.line(f"{sum(_CPU.values()):.0f} s in all, in {len(_CPU)} tests; the 15 most:")
         for nodeid, seconds in sorted(_CPU.items(), key=lambda kv: -kv[1])[:15]:
             terminalreporter.line(f"{seconds:8.1f}s {nodeid}")
+    if _SPANS:  # where the wall time went: a worker idle at the end is time a better file order would save
+        began = min(start for _, start, _ in _SPANS.values())
+        terminalreporter.section("each worker: seconds in tests, and when its last test ended")
+        for worker in sorted({w for w, _, _ in _SPANS.values()}):
+            spans = [(start, stop, nodeid) for nodeid, (w, start, stop) in _SPANS.items() if w == worker]
+            last = max(spans)
+            terminalreporter.line(f"{worker}: {sum(stop - start for start, stop, _ in spans):6.0f} s in tests, last "
+                                  f"ended at {last[1] - began:6.0f} s ({last[2].split('::')[0]})")
 
 
 @pytest.fixture(scope="session")
