@@ -182,7 +182,8 @@ class TransferSettings:
         "(fewer evaluations to the article's quality: Magenta's painting of the content as the start, one "
         "bounded L-BFGS run with a sized first step, bfloat16 where it pays) or print (fast's from the content, "
         "coarse to fine from 512 px up to size, default 2048, "
-        "the style growing with each stage, tiled where memory asks); options given explicitly win",
+        "the style growing with each stage and matched again at 512 px, tiled where memory asks); options "
+        "given explicitly win",
         group=OPTIMISATION, choices=("article", "fast", "print"),
     )
 
