@@ -116,6 +116,16 @@ def differences(saved: dict, current: dict) -> list[str]:
     return found
 
 
+def _with_new_options(saved: dict) -> dict:
+    """A fingerprint written before an option existed ran as that option's default does: its
+    settings gain the defaults of the options added since, so an upgrade does not restart a run."""
+    if "settings" not in saved:
+        return saved
+    from .settings import TransferSettings
+
+    return {**saved, "settings": {**TransferSettings().to_dict(), **saved["settings"]}}
+
+
 def load(folder: str | Path, current: dict) -> Saved | None:
     """The checkpoint in `folder` if it belongs to this run; None (saying why) if there is none or it does not."""
     folder = Path(folder)
@@ -129,7 +139,7 @@ def load(folder: str | Path, current: dict) -> Saved | None:
     except (OSError, ValueError, KeyError) as exc:
         log.warning("notice: checkpoint %s cannot be read (%s); starting afresh", path, exc)
         return None
-    differ = differences(meta.get("fingerprint", {}), current)
+    differ = differences(_with_new_options(meta.get("fingerprint", {})), current)
     if differ:
         log.warning("notice: checkpoint %s is of another run (%s); starting afresh", folder, "; ".join(differ[:3]))
         return None

@@ -93,6 +93,26 @@ def test_a_finished_run_is_only_written_out_again(tmp_path, small_images):
     same_files(tmp_path / "first", tmp_path / "again")
 
 
+def test_a_checkpoint_written_before_an_option_existed_resumes_as_that_options_default(tmp_path, small_images):
+    """A run stopped under an older nst, whose settings lack an option added since (here coarse_style),
+    ran as the option's default does: the upgraded nst resumes it instead of starting afresh."""
+    import json
+
+    settings = TransferSettings(**TINY)
+    run(small_images, settings, tmp_path, "whole")
+    checkpoint = tmp_path / "ck"
+    run(small_images, settings, tmp_path, "part", checkpoint=checkpoint, observers=[StopAfter(0)])
+    with np.load(checkpoint / "checkpoint.npz") as data:
+        arrays = {name: data[name] for name in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    del meta["fingerprint"]["settings"]["coarse_style"]
+    np.savez(checkpoint / "checkpoint.npz", **{**arrays, "meta": np.array(json.dumps(meta))})
+    counter = CountEvaluations()
+    resumed = run(small_images, settings, tmp_path, "part", checkpoint=checkpoint, observers=[counter])
+    assert 0 < counter.count < resumed.record.evaluations
+    same_files(tmp_path / "whole", tmp_path / "part")
+
+
 def test_a_checkpoint_of_another_run_is_not_mixed_in(tmp_path, small_images, caplog):
     checkpoint = tmp_path / "ck"
     run(small_images, TransferSettings(**TINY), tmp_path, "a", checkpoint=checkpoint, observers=[StopAfter(0)])
