@@ -26,8 +26,9 @@ from scipy import sparse
 from .images import REDUCING_GAP, preprocess
 from .inputs import StageImages
 from .loss_values import Losses
+from .terms import StyleTerm
 
-STYLE = "style"
+STYLE = StyleTerm.name
 SUPPORT = 3.0  # Lanczos-3
 BAND_ROWS = 512  # rows of the gradient made at a time: a band's temporary, not a whole print-size array
 

@@ -171,8 +171,8 @@ class TransferSettings:
         "with the pixels, the content and TV sums do); print turns it on", group=OPTIMISATION,
     )
     coarse_style: float = option(
-        0.0, "coarse-to-fine: each stage after the first also matches the style on its image averaged down "
-        "to the first stage's size, with this multiple of the style weight, so the larger stages keep the look "
+        0.0, "coarse-to-fine: each stage after the first also matches the style on its image shrunk (Lanczos, "
+        "as images are resized) to the first stage's size, with this multiple of the style weight, so the larger stages keep the look "
         "the first gave the whole picture (Gram losses over an image pyramid); print sets 0.25; 0: off",
         group=OPTIMISATION, minimum=0,
     )
