@@ -13,12 +13,12 @@ Each is checked against a plain NumPy reference in tests/test_losses.py.
 
 from __future__ import annotations
 
-from .quiet import tf
+from .quiet import custom_gradient, tf
 
 ARTICLE_CHANNELS = 3
 
 
-@tf.custom_gradient
+@custom_gradient
 def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     """(1, H, W, C) or (H, W, C) activations -> (C, C) unnormalised float32 Gram matrix.
 
@@ -54,7 +54,7 @@ def style_layer_loss(gram: tf.Tensor, target_gram: tf.Tensor, normaliser: tf.Ten
     return tf.reduce_sum(tf.square(target_gram - gram)) / normaliser
 
 
-@tf.custom_gradient
+@custom_gradient
 def total_variation_loss(image: tf.Tensor) -> tf.Tensor:
     """(1, H, W, 3) -> ``sum((a + b)^1.25)``, a and b the squared neighbour differences.
 

@@ -8,14 +8,20 @@ reach a user or a workflow log. During the import fd 2 points at a temporary fil
 afterwards every line that is not start-up chatter is written back, so a real error
 still shows. Every module of nst that needs TensorFlow takes it from here
 (`from .quiet import tf`), so the first import is always this one.
+
+`tf` is imported at its first use, not when a module takes it: the workflow imports the
+engine's settings, terms and memory plans while it parses (no TensorFlow needed), and a run on
+another backend never pays for it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
 import tempfile
+import types
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Python-side and later native INFO/WARNING lines
 
@@ -82,4 +88,32 @@ def _import_without_eager_keras():
     return tensorflow
 
 
-tf = _import_quietly()
+class _TensorFlow(types.ModuleType):
+    """`tensorflow`, imported quietly on the first attribute asked of it."""
+
+    def __getattr__(self, name: str):
+        module = _import_quietly()
+        self.__dict__.update(module.__dict__)  # later lookups go straight to TensorFlow's own
+        return getattr(module, name)
+
+
+def loaded() -> bool:
+    """Whether TensorFlow has been imported in this process (by nst or anyone else)."""
+    return "tensorflow" in sys.modules
+
+
+def custom_gradient(function):
+    """`tf.custom_gradient`, applied at the first call (so defining one imports no TensorFlow)."""
+    wrapped = None
+
+    @functools.wraps(function)
+    def call(*args):
+        nonlocal wrapped
+        if wrapped is None:
+            wrapped = tf.custom_gradient(function)
+        return wrapped(*args)
+
+    return call
+
+
+tf = _TensorFlow("tensorflow")
