@@ -20,8 +20,8 @@ from . import __version__
 from .checkpoint import Interrupted
 from .errors import NSTError
 from .settings import MODEL, TransferSettings
-from .settings_cli import add_arguments, from_arguments
-from .video.chain import TEMPORAL_WEIGHT
+from .settings_cli import add_arguments, from_arguments, given
+from .video.settings import TEMPORAL_WEIGHT, VIDEO, VideoSettings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,20 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("clip", metavar="CLIP", help="video file (anything FFmpeg reads) or folder of numbered images")
     v.add_argument("styles", metavar="STYLE", nargs="+", help="style image(s)")
     add_arguments(v)
-    vo = v.add_argument_group("video")
+    add_arguments(v, groups=(VIDEO,), settings=VideoSettings)
+    vo = v.add_argument_group("video outputs")
     vo.add_argument("-o", "--output", required=True,
                     help="the stylised clip: .mp4, .webm, .gif, or a folder (no suffix) of PNG frames")
-    vo.add_argument("--temporal-weight", type=float, default=None, metavar="W",
-                    help=f"weight of the temporal loss (default {TEMPORAL_WEIGHT:g}; 0 styles frames apart, "
-                    "each from the previous result but free to flicker)")
-    vo.add_argument("--frame-evals", type=int, default=0, metavar="N",
-                    help="evaluations of each frame after the first (default: three tenths of the first frame's)")
-    vo.add_argument("--independent", action="store_true",
-                    help="style every frame on its own, from its content (what temporal consistency is compared with)")
-    vo.add_argument("--start", type=int, default=0, help="first frame (0-based; default 0)")
-    vo.add_argument("--stop", type=int, default=None, help="frame to stop before (default: the end)")
-    vo.add_argument("--step", type=int, default=1, help="take every step-th frame (the frame rate divides by it)")
-    vo.add_argument("--fps", type=float, default=25.0, help="frame rate of a folder of images (default 25)")
+    vo.add_argument("--temporal-weight", type=float, default=argparse.SUPPRESS, metavar="W",
+                    help=f"weight of the temporal loss, the same as --terms temporal=W (default {TEMPORAL_WEIGHT:g}; "
+                    "0 styles frames apart, each from the previous result but free to flicker)")
     vo.add_argument("--work", metavar="DIR",
                     help="keep the chain's frames, flows' results and checkpoints in DIR (default: a hidden folder "
                     "beside the output, removed when the clip is written); the same command run again resumes there")
@@ -120,7 +113,7 @@ def run_transfer(args) -> int:
 def run_video(args) -> int:
     from .video.cli import stylize_video
 
-    return stylize_video(args, from_arguments(args))
+    return stylize_video(args, from_arguments(args), VideoSettings(**given(args, VideoSettings)))
 
 
 def run_loss(args) -> int:

@@ -39,7 +39,8 @@ class Option:
     above: float | None = None  # exclusive minimum
     maximum: float | None = None  # inclusive
     metavar: str | None = None
-    in_workflow: bool = True  # a key of the workflow's `nst:` block (others come from elsewhere in the config)
+    in_workflow: bool = True  # a key of the workflow's block (others come from elsewhere in the config)
+    in_cli: bool = True  # an option of the command
     workflow_default: object = "same"  # where a sweep's default differs from the command's: that value
 
 
@@ -254,8 +255,7 @@ class TransferSettings:
 
     def validate(self, n_styles: int = 1) -> "TransferSettings":
         """Refuse values the algorithm cannot use, naming the option; return self."""
-        for f in dataclasses.fields(self):
-            _check_value(f.name, getattr(self, f.name), field_kinds()[f.name], f.metadata["option"])
+        check_fields(self)
 
         def fail(option: str, problem: str) -> None:
             raise SettingsError(option, problem)
@@ -390,13 +390,22 @@ def _kind(annotation) -> Kind:
     return Kind(annotation, "", optional)
 
 
-_TYPES: dict[str, Kind] = {}
+_KINDS: dict[type, dict[str, Kind]] = {}
 
 
-def field_kinds() -> dict[str, Kind]:
-    if not _TYPES:
-        _TYPES.update({name: _kind(t) for name, t in typing.get_type_hints(TransferSettings).items()})
-    return _TYPES
+def field_kinds(cls: type = None) -> dict[str, Kind]:
+    """Each field's `Kind` of a settings dataclass (TransferSettings unless another is named)."""
+    cls = cls or TransferSettings
+    if cls not in _KINDS:
+        _KINDS[cls] = {name: _kind(t) for name, t in typing.get_type_hints(cls).items()}
+    return _KINDS[cls]
+
+
+def check_fields(settings) -> None:
+    """Type, choices and bounds of every field of a settings dataclass, from its declarations."""
+    kinds = field_kinds(type(settings))
+    for f in dataclasses.fields(settings):
+        _check_value(f.name, getattr(settings, f.name), kinds[f.name], f.metadata["option"])
 
 
 def _is(value, base: type) -> bool:

@@ -51,17 +51,22 @@ def _shown(value) -> str:
     return str(value)
 
 
-def add_arguments(parser: argparse.ArgumentParser, groups: tuple[str, ...] = (MODEL, OPTIMISATION)) -> None:
-    """One command-line option per setting of the given groups, with its default and help."""
-    titles = {MODEL: "network and loss (defaults: the article's)", OPTIMISATION: "optimisation (defaults: the article's)"}
-    defaults = TransferSettings()
+TITLES = {MODEL: "network and loss (defaults: the article's)", OPTIMISATION: "optimisation (defaults: the article's)",
+          "video": "video"}
+
+
+def add_arguments(parser: argparse.ArgumentParser, groups: tuple[str, ...] = (MODEL, OPTIMISATION),
+                  settings: type = TransferSettings) -> None:
+    """One command-line option per setting of the given groups of a settings dataclass (a
+    transfer's unless another is named), with its default and help."""
+    defaults = settings()
     for group in groups:
-        g = parser.add_argument_group(titles[group])
-        for f in dataclasses.fields(TransferSettings):
+        g = parser.add_argument_group(TITLES[group])
+        for f in dataclasses.fields(settings):
             opt: Option = f.metadata["option"]
-            if opt.group != group:
+            if opt.group != group or not opt.in_cli:
                 continue
-            kind, default = field_kinds()[f.name], getattr(defaults, f.name)
+            kind, default = field_kinds(settings)[f.name], getattr(defaults, f.name)
             help_text = opt.help + (f" (default {_shown(default)})" if default is not None else "")
             # SUPPRESS: only the options given appear, so they can win over a preset
             if kind.base is bool:
@@ -73,10 +78,15 @@ def add_arguments(parser: argparse.ArgumentParser, groups: tuple[str, ...] = (MO
                            metavar=opt.metavar, help=help_text)
 
 
+def given(args: argparse.Namespace, settings: type = TransferSettings) -> dict:
+    """The options of a settings dataclass that a command line gives."""
+    names = {f.name for f in dataclasses.fields(settings)}
+    return {k: v for k, v in vars(args).items() if k in names}
+
+
 def from_arguments(args: argparse.Namespace) -> TransferSettings:
     """The settings of a command line: its preset, with the options it gives over it."""
-    names = {f.name for f in dataclasses.fields(TransferSettings)}
-    given = {k: v for k, v in vars(args).items() if k in names}
-    return TransferSettings.from_preset(given.pop("preset", "article"), **given)
+    options = given(args)
+    return TransferSettings.from_preset(options.pop("preset", "article"), **options)
 
 

@@ -1,7 +1,7 @@
 """The workflow's schemas and config/README.md's tables, generated from `TransferSettings`.
 
     python -m nst.settings_docs schema        the `nst:` block's JSON schema (workflow/schemas/nst.schema.yaml)
-    python -m nst.settings_docs config FILE   rewrite the config schema's keys that are settings (size, seed, …)
+    python -m nst.settings_docs config FILE   rewrite the config schema's keys that are settings (size, seed, video, …)
     python -m nst.settings_docs table FILE    rewrite the two tables of a Markdown file (config/README.md)
 
 `make docs` runs all three; tests/test_settings.py fails when a file differs from what they write.
@@ -13,6 +13,7 @@ import dataclasses
 from pathlib import Path
 
 from .settings import Kind, Option, TransferSettings, field_kinds
+from .video.settings import TEMPORAL_WEIGHT, VideoSettings
 
 
 _JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean"}
@@ -31,24 +32,39 @@ def _item_schema(kind: Kind, opt: Option) -> dict:
     return schema
 
 
-def _property(name: str, default_for_workflow: bool = False) -> dict:
+def _property(name: str, default_for_workflow: bool = False, settings: type = TransferSettings) -> dict:
     """One setting's schema: description, type and bounds, and its default."""
-    field = next(f for f in dataclasses.fields(TransferSettings) if f.name == name)
-    opt, kind = field.metadata["option"], field_kinds()[name]
+    field = next(f for f in dataclasses.fields(settings) if f.name == name)
+    opt, kind = field.metadata["option"], field_kinds(settings)[name]
     if kind.container == "list":
         schema = {"type": "array", "items": _item_schema(kind, opt)}
     elif kind.container == "dict":
         schema = {"type": "object", "additionalProperties": _item_schema(kind, opt)}
     else:
         schema = _item_schema(kind, opt)
-    default = getattr(TransferSettings(), name)
+    default = getattr(settings(), name)
     if default_for_workflow and opt.workflow_default != "same":
         default = opt.workflow_default
+    if kind.optional and default is None:
+        schema["type"] = [schema["type"], "null"]
     return {"description": opt.help, **schema, "default": default}
 
 
-def workflow_options() -> list[dataclasses.Field]:
-    return [f for f in dataclasses.fields(TransferSettings) if f.metadata["option"].in_workflow]
+def workflow_options(settings: type = TransferSettings) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(settings) if f.metadata["option"].in_workflow]
+
+
+def video_schema() -> dict:
+    """The config's `video:` block: every VideoSettings option, its type, bounds and default."""
+    return {
+        "description": "how clips are read and chained, as `nst video` names its options (`video.*` below; "
+        "generated from nst/video/settings.py); the temporal term's weight is a weights entry's `temporal` "
+        f"(default {TEMPORAL_WEIGHT:g})",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {f.name: _property(f.name, settings=VideoSettings) for f in workflow_options(VideoSettings)},
+        "default": {},
+    }
 
 
 def nst_schema() -> dict:
@@ -93,6 +109,7 @@ def config_properties() -> dict:
             "items": _item_schema(field_kinds()["color_transfer"], _option("color_transfer")),
             "default": [],
         },
+        "video": video_schema(),
     }
 
 
@@ -121,6 +138,7 @@ def _yaml(value) -> str:
 
 TABLE_START, TABLE_END = "<!-- config keys:", "<!-- end of config keys -->"
 NST_START, NST_END = "<!-- nst options:", "<!-- end of nst options -->"
+VIDEO_START, VIDEO_END = "<!-- video options:", "<!-- end of video options -->"
 
 
 def config_table(schema: dict) -> str:
@@ -133,13 +151,13 @@ def config_table(schema: dict) -> str:
     return "\n".join(rows)
 
 
-def options_table() -> str:
-    """The Markdown rows of config/README.md's `nst.*` keys, defaults written as YAML."""
+def options_table(settings: type = TransferSettings, block: str = "nst") -> str:
+    """The Markdown rows of config/README.md's `nst.*` keys (or another block's), defaults written as YAML."""
     rows = []
-    for f in workflow_options():
+    for f in workflow_options(settings):
         opt = f.metadata["option"]
         allowed = f" One of {', '.join(f'`{c}`' for c in opt.choices)}." if opt.choices else ""
-        rows.append(f"| `nst.{f.name}` | `{_yaml(getattr(TransferSettings(), f.name))}` | {opt.help}.{allowed} |")
+        rows.append(f"| `{block}.{f.name}` | `{_yaml(getattr(settings(), f.name))}` | {opt.help}.{allowed} |")
     return "\n".join(rows)
 
 
@@ -164,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         path = Path(what[1])
         schema = yaml.safe_load(Path(what[2]).read_text())
         text = _between(path.read_text(), TABLE_START, TABLE_END, config_table(schema))
-        path.write_text(_between(text, NST_START, NST_END, options_table()))
+        text = _between(text, NST_START, NST_END, options_table())
+        path.write_text(_between(text, VIDEO_START, VIDEO_END, options_table(VideoSettings, "video")))
     else:
         print("usage: python -m nst.settings_docs [schema | config CONFIG_SCHEMA | table MARKDOWN_FILE CONFIG_SCHEMA]",
               file=sys.stderr)

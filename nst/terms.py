@@ -151,23 +151,33 @@ def register_term(cls: type[Term]) -> type[Term]:
     return cls
 
 
-def registered() -> list[str]:
-    return list(_REGISTRY)
-
-
-def build_terms(settings) -> list[Term]:
-    """The terms `settings` ask for, in summing order: content, style, tv, then the extra ones."""
-    for module in settings.plugins:
+def import_plugins(modules: list[str]) -> None:
+    """Import the plugin modules that register further terms, naming the one that cannot be imported."""
+    for module in modules:
         try:
             importlib.import_module(module)
         except ImportError as exc:
             raise SettingsError("plugins", f"cannot import {module!r} ({exc}); is it on PYTHONPATH?") from None
+
+
+def known_terms(plugins: list[str] = ()) -> list[str]:
+    """The names of every registered term, the plugins' included."""
+    import_plugins(list(plugins))
+    return list(_REGISTRY)
+
+
+def unknown_term(name: str) -> str:
+    """What to say of a term name no module registered."""
+    return f"no loss term named {name!r}; known: {', '.join(_REGISTRY)} (a plugin module registers more)"
+
+
+def build_terms(settings) -> list[Term]:
+    """The terms `settings` ask for, in summing order: content, style, tv, then the extra ones."""
+    import_plugins(settings.plugins)
     terms = []
     for name in settings.weights_by_term():
         if name not in _REGISTRY:
-            raise SettingsError(
-                "terms", f"no loss term named {name!r}; known: {', '.join(_REGISTRY)} (a plugin module registers more)"
-            )
+            raise SettingsError("terms", unknown_term(name))
         terms.append(_REGISTRY[name](settings))
     return terms
 

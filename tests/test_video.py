@@ -1,6 +1,8 @@
 """Video (nst/video/chain.py, `nst video`): the frame chain on the project's own clip, its temporal
 term, resuming at the frame it was on, the clip out with its sound, bad clips refused in one line."""
 
+import json
+import shutil
 import subprocess
 import sys
 from fractions import Fraction
@@ -10,8 +12,9 @@ import pytest
 from PIL import Image
 
 from nst.settings import TransferSettings
-from nst.video.chain import ChainSettings, FrameChain, read_history
+from nst.video.chain import FrameChain, read_history
 from nst.video.clips import Clip, read_clip, write_clip
+from nst.video.settings import VideoSettings
 from nst.video.synthetic import synthetic_clip
 from snakemake_runner import ROOT
 
@@ -28,7 +31,7 @@ def frames():
 
 def chain_of(frames, work, **chain):
     return FrameChain(Clip(frames, Fraction(12), None), [STYLE], TransferSettings(**SMALL), work,
-                      ChainSettings(later_evaluations=8, **chain))
+                      VideoSettings(frame_evals=8, **chain))
 
 
 class InterruptAt:
@@ -89,7 +92,8 @@ def test_nst_video_writes_the_clip_with_its_rate_sound_and_a_history(tmp_path, f
     clip_with_sound(source, frames, fps=12)
     out = tmp_path / "styled.mp4"
     done = nst_video(source, STYLE, "-o", out, "--size", "96", "--iterations", "2", "--evals-per-iteration", "3",
-                     "--seed", "0", "--frame-evals", "3", "--history", tmp_path / "h.csv", "--start", "1")
+                     "--seed", "0", "--frame-evals", "3", "--history", tmp_path / "h.csv", "--start", "1",
+                     "--temporal-weight", "120", "--work", tmp_path / "work")
     assert done.returncode == 0, done.stderr
     assert "wrote" in done.stdout and "3 frames, 96x54, 12 fps" in done.stdout
     assert done.stderr.count("frame ") == 3 and done.stderr.count("notice: VGG16") <= 1
@@ -99,7 +103,10 @@ def test_nst_video_writes_the_clip_with_its_rate_sound_and_a_history(tmp_path, f
     rows = read_history(tmp_path / "h.csv")
     assert [r["frame"] for r in rows] == ["0", "1", "2"] and float(rows[0]["temporal_loss"]) == 0
     assert float(rows[2]["temporal_loss"]) > 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "h.csv", "styled.mp4"]  # work folder gone
+    records = sorted((tmp_path / "work/records").glob("*.run.json"))
+    assert [json.loads(r.read_text())["settings"]["terms"] for r in records] == [{"temporal": 120.0}] * 3
+    shutil.rmtree(tmp_path / "work")  # kept because --work named it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "h.csv", "styled.mp4"]
 
 
 @pytest.mark.parametrize("case, expected", [
@@ -107,7 +114,7 @@ def test_nst_video_writes_the_clip_with_its_rate_sound_and_a_history(tmp_path, f
     ("no_frames", "empty: no frames"),
     ("sizes_change", "frames change size (128x72, then 64x36)"),
     ("no_codec", "out.avi: cannot write .avi clips; write .mp4, .webm, .gif or a folder"),
-    ("bad_range", "option step: must be >= 1, got 0"),
+    ("bad_range", "option step: must be a whole number >= 1, got 0"),
 ])
 def test_a_bad_clip_is_one_line_exit_2_and_no_output(tmp_path, frames, case, expected):
     clip, out, extra = tmp_path / "clip", tmp_path / "out.mp4", []
@@ -189,6 +196,11 @@ def test_a_video_sweep_makes_each_clip_its_preview_and_summary_rows(video_sweep)
     assert sorted((r["run"], r["frame"], r["temporal_weight"]) for r in rows) == sorted(
         (RUN.format(w), str(k), str(w)) for w in (200, 50) for k in range(4))
     assert all(float(r["temporal_loss"]) > 0 for r in rows if r["frame"] != "0")
+    for weight in (200, 50):  # each run ran with its own temporal weight, and its record says so
+        record = json.loads((folder / "results/videos" / RUN.format(weight) / "run.json").read_text())
+        assert record["settings"]["terms"] == {"temporal": weight}
+    assert styled_bytes(folder, 200)[0] == styled_bytes(folder, 50)[0]  # frame 0: no temporal term yet
+    assert styled_bytes(folder, 200)[1:] != styled_bytes(folder, 50)[1:]
 
 
 def test_a_killed_video_job_resumes_at_its_frame(tmp_path, video_sweep, frames):

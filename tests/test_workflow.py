@@ -50,7 +50,7 @@ def test_dag_of_two_contents_three_styles_two_triples(tmp_path, third_style, bat
                 "stripes": str(third_style)},
         weights=[[0.025, 5, 1], [0.025, 5, 0.1]],
         size=64,
-        batch_triples=batched,
+        pair_jobs=batched,
     )
     counts = job_counts(snakemake(tmp_path, "-n", "--configfile", config, snakefile=ROOT / snakefile).stdout)
     # batched: one job (one process, one model) per content x style pair runs both triples
@@ -181,7 +181,7 @@ def test_one_job_per_run_makes_the_same_images_as_one_job_per_pair(tmp_path, tin
         weights=[[0.025, 5, 1], [0.1, 5, 0.1]],
         size=64,
         grid_cell=CELL,
-        batch_triples=False,
+        pair_jobs=False,
         nst={"iterations": ITERATIONS, "evals_per_iteration": 3, "precision": "float32"},
     )
     runs = [f"c_coffee_s_mosaic_{t}" for t in ("cw_0.025_sw_5_tvw_1", "cw_0.1_sw_5_tvw_0.1")]

@@ -31,31 +31,12 @@ from ..files import sha256_of, write_text_atomic
 from ..settings import TransferSettings
 from . import flow as flows
 from .clips import Clip
+from .settings import VideoSettings
 
 log = logging.getLogger("nst")
 
 FRAME = "frame_{:05d}.png"
 HISTORY_COLUMNS = ["frame", "total_loss", "evaluations", "seconds"]
-
-
-TEMPORAL_WEIGHT = 50.0  # measured: docs/video.md (consistency against the warm start)
-# each later frame's evaluations, as a share of the first frame's: enough for a later frame to reach
-# the first frame's loss (measured: docs/video.md)
-LATER_SHARE = 0.3
-
-
-@dataclass(frozen=True)
-class ChainSettings:
-    """What a video adds to a transfer's settings."""
-
-    temporal_weight: float = TEMPORAL_WEIGHT
-    later_evaluations: int = 0  # evaluations of each frame after the first; 0: LATER_SHARE of the first's
-    independent: bool = False  # every frame on its own, from the content, no temporal term
-    fill: str = "warped"  # what a later frame starts from where the flow is unreliable: the warp's own
-    # pixels ("warped") or the content frame's ("content"); measured in docs/video.md
-
-    def later_budget(self, settings: TransferSettings) -> int:
-        return self.later_evaluations or max(10, round(LATER_SHARE * settings.planned_evaluations()))
 
 
 @dataclass
@@ -72,31 +53,39 @@ class ChainResult:
     rows: list[FrameRow] = field(default_factory=list)
 
 
-def frame_settings(settings: TransferSettings, chain: ChainSettings, index: int, init: str | None
-                   ) -> TransferSettings:
-    """The transfer settings of frame `index`: the temporal term beside the others; after the first
-    frame, only the last stage (the warped result is already at full size), from `init`, within
-    the later frames' budget."""
-    terms = dict(settings.terms)
-    if not chain.independent:
-        terms["temporal"] = chain.temporal_weight
-    changed = {"terms": terms}
-    if index and not chain.independent:
-        changed.update(scales=[], scale_evals=[], init=init)
-        # the budget in the settings' own iterations (each a checkpoint: a stopped frame resumes within it)
-        changed.update(iterations=-(-chain.later_budget(settings) // settings.evals_per_iteration))
-    return dataclasses.replace(settings, **changed)
+def frame_settings(settings: TransferSettings, video: VideoSettings, index: int, init: str | None) -> TransferSettings:
+    """The transfer settings of frame `index` (`settings` as `VideoSettings.for_video` gave them): after
+    the first frame, only the last stage (the warped result is already at full size), from `init`,
+    within the later frames' budget."""
+    if not index or video.independent:
+        return settings
+    # the budget in the settings' own iterations (each a checkpoint: a stopped frame resumes within it)
+    iterations = -(-video.later_budget(settings) // settings.evals_per_iteration)
+    return dataclasses.replace(settings, scales=[], scale_evals=[], init=init, iterations=iterations)
+
+
+def checked(settings: TransferSettings, video: VideoSettings, n_styles: int) -> TransferSettings:
+    """A video's transfer settings (with the temporal term as `video` asks), every value checked."""
+    video.validate()
+    return video.for_video(settings).validate(n_styles=n_styles)
+
+
+# What the chain itself does with a VideoSettings (which frames it gets is in the frames' fingerprint).
+CHAIN_OPTIONS = ("frame_evals", "independent", "fill")
 
 
 class FrameChain:
     """A clip's frames stylised in order in `work` (a folder), resumably."""
 
     def __init__(self, clip: Clip, styles: list[str], settings: TransferSettings, work: str | Path,
-                 chain: ChainSettings = ChainSettings(),
+                 video: VideoSettings = VideoSettings(),
                  motion: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None):
-        """`motion(k)`: frame k's backward flow onto frame k-1 and its reliability, at the result's
+        """The one way a chain is made (`nst video` and the workflow's video rule both come here):
+        `settings` are the transfer's, the temporal term's weight among its terms (`video.for_video`).
+        `motion(k)`: frame k's backward flow onto frame k-1 and its reliability, at the result's
         size (the workflow's flow rule computes them ahead; by default they are computed here)."""
-        self.clip, self.styles, self.settings, self.chain = clip, [str(s) for s in styles], settings, chain
+        self.settings = checked(settings, video, len(styles))
+        self.clip, self.styles, self.video = clip, [str(s) for s in styles], video
         self.work = Path(work)
         h, w = clip.frames[0].shape[:2]
         self.width, self.height = images.fit_size(w, h, settings.size)
@@ -141,7 +130,7 @@ class FrameChain:
         for frame in self.clip.frames:
             frames.update(np.ascontiguousarray(frame).tobytes())
         return {"frames": frames.hexdigest(), "styles": [sha256_of(s) for s in self.styles],
-                "settings": self.settings.to_dict(), "chain": dataclasses.asdict(self.chain),
+                "settings": self.settings.to_dict(), "chain": {k: getattr(self.video, k) for k in CHAIN_OPTIONS},
                 "size": [self.width, self.height]}
 
     def _claim_work(self) -> None:
@@ -172,7 +161,7 @@ class FrameChain:
                 continue
             guides, init = self._guides_and_init(k)
             started = time.perf_counter()
-            result = stylize(self.content_path(k), self.styles, frame_settings(self.settings, self.chain, k, init),
+            result = stylize(self.content_path(k), self.styles, frame_settings(self.settings, self.video, k, init),
                              output=self.styled_path(k), progress=False, observers=observers_for(k),
                              checkpoint=self.work / "checkpoints" / str(k), guides=guides, announce=k == 0,
                              record_path=self.run_record_path(k))
@@ -189,7 +178,7 @@ class FrameChain:
         """Frame k's guides (the warped previous result and its reliability) and the path of its
         start image; for the first frame (or independent frames) reliability 0 and no start image."""
         frame = self.content(k).astype(np.float32)
-        if self.chain.independent:
+        if self.video.independent:
             return None, None
         if k == 0:
             return {"previous": frame, "reliability": np.zeros((*frame.shape[:2], 1), np.float32)}, None
@@ -198,7 +187,7 @@ class FrameChain:
         previous = np.asarray(images.load_rgb(self.styled_path(k - 1)), np.float32)
         warped = np.clip(flows.warp(previous, backward, sharp=True), 0, 255)
         init = self.work / "init" / FRAME.format(k)
-        start = warped if self.chain.fill == "warped" else weight * warped + (1 - weight) * frame
+        start = warped if self.video.fill == "warped" else weight * warped + (1 - weight) * frame
         images.save_png(np.rint(np.clip(start, 0, 255)).astype(np.uint8), init)
         return {"previous": warped, "reliability": weight}, str(init)
 

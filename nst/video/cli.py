@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 from pathlib import Path
 
-from ..errors import SettingsError
 from ..settings import TransferSettings
-from .chain import TEMPORAL_WEIGHT, ChainSettings, FrameChain, FrameRow, write_history
+from .chain import FrameChain, FrameRow, checked, write_history
 from .clips import check_output, read_clip, write_clip
+from .settings import VideoSettings
 
 log = logging.getLogger("nst")
 
@@ -20,16 +21,12 @@ def default_work(output: str | Path) -> Path:
     return output.parent / f".{output.name}.nst-work"
 
 
-def stylize_video(args, settings: TransferSettings) -> int:
+def stylize_video(args, settings: TransferSettings, video: VideoSettings) -> int:
     check_output(args.output)
-    for option, value, least in (("temporal_weight", args.temporal_weight, 0), ("frame_evals", args.frame_evals, 0),
-                                 ("start", args.start, 0), ("step", args.step, 1)):
-        if value is not None and value < least:
-            raise SettingsError(option, f"must be >= {least}, got {value}")
-    settings.validate(n_styles=len(args.styles))
-    clip = read_clip(args.clip, args.start, args.stop, args.step, args.fps)
-    chain = ChainSettings(TEMPORAL_WEIGHT if args.temporal_weight is None else args.temporal_weight,
-                          args.frame_evals, args.independent)
+    if "temporal_weight" in args:  # a spelling of the temporal term's weight
+        settings = dataclasses.replace(settings, terms={**settings.terms, "temporal": args.temporal_weight})
+    checked(settings, video, len(args.styles))  # before the clip is decoded
+    clip = read_clip(args.clip, video.start, video.stop, video.step, video.fps)
     work = Path(args.work) if args.work else default_work(args.output)
     count = len(clip.frames)
 
@@ -38,7 +35,7 @@ def stylize_video(args, settings: TransferSettings) -> int:
             log.info("frame %d of %d: %d evaluations, %.1f s, loss %.4g", row.frame + 1, count, row.evaluations,
                      row.seconds, row.losses["total"])
 
-    result = FrameChain(clip, args.styles, settings, work, chain).run(progress=said)
+    result = FrameChain(clip, args.styles, settings, work, video).run(progress=said)
     for notice in write_clip(result.frames, args.output, clip.fps, audio_from=clip):
         log.warning("notice: %s", notice)
     if args.history:

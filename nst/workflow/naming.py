@@ -82,9 +82,14 @@ def weights_label(weights: dict) -> str:
 AXES = {"color_transfer": ("color", "none"), "mask_set": ("mask", "none")}
 
 
+def axes_suffix(options: dict) -> str:
+    """The axes' part of a run's name: `_<axis>_<value>` for each axis off its default, in `options`' order."""
+    return "".join(f"_{AXES[k][0]}_{v}" for k, v in options.items() if v != AXES[k][1])
+
+
 def variant_name(weights: dict, options: dict) -> str:
     """A run's name after its pair: its weights, then each axis off its default (`…_tvw_1_color_histogram`)."""
-    return "_".join([weights_name(weights)] + [f"{AXES[k][0]}_{v}" for k, v in options.items() if v != AXES[k][1]])
+    return weights_name(weights) + axes_suffix(options)
 
 
 def variant_label(weights: dict, options: dict) -> str:

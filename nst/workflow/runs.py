@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from ..terms import unknown_term
 from . import mask_sets as masks
 from . import naming
 from .config_checks import ConfigProblem
@@ -44,15 +45,18 @@ def _weight(value, where: str) -> float:
     return weight
 
 
-def _term(name, where: str) -> str:
+def _term(name, where: str, known: list[str] | None = None) -> str:
     term = ALIASES.get(name, name)
     if not isinstance(term, str) or not term.isidentifier():
         raise ConfigProblem(f"{where}: {name!r} is not a loss term's name (terms are named like Python identifiers)")
+    if known is not None and term not in known:
+        raise ConfigProblem(f"{where}: {unknown_term(term)}")
     return term
 
 
-def entry_weights(entry, defaults: dict[str, float], where: str) -> dict[str, float]:
-    """One `weights:` entry (a `[cw, sw, tvw]` list or a mapping by term name) over the defaults."""
+def entry_weights(entry, defaults: dict[str, float], where: str, known: list[str] | None = None) -> dict[str, float]:
+    """One `weights:` entry (a `[cw, sw, tvw]` list or a mapping by term name) over the defaults;
+    `known`: the terms' names a mapping may use (any identifier where None)."""
     if isinstance(entry, (list, tuple)):
         if len(entry) != 3:
             raise ConfigProblem(f"{where}: a list is the article's [cw, sw, tvw] triple; for other terms give a "
@@ -61,7 +65,7 @@ def entry_weights(entry, defaults: dict[str, float], where: str) -> dict[str, fl
     elif isinstance(entry, dict) and entry:
         given = {}
         for name, value in entry.items():
-            term = _term(name, where)
+            term = _term(name, where, known)
             if term in given:
                 raise ConfigProblem(f"{where}: the weight of {term!r} is given twice ({name!r} is its short name)")
             given[term] = value
@@ -82,7 +86,7 @@ def check_entries(entries) -> None:
 
 
 def read_run_sheet(path: str | Path, contents, styles, defaults: dict[str, float],
-                   axis_defaults: dict | None = None, mask_sets: dict | None = None
+                   axis_defaults: dict | None = None, mask_sets: dict | None = None, known: list[str] | None = None
                    ) -> list[tuple[str, str, dict, dict]]:
     """The runs of a TSV sheet as (content, style, weights, axis values), checked row by row."""
     axis_defaults = axis_defaults or {}
@@ -103,7 +107,7 @@ def read_run_sheet(path: str | Path, contents, styles, defaults: dict[str, float
         if column in ALIASES:
             terms[column] = ALIASES[column]
         elif weight_columns([column]):
-            terms[column] = column[: -len(SUFFIX)]
+            terms[column] = _term(column[: -len(SUFFIX)], f"run sheet {path}, column {column!r}", known)
         else:
             raise ConfigProblem(f"run sheet {path}: column {column!r} is neither content, style, <term>{SUFFIX}, "
                                 f"one of the article's cw, sw, tvw, nor {', '.join(naming.AXES)}")
@@ -130,7 +134,8 @@ def read_run_sheet(path: str | Path, contents, styles, defaults: dict[str, float
 
 
 def build_runs(contents, styles, weight_entries, defaults: dict[str, float], run_sheet: str = "",
-               axes: dict[str, list] | None = None, mask_sets: dict | None = None, ignore: tuple = ()):
+               axes: dict[str, list] | None = None, mask_sets: dict | None = None, ignore: tuple = (),
+               known: list[str] | None = None):
     """The run table: one row per run, indexed by run name.
 
     `axes` gives each sweep axis's values (an empty list, or none given, takes the axis's
@@ -139,7 +144,8 @@ def build_runs(contents, styles, weight_entries, defaults: dict[str, float], run
     `<term>_weight` per term any run has (the weight as the article writes numbers; empty where
     a run lacks the term), one column per axis, `variant` (the run name's part after the pair),
     `pair` and `run`. Terms in `ignore` are left out of every run (a video's temporal weight, for
-    the still images of the same sweep).
+    the still images of the same sweep). `known`: the loss terms' names (nst.terms.known_terms); a
+    weight of any other term is refused.
     """
     import itertools
 
@@ -150,9 +156,10 @@ def build_runs(contents, styles, weight_entries, defaults: dict[str, float], run
     values = {axis: list(axes.get(axis) or [default]) for axis, (_, default) in naming.AXES.items()}
     if run_sheet:
         combos = read_run_sheet(run_sheet, contents, styles, defaults, {a: v[0] for a, v in values.items()},
-                                mask_sets)
+                                mask_sets, known)
     else:
-        every = [entry_weights(e, defaults, f"config weights, entry {i + 1}") for i, e in enumerate(weight_entries)]
+        every = [entry_weights(e, defaults, f"config weights, entry {i + 1}", known)
+                 for i, e in enumerate(weight_entries)]
         options = [dict(zip(values, chosen)) for chosen in itertools.product(*values.values())]
         combos = [(c, s, w, o) for c in contents for s in styles for w in every for o in options
                   if masks.serves(mask_sets, o["mask_set"], c)]

@@ -17,17 +17,19 @@ import numpy as np
 
 from .. import images
 from ..files import write_text_atomic
-from ..video.chain import ChainSettings, FrameChain, motion_between, write_history
+from ..video.chain import FrameChain, motion_between, write_history
 from ..video.clips import Clip, read_clip
+from ..video.settings import VideoSettings
 
 FRAME = "frame_{:05d}.png"
 MOTION = "motion_{:05d}.npz"
 
 
-def write_frames(source: str | Path, folder: str | Path, info_path: str | Path, size: int, video: dict) -> None:
+def write_frames(source: str | Path, folder: str | Path, info_path: str | Path, size: int, video: VideoSettings
+                 ) -> None:
     """The clip's frames (its range and stride) at the result's size, and what the later steps need
     of it: frame rate, count, size, the source and the span its sound is taken from."""
-    clip = read_clip(source, video["start"], video["stop"], video["step"], video["fps"])
+    clip = read_clip(source, video.start, video.stop, video.step, video.fps)
     folder = Path(folder)
     h, w = clip.frames[0].shape[:2]
     width, height = images.fit_size(w, h, size)
@@ -81,12 +83,12 @@ def motion_reader(folder: str | Path):
     return motion
 
 
-def run_video(frames: str | Path, info: str | Path, motion: str | Path, styles: list[str], settings, video: dict,
-              work: str | Path, styled: str | Path, history: str | Path, record: str | Path) -> None:
+def run_video(frames: str | Path, info: str | Path, motion: str | Path, styles: list[str], settings,
+              video: VideoSettings, work: str | Path, styled: str | Path, history: str | Path, record: str | Path
+              ) -> None:
     """One video run: its chain (resumable in `work`), then its frames, history and record."""
     clip = read_frames(frames, info)
-    chain = FrameChain(clip, styles, settings, work, ChainSettings(later_evaluations=video["frame_evals"]),
-                       motion_reader(motion))
+    chain = FrameChain(clip, styles, settings, work, video, motion_reader(motion))
     result = chain.run()
     styled = Path(styled)
     for k in range(len(result.frames)):

@@ -16,8 +16,8 @@ rule summary:
     conda:
         "../../envs/nst.yaml"
     params:
-        runs=RUNS.to_dict("records"),
-        video_runs=VIDEO_RUNS.to_dict("records"),
+        runs=SWEEP.runs.to_dict("records"),
+        video_runs=SWEEP.video_runs.to_dict("records"),
     script:
         "../scripts/summary.py"
 

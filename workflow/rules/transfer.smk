@@ -1,28 +1,40 @@
-# Transfers: one job per run, or (batch_triples, the default for a contents x styles x
-# weights grid) one job per content x style pair that runs all its weights in one
-# process. Both write the same files, so everything downstream is the same; the pair rule
-# is the run rule with other outputs.
+# Transfers: one job per run (rule `transfer`), or (pair_jobs, the default) one job per content x
+# style pair and mask set that makes all its runs in one process (rule `transfer_pair`). Both write
+# the same files per run, so everything downstream is the same; nst.workflow.sweep.TransferRule
+# gives the rule's shape.
+
+TRANSFER = SWEEP.transfer_rule
 
 
 rule transfer:
-    """Gatys runs through the nst engine: one run, or every run of a content x style pair.
+    """Gatys runs through the nst engine: one run, or every run of a content x style pair
+    in one mask set.
 
     GPU-resourced: on a cluster `gpu=1` becomes `--gpus=1`; on a CPU-only machine jobs
     run side by side, each with as many TensorFlow threads as the rule's `threads`.
     """
+    name:
+        TRANSFER.name
     input:
         unpack(transfer_inputs),
     output:
-        image=report(
-            naming.RUN_IMAGE, caption="../report/run.rst", **report_item("result")
-        ),
-        frames=naming.frame_files("{run}", N_FRAMES),
-        history=naming.RUN_HISTORY,
-        record=naming.RUN_RECORD,
+        images=[
+            report(
+                naming.RUN_IMAGE.format(run=run),
+                caption="../report/run.rst",
+                **report_item("result", run),
+            )
+            for run in TRANSFER.runs
+        ],
+        frames=TRANSFER.outputs(N_FRAMES)["frames"],
+        histories=TRANSFER.outputs(N_FRAMES)["histories"],
+        records=TRANSFER.outputs(N_FRAMES)["records"],
     log:
-        "results/logs/transfer/{run}.log",
+        TRANSFER.log,
     benchmark:
-        "results/benchmarks/transfer/{run}.tsv"
+        TRANSFER.benchmark
+    wildcard_constraints:
+        **TRANSFER.constraints,
     conda:
         "../../envs/nst.yaml"
     threads: 2
@@ -35,28 +47,3 @@ rule transfer:
         settings=SETTINGS.to_dict(),
     script:
         "../scripts/transfer.py"
-
-
-if BATCHED:
-
-    use rule transfer as transfer_pair with:
-        output:
-            images=[
-                report(
-                    naming.RUN_IMAGE.format(run=pair_run(v)),
-                    caption="../report/run.rst",
-                    **report_item("result", v),
-                )
-                for v in VARIANTS
-            ],
-            frames=[
-                f for v in VARIANTS for f in naming.frame_files(pair_run(v), N_FRAMES)
-            ],
-            histories=[naming.RUN_HISTORY.format(run=pair_run(v)) for v in VARIANTS],
-            records=[naming.RUN_RECORD.format(run=pair_run(v)) for v in VARIANTS],
-        log:
-            f"results/logs/transfer/{PAIR_PATTERN}.log",
-        benchmark:
-            f"results/benchmarks/transfer/{PAIR_PATTERN}.tsv"
-
-    ruleorder: transfer_pair > transfer

@@ -17,7 +17,7 @@ rule video_frames:
     conda:
         "../../envs/nst.yaml"
     params:
-        size=SIZE,
+        size=config["size"],
         video=config["video"],
     script:
         "../scripts/video_frames.py"
