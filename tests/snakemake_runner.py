@@ -44,3 +44,21 @@ def wait_for_pause(marker: Path, process: subprocess.Popen, timeout: float = 600
     deadline = time.monotonic() + timeout
     while not (marker.exists() and marker.read_text()) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def dag_jobs(workdir: Path, configfile: Path, snakefile: Path = ROOT / "Snakefile") -> list[tuple[str, dict, list[str]]]:
+    """The jobs of the DAG `snakemake -n` would plan, as (rule, wildcards, outputs), built in this process
+    through Snakemake's API (a tenth of a second, against a second and a half for a `snakemake -n`)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, Quietness, ResourceSettings
+
+    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+        workflow_api = api.workflow(resource_settings=ResourceSettings(cores=1), snakefile=snakefile,
+                                    config_settings=ConfigSettings(configfiles=[Path(configfile)]),
+                                    workdir=Path(workdir))
+        workflow_api.dag(DAGSettings())
+        workflow = workflow_api._workflow
+        workflow._prepare_dag(forceall=False, ignore_incomplete=True, lock_warn_only=True)
+        workflow._build_dag()
+        return [(job.rule.name, dict(job.wildcards.items()), [str(f) for f in job.output])
+                for job in workflow.dag.jobs]
