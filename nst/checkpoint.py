@@ -118,12 +118,14 @@ def differences(saved: dict, current: dict) -> list[str]:
 
 def _with_new_options(saved: dict) -> dict:
     """A fingerprint written before an option existed ran as that option's default does: its
-    settings gain the defaults of the options added since, so an upgrade does not restart a run."""
+    settings gain the defaults of the options added since, and an option that became another's
+    value (preserve_color, now color_transfer luminance) is read as that, so an upgrade does not
+    restart a run."""
     if "settings" not in saved:
         return saved
-    from .settings import TransferSettings
+    from .settings import TransferSettings, spelled_out
 
-    return {**saved, "settings": {**TransferSettings().to_dict(), **saved["settings"]}}
+    return {**saved, "settings": {**TransferSettings().to_dict(), **spelled_out(saved["settings"])}}
 
 
 def load(folder: str | Path, current: dict) -> Saved | None:

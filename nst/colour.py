@@ -1,13 +1,20 @@
-"""Colour control: which colours the result keeps.
+"""Colour control: which colours the result keeps, as colour modes (`--color-transfer MODE`).
 
-Luminance-only transfer (`preserve_color`, Gatys et al. 2016, "Preserving colour"): the network
-sees luminance images, the style's matched to the content's mean and spread first, and the
-result's luminance is recombined with the content's chroma in YIQ space.
+A mode is one `ColourMode` class in the registry below: it says what the network sees of an image
+(the content, a video's previous frame, an image being scored), what each style image becomes
+before the transfer, and how the result is rendered (the same function for 8 and 16 bits). Adding
+a mode is one class decorated with `register_colour_mode`; the option's choices, its help, the
+workflow's `color_transfers` axis and run names follow from the registry.
 
-Colour transfer (`color_transfer`, Gatys et al. 2017, "Controlling Perceptual Factors in Neural
-Style Transfer", section 5): the style image's colours are matched to the content's before the
-transfer, so the texture comes in the photo's palette; or the result's colours are matched back
-to the content's afterwards:
+Luminance-only transfer (`luminance`, Gatys et al. 2016, "Preserving colour"; `--preserve-color`
+is its other spelling): the network sees luminance images, the style's matched to the content's
+mean and spread first, and the result's luminance is recombined with the content's chroma in YIQ
+space.
+
+Colour transfer (Gatys et al. 2017, "Controlling Perceptual Factors in Neural Style Transfer",
+section 5): the style image's colours are matched to the content's before the transfer, so the
+texture comes in the photo's palette; or the result's colours are matched back to the content's
+afterwards:
 
 * `histogram`: each channel's histogram of the style made the content's (scikit-image's
   `match_histograms`);
@@ -58,20 +65,13 @@ def match_luminance(style_luma: np.ndarray, content_luma: np.ndarray) -> np.ndar
     return (style_luma - style_luma.mean()) * scale + content_luma.mean()
 
 
-def recombine(result_rgb: np.ndarray, content_rgb: np.ndarray) -> np.ndarray:
-    """The result's luma with the content's I and Q channels, as uint8 RGB."""
-    return np.clip(np.rint(recombine_float(result_rgb, content_rgb)), 0, 255).astype(np.uint8)
-
-
 def recombine_float(result_rgb: np.ndarray, content_rgb: np.ndarray) -> np.ndarray:
-    """The same, unrounded: float64 RGB in [0, 255]."""
+    """The result's luma with the content's I and Q channels: float64 RGB in [0, 255]."""
     yiq = rgb_to_yiq(content_rgb)
     yiq[..., 0] = luminance(result_rgb)
     return np.clip(yiq_to_rgb(yiq), 0, 255)
 
 
-COLOUR_MODES = ("none", "histogram", "cholesky", "pca", "symmetric", "result")
-BEFORE_TRANSFER = ("histogram", "cholesky", "pca", "symmetric")  # modes that recolour the style
 LINEAR = ("cholesky", "pca", "symmetric")
 _EPSILON = 1e-3  # grey levels squared added to each variance: a flat colour image still has an inverse
 
@@ -119,8 +119,107 @@ def match_histogram(source_rgb: np.ndarray, reference_rgb: np.ndarray) -> np.nda
                                     channel_axis=-1), 0, 255)
 
 
-def recolour(source_rgb: np.ndarray, reference_rgb: np.ndarray, mode: str) -> np.ndarray:
-    """The source image in the reference's colours by a colour-transfer mode (not `none`/`result`)."""
-    if mode == "histogram":
-        return match_histogram(source_rgb, reference_rgb)
-    return match_covariance(source_rgb, reference_rgb, mode)
+# --- the modes ------------------------------------------------------------------------------------
+
+
+class ColourMode:
+    """One colour mode: what the network sees, what the styles become, how the result is rendered.
+    The default of each is to leave the colours alone (the `none` mode)."""
+
+    name: str
+    help: str
+
+    def seen(self, rgb: np.ndarray) -> np.ndarray:
+        """What the network sees of an (H, W, 3) float32 RGB image: the content, a video's warped previous
+        frame, an image being scored."""
+        return rgb
+
+    def styles(self, style_rgbs: list[np.ndarray], content_rgb: np.ndarray) -> list[np.ndarray]:
+        """What each style image (float32 RGB at its stage size) becomes before the transfer, as the network
+        sees it."""
+        return [self.seen(s) for s in style_rgbs]
+
+    def render(self, rgb: np.ndarray, content_rgb: np.ndarray) -> np.ndarray | None:
+        """The result as saved, float64 RGB in [0, 255], from its own float RGB and the content's; None: as it is."""
+        return None
+
+
+COLOUR_MODES: dict[str, ColourMode] = {}
+
+
+def register_colour_mode(cls: type[ColourMode]) -> type[ColourMode]:
+    """Make a colour mode available by its name (a class decorator)."""
+    COLOUR_MODES[cls.name] = cls()
+    return cls
+
+
+def colour_mode(name: str) -> ColourMode:
+    return COLOUR_MODES[name]
+
+
+@register_colour_mode
+class Unchanged(ColourMode):
+    name = "none"
+    help = "the style's colours"
+
+
+class _Recoloured(ColourMode):
+    """The style image in the content's colours before the transfer."""
+
+    def styles(self, style_rgbs, content_rgb):
+        return [self.recolour(s, content_rgb).astype(np.float32) for s in style_rgbs]
+
+    def recolour(self, style_rgb: np.ndarray, content_rgb: np.ndarray) -> np.ndarray:
+        return match_covariance(style_rgb, content_rgb, self.name)
+
+
+@register_colour_mode
+class HistogramMatched(_Recoloured):
+    name = "histogram"
+    help = "the style's colours given each channel of the photo's histogram before the transfer"
+
+    def recolour(self, style_rgb, content_rgb):
+        return match_histogram(style_rgb, content_rgb)
+
+
+@register_colour_mode
+class CholeskyMatched(_Recoloured):
+    name = "cholesky"
+    help = "the style's colours given the photo's mean and covariance before the transfer (Cholesky factors)"
+
+
+@register_colour_mode
+class PcaMatched(_Recoloured):
+    name = "pca"
+    help = "the same through each covariance's principal axes"
+
+
+@register_colour_mode
+class SymmetricMatched(_Recoloured):
+    name = "symmetric"
+    help = "the same by the one symmetric map, which moves colours the least"
+
+
+@register_colour_mode
+class ResultMatched(ColourMode):
+    name = "result"
+    help = "the result's histograms made the photo's after the transfer"
+
+    def render(self, rgb, content_rgb):
+        return match_histogram(rgb, content_rgb)
+
+
+@register_colour_mode
+class LuminanceOnly(ColourMode):
+    name = "luminance"
+    help = "luminance only: the network sees grey images, and the result keeps the photo's colours (--preserve-color)"
+
+    def seen(self, rgb):
+        return as_grey_rgb(luminance(rgb))
+
+    def styles(self, style_rgbs, content_rgb):
+        content_luma = luminance(content_rgb)
+        return [as_grey_rgb(match_luminance(luminance(s), content_luma)) for s in style_rgbs]
+
+    def render(self, rgb, content_rgb):
+        return recombine_float(rgb, content_rgb)

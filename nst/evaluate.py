@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from . import images
+from .colour import colour_mode
 from .engine import engine_for
 from .estimate import memory_limit, plan_stage
 from .inputs import Inputs
@@ -32,11 +33,7 @@ def image_losses(content, styles, paths, settings: TransferSettings) -> list[dic
     h, w = stage.shape
     rows = []
     for path, picture in candidates:
-        rgb = images.to_array(images.resize(picture, (w, h)))
-        if settings.preserve_color:
-            from .colour import as_grey_rgb, luminance
-
-            rgb = as_grey_rgb(luminance(rgb))
+        rgb = colour_mode(settings.color_transfer).seen(images.to_array(images.resize(picture, (w, h))))
         losses = objective.value(images.preprocess(rgb), targets)
         rows.append(
             {

@@ -89,12 +89,10 @@ class Inputs:
         return h, w
 
     def stage(self, settings: TransferSettings, size: int) -> "StageImages":
-        """Content and styles resized for one stage, as shown and as the network sees them.
-
-        With colour preservation the network sees luminance only, the styles' matched to the
-        content's mean and spread; `content_rgb` keeps the colours to put back afterwards. With
-        a colour transfer before the transfer, the styles come in the content's colours.
-        """
+        """Content and styles resized for one stage, as shown and as the network sees them (its colour
+        mode says what that is: the luminance-only mode shows it grey images, the style's matched to the
+        content's mean and spread; colour transfers give the styles the content's colours);
+        `content_rgb` keeps the colours to render the result with."""
         w, h = images.fit_size(*self.content.size, size)
         content_rgb = images.to_array(images.resize(self.content, (w, h)))
         style_rgbs = [
@@ -103,26 +101,20 @@ class Inputs:
         alpha = None
         if self.content_alpha is not None:
             alpha = np.asarray(images.resize(self.content_alpha, (w, h)), np.uint8)
-        if settings.color_transfer in colour.BEFORE_TRANSFER:
-            style_rgbs = [colour.recolour(s, content_rgb, settings.color_transfer).astype(np.float32)
-                          for s in style_rgbs]
         guides = {}
         if self.masks:
             guides["style_masks"] = np.dstack(
                 [np.asarray(m.resize((w, h), images.Image.Resampling.BILINEAR), np.float32) / 255.0
                  for m in self.masks])  # bilinear: Lanczos's ringing would spill a faint region past an edge
         guides.update({name: resized(array, h, w) for name, array in self.guides.items()})
-        if not settings.preserve_color:
-            return StageImages(content_rgb, content_rgb, style_rgbs, alpha, guides)
-        content_luma = colour.luminance(content_rgb)
-        style_nets = [colour.as_grey_rgb(colour.match_luminance(colour.luminance(s), content_luma)) for s in style_rgbs]
-        return StageImages(content_rgb, colour.as_grey_rgb(content_luma), style_nets, alpha, guides)
+        mode = colour.colour_mode(settings.color_transfer)
+        return StageImages(content_rgb, mode.seen(content_rgb), mode.styles(style_rgbs, content_rgb), alpha, guides)
 
 
 @dataclass
 class StageImages:
     content_rgb: np.ndarray  # (H, W, 3) float32 RGB, the content as shown
-    content_net: np.ndarray  # what the network sees of the content (luminance with preserve_color)
+    content_net: np.ndarray  # what the network sees of the content (its colour mode's view)
     style_nets: list[np.ndarray]  # what it sees of each style
     alpha: np.ndarray | None = None  # (H, W) uint8: the content's transparency, given to the result
     guides: dict = field(default_factory=dict)  # per-position inputs by name, (H, W, K) float32 (nst.terms)
@@ -169,13 +161,12 @@ class StageImages:
         return images.preprocess(images.to_array(images.resize(init_image, (w, h))))
 
     def render(self, x: np.ndarray, settings: TransferSettings) -> np.ndarray:
-        """A preprocessed image as it is saved: uint8 RGB (RGBA where the content had transparency),
-        colours put back with preserve_color."""
+        """A preprocessed image as it is saved: uint8 RGB (RGBA where the content had transparency), in
+        the colours its colour mode renders."""
         rgb = images.deprocess(x)
-        if settings.preserve_color:
-            rgb = colour.recombine(rgb.astype(np.float64), self.content_rgb)
-        elif settings.color_transfer == "result":
-            rgb = np.rint(colour.match_histogram(rgb, self.content_rgb)).astype(np.uint8)
+        rendered = colour.colour_mode(settings.color_transfer).render(rgb.astype(np.float64), self.content_rgb)
+        if rendered is not None:
+            rgb = np.clip(np.rint(rendered), 0, 255).astype(np.uint8)
         if self.alpha is not None:
             return np.dstack([rgb, self.alpha])
         return rgb
@@ -183,10 +174,9 @@ class StageImages:
     def render16(self, x: np.ndarray, settings: TransferSettings) -> np.ndarray:
         """The same at 16 bits per channel, from the unrounded image (for print)."""
         rgb = images.deprocess_float(x)
-        if settings.preserve_color:
-            rgb = colour.recombine_float(rgb, self.content_rgb)
-        elif settings.color_transfer == "result":
-            rgb = colour.match_histogram(rgb, self.content_rgb)
+        rendered = colour.colour_mode(settings.color_transfer).render(rgb, self.content_rgb)
+        if rendered is not None:
+            rgb = rendered
         if self.alpha is not None:
             rgb = np.dstack([rgb, self.alpha.astype(np.float64)])
         return images.to_sixteen_bits(rgb)

@@ -89,12 +89,9 @@ class TransferSettings:
         [], "Python modules to import before the objective is built; they register further loss terms",
         metavar="MODULE,...",
     )
-    preserve_color: bool = option(False, "transfer luminance only and keep the content's colours")
     color_transfer: str = option(
-        "none", "match colours to the content's: the style's before the transfer, so the texture comes in the "
-        "photo's palette (histogram: each channel's histogram; cholesky, pca, symmetric: mean and covariance, three "
-        "ways), or the result's after it (result: histograms)",
-        choices=COLOUR_MODES,
+        "none", "colour mode: " + "; ".join(f"{name}: {mode.help}" for name, mode in COLOUR_MODES.items())
+        + " (nst/colour.py)", choices=COLOUR_MODES.keys(),  # live: a mode registered later is a choice too
     )
     style_blend: list[float] = option(
         [], "one weight per style image for blending several styles (default: equal)", metavar="W1,W2,...",
@@ -282,8 +279,6 @@ class TransferSettings:
                 fail("style_blend", "blends styles over the whole image; with style_masks each style has its region")
         if self.tile % 16:
             fail("tile", f"must be a multiple of 16 pixels (pooling windows align there), got {self.tile}")
-        if self.preserve_color and self.color_transfer != "none":
-            fail("color_transfer", "works on colours, which preserve_color takes out of the transfer: use one of them")
         clash = set(self.terms) & {"content", "style", "tv", "total"}
         if clash:
             fail("terms", f"{sorted(clash)[0]!r} is a built-in term; set its weight with its own option")
@@ -303,11 +298,29 @@ class TransferSettings:
     def from_mapping(cls, values: dict, **fixed) -> "TransferSettings":
         """Settings from a config mapping (the workflow's `nst:` block), naming any unknown key."""
         known = {f.name for f in dataclasses.fields(cls)}
+        values = spelled_out(values)
         for key in values:
             if key not in known:
                 raise SettingsError(key, f"is not an option; options are {', '.join(sorted(known))}")
         options = {**values, **fixed}
         return cls.from_preset(options.pop("preset", "article"), **options)
+
+
+# Options that are another option's value, by their other spelling: `preserve_color: true` (the
+# `--preserve-color` flag) is `color_transfer: luminance`.
+SPELLINGS = {"preserve_color": ("color_transfer", "luminance")}
+
+
+def spelled_out(values: dict) -> dict:
+    """`values` with every other spelling (SPELLINGS) replaced by the option it stands for."""
+    values = dict(values)
+    for name, (option_name, value) in SPELLINGS.items():
+        if name in values:
+            if values.pop(name) is True:
+                if values.get(option_name, value) != value:
+                    raise SettingsError(option_name, f"{name} is {option_name}={value}; give one of them, not both")
+                values[option_name] = value
+    return values
 
 
 # What each preset changes from the article's defaults (the dataclass's). The budget of

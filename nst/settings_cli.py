@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from .settings import MODEL, OPTIMISATION, Option, TransferSettings, field_kinds
+from .settings import MODEL, OPTIMISATION, SPELLINGS, Option, TransferSettings, field_kinds, spelled_out
 
 
 def _list_of(convert, noun):
@@ -76,6 +76,10 @@ def add_arguments(parser: argparse.ArgumentParser, groups: tuple[str, ...] = (MO
             convert = _PARSERS.get((kind.container, kind.base), kind.base)
             g.add_argument(flag(f.name), type=convert, default=argparse.SUPPRESS, choices=opt.choices or None,
                            metavar=opt.metavar, help=help_text)
+            for name, (option_name, value) in SPELLINGS.items():
+                if option_name == f.name:
+                    g.add_argument(flag(name), action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                                   help=f"the same as {flag(option_name)} {value}")
 
 
 def given(args: argparse.Namespace, settings: type = TransferSettings) -> dict:
@@ -85,8 +89,9 @@ def given(args: argparse.Namespace, settings: type = TransferSettings) -> dict:
 
 
 def from_arguments(args: argparse.Namespace) -> TransferSettings:
-    """The settings of a command line: its preset, with the options it gives over it."""
-    options = given(args)
+    """The settings of a command line: its preset, with the options it gives over it (their other
+    spellings, such as --preserve-color, read as what they stand for)."""
+    options = spelled_out({**given(args), **{k: v for k, v in vars(args).items() if k in SPELLINGS}})
     return TransferSettings.from_preset(options.pop("preset", "article"), **options)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from .settings import Kind, Option, TransferSettings, field_kinds
+from .settings import SPELLINGS, Kind, Option, TransferSettings, field_kinds
 from .video.settings import TEMPORAL_WEIGHT, VideoSettings
 
 
@@ -67,9 +67,15 @@ def video_schema() -> dict:
     }
 
 
+def spelling_schemas() -> dict:
+    """The `nst:` keys that are another option's value (SPELLINGS): a boolean each."""
+    return {name: {"description": f"true: the same as {option_name}: {value}", "type": "boolean"}
+            for name, (option_name, value) in SPELLINGS.items()}
+
+
 def nst_schema() -> dict:
     """JSON schema of the workflow's `nst:` block: every workflow option, its type, bounds and default."""
-    properties = {f.name: _property(f.name) for f in workflow_options()}
+    properties = {f.name: _property(f.name) for f in workflow_options()} | spelling_schemas()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "description": "Options of every transfer, as `nst transfer` names them (underscores for dashes). "
@@ -158,6 +164,8 @@ def options_table(settings: type = TransferSettings, block: str = "nst") -> str:
         opt = f.metadata["option"]
         allowed = f" One of {', '.join(f'`{c}`' for c in opt.choices)}." if opt.choices else ""
         rows.append(f"| `{block}.{f.name}` | `{_yaml(getattr(settings(), f.name))}` | {opt.help}.{allowed} |")
+    if settings is TransferSettings:
+        rows += [f"| `{block}.{name}` | | {spec['description']} |" for name, spec in spelling_schemas().items()]
     return "\n".join(rows)
 
 

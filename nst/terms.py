@@ -327,11 +327,9 @@ class TemporalTerm(Term):
         if "previous" not in stage_guides:
             raise SettingsError("terms", "the temporal term compares a video frame with the previous one; it runs "
                                          "through `nst video` (or the workflow's videos:), not on a single image")
-        previous = stage_guides["previous"]
-        if self.settings.preserve_color:
-            from .colour import as_grey_rgb, luminance
+        from .colour import colour_mode
 
-            previous = as_grey_rgb(luminance(previous))
+        previous = colour_mode(self.settings.color_transfer).seen(stage_guides["previous"])
         return {IMAGE: np.concatenate([preprocess(previous), stage_guides["reliability"][np.newaxis]], axis=-1)}
 
     def loss(self, image, maps, targets, content_maps, guides):

@@ -67,11 +67,38 @@ def test_histogram_matching_gives_each_channel_the_contents_histogram(style, rec
     assert max(after) < 0.05 and max(after) < min(before) / 10
 
 
-def test_colour_transfer_and_preserve_color_are_one_or_the_other():
-    with pytest.raises(SettingsError, match="option color_transfer: works on colours, which preserve_color takes out"):
-        TransferSettings(preserve_color=True, color_transfer="cholesky").validate()
+def test_preserve_color_is_the_luminance_mode_and_one_colour_mode_is_chosen():
+    assert TransferSettings.from_mapping({"preserve_color": True}).color_transfer == "luminance"
+    assert TransferSettings.from_mapping({"preserve_color": False}).color_transfer == "none"
+    with pytest.raises(SettingsError, match="option color_transfer: preserve_color is color_transfer=luminance; give "
+                                            "one of them, not both"):
+        TransferSettings.from_mapping({"preserve_color": True, "color_transfer": "cholesky"})
     with pytest.raises(SettingsError, match="option color_transfer: must be one of none, histogram, cholesky"):
         TransferSettings(color_transfer="lab").validate()
+
+
+def test_a_colour_mode_is_one_registered_class(small_images):
+    """What the network sees, what the styles become and how the result renders all come from the mode:
+    a new one added by a class is an option value, and the stage's images and rendering follow it."""
+    from nst.inputs import Inputs
+
+    @colour.register_colour_mode
+    class Inverted(colour.ColourMode):
+        name = "inverted_test"
+        help = "the photo's colours inverted in the result"
+
+        def render(self, rgb, content_rgb):
+            return 255.0 - rgb
+
+    try:
+        settings = TransferSettings(size=32, color_transfer="inverted_test").validate()
+        stage = Inputs.load(small_images["content"], [small_images["style"]], settings).stage(settings, 32)
+        x = np.zeros((1, *stage.shape, 3), np.float32)
+        plain = stage.render(x, TransferSettings(size=32))
+        assert np.array_equal(stage.render(x, settings), 255 - plain)
+        assert np.array_equal(stage.content_net, stage.content_rgb)  # seen as it is, the default
+    finally:
+        del colour.COLOUR_MODES["inverted_test"]
 
 
 def test_every_colour_mode_brings_the_result_nearer_the_photos_colours(small_images, record_property):

@@ -10,7 +10,7 @@ import yaml
 
 from nst.cli import build_parser
 from nst.errors import SettingsError
-from nst.settings import TransferSettings
+from nst.settings import SPELLINGS, TransferSettings
 from nst.settings_cli import from_arguments
 from nst.settings_docs import config_properties, config_table, nst_schema, options_table, workflow_options
 from snakemake_runner import ROOT
@@ -34,7 +34,7 @@ def schema_drift(schema: dict) -> list[str]:
         choices = f.metadata["option"].choices
         if list(choices) != found[f.name].get("enum", []):
             problems.append(f"{f.name}: choices {found[f.name].get('enum')} != {list(choices)}")
-    problems += [f"{name}: not a setting" for name in set(found) - {f.name for f in workflow_options()}]
+    problems += [f"{name}: not a setting" for name in set(found) - {f.name for f in workflow_options()} - set(SPELLINGS)]
     if found != nst_schema()["properties"]:
         problems.append("the schema differs from `python -m nst.settings_docs schema`")
     return problems
@@ -104,7 +104,7 @@ def test_options_parse_from_the_command_line():
                                       "--preserve-color", "--style-layers", "block1_conv1"])
     settings = from_arguments(args)
     assert settings.scales == [128, 256] and settings.terms == {"mean_colour": 1000.0}
-    assert settings.plugins == ["a", "b"] and settings.seed == 3 and settings.preserve_color
+    assert settings.plugins == ["a", "b"] and settings.seed == 3 and settings.color_transfer == "luminance"
     assert settings.style_layers == ["block1_conv1"]
 
 
@@ -139,3 +139,50 @@ def test_stages_frames_and_evaluation_forecast():
     assert settings.expected_evaluations() == 17 + 2 * 4  # L-BFGS's line search: up to 2 more per call
     assert TransferSettings(optimizer="adam", iterations=3, evals_per_iteration=5).expected_evaluations() == 15
     assert TransferSettings(style_scale=0.5).style_size(512) == 256
+
+
+# --- the video options: one declaration (nst/video/settings.py), the same checks ---------------------
+
+
+def test_every_video_option_is_a_flag_of_nst_video_a_key_of_video_and_a_row_of_config_readme():
+    from nst.settings_cli import given
+    from nst.settings_docs import video_schema
+    from nst.video.settings import VideoSettings
+
+    parser = build_parser()
+    args = parser.parse_args(["video", "clip.mp4", "s.png", "-o", "o.mp4"])
+    assert VideoSettings(**given(args, VideoSettings)) == VideoSettings()
+    help_text = parser._subparsers._group_actions[0].choices["video"].format_help()
+    fields = dataclasses.fields(VideoSettings)
+    for f in fields:
+        assert (flag := "--" + f.name.replace("_", "-")) in help_text or not f.metadata["option"].in_cli, flag
+    args = parser.parse_args(["video", "c.mp4", "s.png", "-o", "o.mp4", "--start", "2", "--stop", "9", "--step", "2",
+                              "--fps", "12", "--frame-evals", "4", "--independent", "--fill", "content"])
+    assert VideoSettings(**given(args, VideoSettings)) == VideoSettings(2, 9, 2, 12.0, 4, True, "content")
+
+    block = yaml.safe_load(CONFIG_SCHEMA.read_text())["properties"]["video"]
+    assert block == video_schema(), REMAKE
+    assert {name: spec["default"] for name, spec in block["properties"].items()} == dataclasses.asdict(VideoSettings())
+    readme = (ROOT / "config" / "README.md").read_text()
+    rows = re.search(r"<!-- video options:.*?-->\n(.*?)<!-- end of video options -->", readme, re.S).group(1)
+    assert rows.strip() == options_table(VideoSettings, "video").strip(), REMAKE
+    assert [line.split("`")[1] for line in rows.strip().splitlines()] == [f"video.{f.name}" for f in fields]
+
+
+def test_a_video_option_the_chain_cannot_use_is_named():
+    from nst.video.settings import VideoSettings
+
+    with pytest.raises(SettingsError, match="option frame_evals: must be a whole number >= 0, got -1"):
+        VideoSettings(frame_evals=-1).validate()
+    with pytest.raises(SettingsError, match="option fill: must be one of warped, content, got 'edges'"):
+        VideoSettings(fill="edges").validate()
+
+
+def test_the_temporal_weight_is_a_term_weight_with_a_default_for_videos():
+    from nst.video.settings import TEMPORAL_WEIGHT, VideoSettings
+
+    plain = TransferSettings(terms={"mean_colour": 3.0})
+    assert VideoSettings().for_video(plain).terms == {"mean_colour": 3.0, "temporal": TEMPORAL_WEIGHT}
+    given = TransferSettings(terms={"temporal": 200.0})
+    assert VideoSettings().for_video(given).terms == {"temporal": 200.0}
+    assert VideoSettings(independent=True).for_video(given).terms == {}

@@ -138,7 +138,7 @@ def test_style_scale_changes_texture_not_loss_magnitude():
 
 def test_preserve_color_keeps_the_contents_chroma(small_images):
     plain = stylize(small_images["content"], [small_images["style"]], tiny(), progress=False)
-    kept = stylize(small_images["content"], [small_images["style"]], tiny(preserve_color=True), progress=False)
+    kept = stylize(small_images["content"], [small_images["style"]], tiny(color_transfer="luminance"), progress=False)
     content = np.asarray(Image.open(small_images["content"]).convert("RGB"), np.float64)
     chroma = lambda rgb: colour.rgb_to_yiq(np.asarray(rgb, np.float64))[..., 1:]
     kept_error = np.abs(chroma(kept.image) - chroma(content)).mean()
