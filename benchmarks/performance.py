@@ -119,11 +119,11 @@ def child_fixed_cost(size, content, style, started_ns) -> dict:
     from nst.engine import clear_engines, engine_for
     from nst.inputs import Inputs
     from nst.settings import TransferSettings
-    from nst.weights import resolve_weights
+    from nst.network_weights import resolve_network_weights
 
     mark("import nst")
     settings = TransferSettings(size=int(size), precision="float32", backbone="vgg19")
-    resolve_weights("vgg19", "auto")
+    resolve_network_weights("vgg19", "auto")
     mark("load weights (cache)")
     clear_engines()
     engine = engine_for(settings)
@@ -312,6 +312,7 @@ def main() -> int:
 
     from nst.device import cpu_model, describe_device
     from nst.estimate import conv_flops, estimate_bytes, lbfgs_bytes
+    from nst.terms import read_layers
     from nst.precision import choose
     from nst.quiet import tf
     from nst.settings import TransferSettings
@@ -330,7 +331,7 @@ def main() -> int:
         print(f"\n## 1. One loss+gradient evaluation at {size}² (min of {args.repeats})")
         print(f"this machine's 3x3-convolution peak: float32 {peaks['float32']:.0f} GFLOP/s, "
               f"bfloat16 {peaks['bfloat16']:.0f} GFLOP/s")
-        flops = 2 * conv_flops("vgg19", TransferSettings().layers(), size, size)  # forward + image gradient
+        flops = 2 * conv_flops("vgg19", read_layers(TransferSettings()), size, size)  # forward + image gradient
         print(f"{'formulation':<10} {'precision':<17} {'s/eval':>8} {'x article':>9} {'% of peak':>9} "
               f"{'peak RSS MiB':>12}")
         base = evaluations[0]["seconds_per_evaluation"]

@@ -77,7 +77,7 @@ def main() -> int:
     rng = np.random.default_rng(0)
     x = tf.constant((rng.uniform(0, 255, (1, n, n, 3)) - 128).astype(np.float32))
     content = tf.constant((rng.uniform(0, 255, (1, n, n, 3)) - 128).astype(np.float32))
-    targets = objective.targets(content.numpy(), [content.numpy()], [1.0], settings.weights_by_term())
+    targets = objective.targets(content.numpy(), [content.numpy()], [1.0], settings.loss_weights())
     forward = tf.function(lambda image: network(image), autograph=False)
     maps = forward(x)
     grams = tf.function(lambda ms: [losses.gram_matrix(m) for m in ms], autograph=False)
@@ -93,7 +93,7 @@ def main() -> int:
 
     convs = sum(layer.kind == "conv" for layer in network.layers)
     small = (rng.uniform(0, 255, (1, 16, 16, 3)) - 128).astype(np.float32)
-    small_targets = objective.targets(small, [small], [1.0], settings.weights_by_term())
+    small_targets = objective.targets(small, [small], [1.0], settings.loss_weights())
     flat = x.numpy().astype(np.float64).ravel()
 
     def scipy_bookkeeping():

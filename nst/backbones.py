@@ -9,12 +9,10 @@ the layers after `block5_conv3` would cost time and memory for nothing.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 CONVS_PER_BLOCK = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 BLOCK_CHANNELS = (64, 128, 256, 512, 512)
-LAYER_PATTERN = re.compile(r"^block([1-5])_(conv([1-4])|pool)$")
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def fingerprint(inputs, settings, engine, plans=()) -> dict:
                    for name, array in inputs.guides.items()},
         "settings": settings.to_dict(),
         "backbone": engine.backbone,
-        "weights": engine.weights.source,
+        "weights": engine.network_weights.source,
         "precision": engine.precision,
         "plan": [plan.describe().rsplit(", about", 1)[0] for plan in plans],  # tiles and state change the numbers
     }

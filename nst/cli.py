@@ -125,7 +125,7 @@ def run_loss(args) -> int:
 
 
 def run_weights(args) -> int:
-    from .weights import describe_weights
+    from .network_weights import describe_weights
 
     print(json.dumps(describe_weights(args.backbone, args.weights), indent=2))
     return 0

@@ -106,7 +106,7 @@ class CoarseStyle:
                  settings):
         self.objective, self.first_objective = objective, first_objective
         self.shrink = Shrink(stage_shape, first_images.shape)
-        only_style = {name: 0.0 for name in settings.weights_by_term()}
+        only_style = {name: 0.0 for name in settings.loss_weights()}
         only_style[STYLE] = settings.style_weight * settings.coarse_style
         self.targets = first_objective.targets(
             preprocess(first_images.content_net), [preprocess(s) for s in first_images.style_nets],

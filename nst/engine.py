@@ -1,6 +1,6 @@
-"""The engine of a transfer: weights, network and objective, built once per process.
+"""The engine of a transfer: the network's weights, the network and the objective, built once per process.
 
-Building costs seconds (weights, variables, graph tracing), so engines are kept by what
+Building costs seconds (network weights, variables, graph tracing), so engines are kept by what
 shapes them; a second run in the same process, such as the next weight triple of a
 workflow job or a test, reuses its engine. Loss weights are not part of the key: they
 are arguments of the traced graph.
@@ -16,14 +16,14 @@ from .device import configure_threads
 from .errors import SettingsError
 from .precision import choose
 from .settings import TransferSettings
-from .weights import LoadedWeights, resolve_weights
+from .network_weights import NetworkWeights, resolve_network_weights
 
 
 @dataclass
 class Engine:
-    """Weights, network and objective for one backbone/precision/terms choice."""
+    """Network weights, network and objective for one backbone/precision/terms choice."""
 
-    weights: LoadedWeights
+    network_weights: NetworkWeights
     precision: str
     precision_reason: str
     objective: object  # nst.objective.Objective
@@ -32,7 +32,7 @@ class Engine:
 
     @property
     def backbone(self) -> str:
-        return self.weights.backbone
+        return self.network_weights.backbone
 
     def objective_for(self, tile: int, forward_tile: int = 0):
         """The objective itself, or (tile > 0) the same objective evaluated tile by tile, its
@@ -58,7 +58,7 @@ def _key(settings: TransferSettings, precision: str) -> tuple:
         settings.pooling,
         tuple(settings.content_layers),
         tuple(settings.style_layers),
-        tuple(settings.weights_by_term()),
+        tuple(settings.loss_weights()),
         tuple(settings.plugins),
         len(settings.style_masks),  # the masked style term's shapes
     )
@@ -76,19 +76,15 @@ def engine_for(settings: TransferSettings, precision: str | None = None) -> Engi
         from .terms import build_terms
 
         terms = build_terms(settings)
-        weights = resolve_weights(settings.backbone, settings.weights)
+        network_weights = resolve_network_weights(settings.backbone, settings.weights)
         read = {term.name: list(dict.fromkeys(term.layers() + term.content_layers())) for term in terms}
         outputs = list(dict.fromkeys(layer for layers in read.values() for layer in layers))
-        check_layers(weights.backbone, read)
-        network = FeatureNetwork(weights.backbone, weights.layers, outputs, chosen.precision, settings.pooling)
-        _ENGINES[key] = Engine(weights, chosen.precision, chosen.reason, Objective(network, terms),
+        check_layers(network_weights.backbone, read)
+        network = FeatureNetwork(network_weights.backbone, network_weights.layers, outputs, chosen.precision,
+                                 settings.pooling)
+        _ENGINES[key] = Engine(network_weights, chosen.precision, chosen.reason, Objective(network, terms),
                                time.perf_counter() - started)
     return _ENGINES[key]
-
-
-def clear_engines() -> None:
-    """Forget every engine of this process (benchmarks use it to time a cold build)."""
-    _ENGINES.clear()
 
 
 def check_layers(backbone: str, layers_by_term: dict[str, list[str]]) -> None:

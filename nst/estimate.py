@@ -15,6 +15,7 @@ from pathlib import Path
 from .backbones import halo_for, layers_up_to
 from .device import onednn_enabled
 from .errors import SettingsError
+from .terms import read_layers
 
 # Calibrated with benchmarks/performance.py (part 4) on this project's CPU machine (VGG19 to
 # block5_conv3, float32, one evaluation): peak RSS 1455 MiB at 512² and 2943 MiB at 1024², i.e.
@@ -109,15 +110,16 @@ def run_seconds(settings, backbone: str, height: int, width: int, threads: int =
                 limit: int | None = None) -> float:
     """Seconds of a whole run: every stage's expected evaluations at its own size; a stage that
     must be tiled within `limit` pays its halos and its second forward pass."""
+    layers = read_layers(settings)
     total = 0.0
     for stage in settings.stages():
         scale = stage.size / max(height, width)
         h, w = max(1, round(height * scale)), max(1, round(width * scale))
         evaluations = stage.iterations * settings.expected_evaluations_per_iteration(stage)
-        seconds = evaluations * evaluation_seconds(backbone, settings.layers(), h, w, threads)
+        seconds = evaluations * evaluation_seconds(backbone, layers, h, w, threads)
         plan = plan_stage(settings, backbone, h, w, limit)
         if plan.tile:
-            halo = halo_for(backbone, settings.layers())
+            halo = halo_for(backbone, layers)
             seconds *= tiled_cost(plan.tile, plan.forward_tile or plan.tile, halo)
         total += seconds
     return total
@@ -171,19 +173,15 @@ def memory_limit(max_memory_mib: int = 0) -> tuple[int | None, str]:
 
 
 # Image-sized float32 buffers of a tiled run besides the optimiser's: the image, its gradient, the
-# content image in its forms, the upscaled start, and rendering the result. 10 left measured peaks
-# above the plan while total variation ran on the whole image (eight image-sized temporaries, 1.5 GB
-# at 4096²) and TensorFlow kept the earlier stages' layer outputs: 3496 MiB against 3174 planned
-# (2048 px, Adam, 512 px tiles), 8450 against 7987 (4096 px); 18 covered both. With total variation
-# in bands (nst/tiling.py), the result rendered in place and each stage's layer outputs capped by
-# the last stage's (plan_run), 12 (docs/print_size.md).
+# content image in its forms, the upscaled start, and rendering the result (docs/print_size.md says
+# how the count went from 10 to 18 to 12 as the measured peaks asked).
 IMAGE_BUFFERS = 12
 ADAM_IMAGE_COPIES = 5  # the variable, two moments, the last evaluated image, the gradient
 # scipy's L-BFGS-B takes bounds as one Python (lower, upper) pair per value and converts them
 # back and forth (scipy 1.17: old_bound_to_new, standardize_bounds), a transient ~300 bytes per
 # value that stays in the process's peak: measured with tracemalloc over whole runs at 384 and
-# 768 px (the peak grew by 51 float64 image vectors per value, 13 of them L-BFGS's own). A 2048 px
-# bounded run under a 4000 MB limit peaked at 7.5 GB before this was counted.
+# 768 px (the peak grew by 51 float64 image vectors per value, 13 of them L-BFGS's own;
+# docs/print_size.md).
 LBFGS_BOUNDS_BYTES_PER_VALUE = 300
 TILES = (1024, 768, 512, 384, 256, 192, 128, 64)  # sizes tried, largest first
 TILES_FORWARD = (4096, 3072, 2048, 1536, 1280, 1024, 768, 512, 384)  # pass 1's, larger
@@ -281,7 +279,7 @@ def plan_stage(settings, backbone: str, height: int, width: int, limit: int | No
     `precision`: the engine's, where known (bfloat16 keeps smaller activations); else float32's.
     `activation_cap`: the most the layer outputs may take (`plan_run`). Raises only when nothing fits."""
     per_activation = activation_bytes(precision)
-    layers = settings.layers()
+    layers = read_layers(settings)
     halo = halo_for(backbone, layers)
     optimizer, history = settings.optimizer, settings.lbfgs_history
 

@@ -16,6 +16,7 @@ from . import colour, images, masks
 from .backbones import deepest_layer, minimum_side
 from .errors import ImageError, SettingsError
 from .settings import INITS, TransferSettings
+from .terms import read_layers
 
 
 @dataclass
@@ -58,8 +59,8 @@ class Inputs:
                    style_masks, dict(guides or {}))
 
     def check_sizes(self, settings: TransferSettings, backbone: str) -> None:
-        """Refuse stage sizes for which the deepest layer would have no pixels."""
-        layers = settings.layers()
+        """Refuse stage sizes for which the deepest layer a term reads would have no pixels."""
+        layers = read_layers(settings)
         smallest = minimum_side(backbone, layers)
         for size in settings.sizes():
             w, h = images.fit_size(*self.content.size, size)
@@ -132,7 +133,7 @@ class StageImages:
             images.preprocess(self.content_net),
             [images.preprocess(s) for s in self.style_nets],
             settings.blend(len(self.style_nets)),
-            settings.weights_by_term(h * w, first_pixels),
+            settings.loss_weights(h * w, first_pixels),
             self.guides,
         )
 

@@ -98,7 +98,7 @@ def _machine() -> str:
 
 def measured_speedup() -> Measurement:
     """bfloat16 against float32 convolution throughput here, from the cache or measured now (~1 s)."""
-    from .weights import cache_dir
+    from .network_weights import cache_dir
 
     machine = _machine()
     path = cache_dir() / f"precision-{hashlib.sha256(machine.encode()).hexdigest()[:16]}.json"

@@ -139,7 +139,7 @@ class Transfer:
         if settings.backbone == "auto" and engine.backbone != "vgg16":
             notices.append(
                 f"VGG16 (the article's network) weights were not available; used {engine.backbone} "
-                f"from {engine.weights.source}"
+                f"from {engine.network_weights.source}"
             )
         return cls(inputs, settings, engine, None if output is None else str(output), notices, started, plans)
 
@@ -311,8 +311,8 @@ class Transfer:
             settings=self.settings.to_dict(),
             seed=seed,
             backbone=self.engine.backbone,
-            weights_source=self.engine.weights.source,
-            weights_file=self.engine.weights.detail,
+            weights_source=self.engine.network_weights.source,
+            weights_file=self.engine.network_weights.detail,
             precision=self.engine.precision,
             precision_reason=self.engine.precision_reason,
             device=describe_device(),

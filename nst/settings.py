@@ -221,19 +221,15 @@ class TransferSettings:
         """Longest side of the style image at a stage of longest side `size`."""
         return max(1, round(size * self.style_scale))
 
-    def layers(self) -> list[str]:
-        """Every layer the built-in terms read, content first, each once."""
-        return list(dict.fromkeys(self.content_layers + self.style_layers))
-
-    def weights_by_term(self, pixels: int | None = None, first_pixels: int | None = None) -> dict[str, float]:
+    def loss_weights(self, pixels: int | None = None, first_pixels: int | None = None) -> dict[str, float]:
         """The weight of every loss term, built-in first, in the order they are summed; with
         stage_balance, those of a stage of `pixels` in a run whose first stage had `first_pixels`."""
         factor = first_pixels / pixels if (self.stage_balance and pixels and first_pixels) else 1.0
         return {"content": self.content_weight * factor, "style": self.style_weight, "tv": self.tv_weight * factor,
                 **self.terms}
 
-    def with_weights(self, weights: dict[str, float]) -> "TransferSettings":
-        """These settings with every term's weight by name, as `weights_by_term` gives them: the
+    def with_loss_weights(self, weights: dict[str, float]) -> "TransferSettings":
+        """These settings with every term's weight by name, as `loss_weights` gives them: the
         built-in terms' into their own options, the others into `terms`."""
         return dataclasses.replace(
             self, **{BUILTIN_WEIGHTS[t]: float(w) for t, w in weights.items() if t in BUILTIN_WEIGHTS},
@@ -328,13 +324,10 @@ def spelled_out(values: dict) -> dict:
 PRESETS: dict[str, dict] = {
     "article": {},
     "fast": {
-        # Magenta's painting (nst/magenta.py): the article's saved-image score after 15 evaluations, 11.1x
-        # sooner than the article's settings (25 and 6.7x from the photo; bfloat16, hugo x wave); after the
-        # preset's 100 evaluations within 1-3 % of the photo start's, lower on two pairs of three
-        # (docs/performance.md)
+        # Magenta's painting (nst/magenta.py): the article's quality in fewer evaluations than from the
+        # photo (docs/performance.md, time to quality)
         "init": "magenta",
-        # the float32 L-BFGS: at 512 px (hugo x wave, bfloat16) the same loss after 100 evaluations
-        # (0.997 x scipy's) at 0.79 x the seconds per evaluation (benchmarks/lbfgs32.py, docs/performance.md)
+        # the float32 L-BFGS: the same loss as scipy's for less time per evaluation (benchmarks/lbfgs32.py)
         "optimizer": "lbfgs32",
         "lbfgs_restarts": False,
         "lbfgs_bounds": True,
@@ -352,10 +345,8 @@ PRESETS: dict[str, dict] = {
         "lbfgs_restarts": False,
         "lbfgs_bounds": True,
         "lbfgs_step": 1.0,
-        # Adam only runs where L-BFGS's state does not fit, refining an upscaled result: its first
-        # steps move every pixel by about the step size, and 10 grey levels left grain. Refining
-        # the 512 px stage at 1024 px with 20 Adam steps (hugo x wave, docs/print_size.md):
-        # objective 1.311e10 at 3, 1.381e10 at 10, 1.412e10 at 1 (L-BFGS: 1.197e10).
+        # Adam only runs where L-BFGS's state does not fit, refining an upscaled result: its first steps
+        # move every pixel by about the step size, so a small one (docs/print_size.md has the comparison)
         "learning_rate": 3.0,
         "precision": "auto",
     },

@@ -171,11 +171,20 @@ def unknown_term(name: str) -> str:
     return f"no loss term named {name!r}; known: {', '.join(_REGISTRY)} (a plugin module registers more)"
 
 
+def read_layers(settings) -> list[str]:
+    """Every layer a run of `settings` reads, in the network's order of first use: the layers of the
+    image each term reads and those it compares with the content's. The terms alone say it (plugins
+    included), so the network, the memory plan, a tile's halo, the smallest size and the time
+    estimate all follow the same answer."""
+    return list(dict.fromkeys(layer for term in build_terms(settings)
+                              for layer in term.layers() + term.content_layers()))
+
+
 def build_terms(settings) -> list[Term]:
     """The terms `settings` ask for, in summing order: content, style, tv, then the extra ones."""
     import_plugins(settings.plugins)
     terms = []
-    for name in settings.weights_by_term():
+    for name in settings.loss_weights():
         if name not in _REGISTRY:
             raise SettingsError("terms", unknown_term(name))
         terms.append(_REGISTRY[name](settings))

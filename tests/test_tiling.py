@@ -16,8 +16,10 @@ from nst.engine import engine_for
 from nst.errors import SettingsError
 from nst.inputs import Inputs
 from nst.settings import TransferSettings
+from nst.terms import read_layers
 from nst.tiling import tiles
 from nst.transfer import stylize
+from snakemake_runner import ROOT
 
 pytestmark = pytest.mark.kernels
 
@@ -111,12 +113,39 @@ def test_the_article_network_tiled_equals_untiled(small_images):
     assert relative(gt, g) < 1e-4
 
 
+def test_the_terms_alone_say_which_layers_are_planned_for_a_plugin_reading_only_block5_conv3(small_images,
+                                                                                             monkeypatch):
+    """Shallow content and style layers, and a plugin term reading block5_conv3 only: the memory plan, a
+    tile's halo, the smallest size and the time estimate reach block5_conv3, as the network does."""
+    import dataclasses
+
+    from nst.errors import ImageError
+
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "plugins"))
+    shallow = TransferSettings(size=1024, content_layers=["block1_conv2"], style_layers=["block1_conv2", "block2_conv1"])
+    deep = dataclasses.replace(shallow, plugins=["deep_term"], terms={"deep_mean": 1.0})
+    assert read_layers(shallow) == ["block1_conv2", "block2_conv1"]
+    assert read_layers(deep) == ["block1_conv2", "block2_conv1", "block5_conv3"]
+    for settings, deepest in ((shallow, "block2_conv1"), (deep, "block5_conv3")):
+        halo = halo_for("vgg19", [deepest])
+        plan = estimate.plan_stage(dataclasses.replace(settings, tile=256), "vgg19", 1024, 1024, None)
+        assert plan.tile == 256 and plan.bytes == estimate.tiled_bytes(
+            "vgg19", [deepest], 1024, 1024, 256, halo) + estimate.state_bytes("lbfgs", 10, 1024, 1024)
+    assert halo_for("vgg19", read_layers(deep)) == 128 > halo_for("vgg19", read_layers(shallow)) == 16
+    assert engine_for(deep, "float32").objective_for(256).halo == 128  # the tiles the network computes: the same
+    assert estimate.run_seconds(deep, "vgg19", 1024, 1024) > 5 * estimate.run_seconds(shallow, "vgg19", 1024, 1024)
+    small = Inputs.load(small_images["wide"], [small_images["style"]], dataclasses.replace(deep, size=20))
+    small.check_sizes(dataclasses.replace(shallow, size=20), "vgg19")  # 20x13 serves block2_conv1
+    with pytest.raises(ImageError, match="becomes 20x13, but vgg19 up to block5_conv3 needs at least 16x16"):
+        small.check_sizes(dataclasses.replace(deep, size=20), "vgg19")
+
+
 def test_the_memory_plan_tiles_then_takes_the_float32_lbfgs_then_shortens_it_then_takes_adam(monkeypatch):
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")  # Eigen's kernels take more scratch memory: smaller tiles
     eigen = estimate.plan_stage(TransferSettings(size=2048), "vgg19", 2048, 2048, 8 * 2**30)
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")  # the figures below are oneDNN's
     settings = TransferSettings(size=2048)
-    layers = settings.layers()
+    layers = read_layers(settings)
     untiled = estimate.plan_stage(settings, "vgg19", 2048, 2048, None)
     assert untiled.tile == 0 and untiled.optimizer == "lbfgs"
     assert estimate.estimate_bytes("vgg19", layers, 2048, 2048) > 8 * 2**30  # neither limit below fits it untiled
@@ -172,7 +201,7 @@ def test_no_stage_keeps_more_layer_outputs_than_the_last_stage_leaves_room_for(p
 def test_a_run_that_does_not_fit_runs_tiled_under_the_limit(tmp_path, small_images):
     """80 % of the memory an untiled 768 px run needs: it runs, tiled (pass 1 untiled), and its peak stays under the limit."""
     settings = TransferSettings(size=768, iterations=1, evals_per_iteration=2, precision="float32")
-    layers = settings.layers()
+    layers = read_layers(settings)
     need = estimate.estimate_bytes("vgg19", layers, 512, 768, settings.lbfgs_history)
     limit_mib = int(need / 2**20 * 0.8)
     record = tmp_path / "r.json"

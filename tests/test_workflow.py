@@ -345,6 +345,7 @@ def test_transfer_jobs_ask_for_the_engines_estimate_of_their_own_image(tmp_path)
     """mem_mb and runtime come from nst.estimate for the job's real backbone and aspect ratio."""
     from nst import estimate
     from nst.settings import TransferSettings
+    from nst.terms import read_layers
 
     wide = tmp_path / "wide.png"
     Image.open(DATA / "content/coffee.png").convert("RGB").save(wide)  # 600 x 400
@@ -358,7 +359,7 @@ def test_transfer_jobs_ask_for_the_engines_estimate_of_their_own_image(tmp_path)
     settings = TransferSettings(size=96, iterations=2, evals_per_iteration=3)
     assert Image.open(tmp_path / "results/inputs/contents/cup.png").size == (96, 64)
     assert mem_mb == int(1.25 * estimate.request_bytes(settings, "vgg19", 64, 96) / 2**20)
-    assert mem_mb == int(1.25 * estimate.estimate_bytes("vgg19", settings.layers(), 64, 96) / 2**20)  # small: untiled
+    assert mem_mb == int(1.25 * estimate.estimate_bytes("vgg19", read_layers(settings), 64, 96) / 2**20)  # small: untiled
     assert runtime == int(10 + 3 * 2 * estimate.run_seconds(settings, "vgg19", 64, 96, threads=1) / 60)
 
 
@@ -367,6 +368,7 @@ def test_print_size_jobs_ask_for_the_tiled_plan(tmp_path):
     (not the 52 GiB an untiled run would need) and for the time of its tiled stages."""
     from nst import estimate
     from nst.settings import TransferSettings
+    from nst.terms import read_layers
 
     config = write_config(tmp_path, contents={"cup": str(DATA / "content/coffee.png")},
                           styles={"mosaic": str(DATA / "styles/mosaic.png")}, weights=[[0.025, 5, 1]], size=4096,
@@ -381,7 +383,7 @@ def test_print_size_jobs_ask_for_the_tiled_plan(tmp_path):
     assert max(height, width) == 4096 and settings.sizes() == [512, 1024, 2048, 4096]
     request = estimate.request_bytes(settings, "vgg19", height, width)
     assert mem_mb == int(1.25 * request) // 2**20
-    assert request <= estimate.REQUEST_CAP < estimate.estimate_bytes("vgg19", settings.layers(), height, width)
+    assert request <= estimate.REQUEST_CAP < estimate.estimate_bytes("vgg19", read_layers(settings), height, width)
     limit = int(1.25 * request)
     assert estimate.plan_stage(settings, "vgg19", height, width, limit).tile > 0  # the last stage runs tiled
     assert runtime == int(10 + 3 * estimate.run_seconds(settings, "vgg19", height, width, 2, limit) / 60)

@@ -36,7 +36,6 @@ from .settings import VideoSettings
 log = logging.getLogger("nst")
 
 FRAME = "frame_{:05d}.png"
-HISTORY_COLUMNS = ["frame", "total_loss", "evaluations", "seconds"]
 
 
 @dataclass

@@ -54,7 +54,7 @@ def _term(name, where: str, known: list[str] | None = None) -> str:
     return term
 
 
-def entry_weights(entry, defaults: dict[str, float], where: str, known: list[str] | None = None) -> dict[str, float]:
+def entry_loss_weights(entry, defaults: dict[str, float], where: str, known: list[str] | None = None) -> dict[str, float]:
     """One `weights:` entry (a `[cw, sw, tvw]` list or a mapping by term name) over the defaults;
     `known`: the terms' names a mapping may use (any identifier where None)."""
     if isinstance(entry, (list, tuple)):
@@ -82,7 +82,7 @@ def check_entries(entries) -> None:
         raise ConfigProblem(f"config weights: expected a list of [cw, sw, tvw] triples or mappings by term name, "
                             f"got {entries!r}")
     for i, entry in enumerate(entries):
-        entry_weights(entry, {}, f"config weights, entry {i + 1}")
+        entry_loss_weights(entry, {}, f"config weights, entry {i + 1}")
 
 
 def read_run_sheet(path: str | Path, contents, styles, defaults: dict[str, float],
@@ -158,7 +158,7 @@ def build_runs(contents, styles, weight_entries, defaults: dict[str, float], run
         combos = read_run_sheet(run_sheet, contents, styles, defaults, {a: v[0] for a, v in values.items()},
                                 mask_sets, known)
     else:
-        every = [entry_weights(e, defaults, f"config weights, entry {i + 1}", known)
+        every = [entry_loss_weights(e, defaults, f"config weights, entry {i + 1}", known)
                  for i, e in enumerate(weight_entries)]
         options = [dict(zip(values, chosen)) for chosen in itertools.product(*values.values())]
         combos = [(c, s, w, o) for c in contents for s in styles for w in every for o in options
@@ -193,7 +193,7 @@ def weight_columns(columns) -> list[str]:
     return [c for c in columns if isinstance(c, str) and c.endswith(SUFFIX) and c[: -len(SUFFIX)].isidentifier()]
 
 
-def run_weights(row) -> dict[str, float]:
+def run_loss_weights(row) -> dict[str, float]:
     """One run's weights by term name, from its row (a dict or a pandas row) of a run table or summary."""
     return {column[: -len(SUFFIX)]: float(row[column]) for column in weight_columns(row.keys())
             if str(row[column]).strip() not in ("", "nan")}
@@ -211,11 +211,11 @@ def run_options(row) -> dict:
 
 def run_label(row) -> str:
     """How galleries, grids, plots and the report name a run's variant: its weights and axes."""
-    return naming.variant_label(run_weights(row), run_axes(row))
+    return naming.variant_label(run_loss_weights(row), run_axes(row))
 
 
 def run_settings(base: dict, weights: dict[str, float], options: dict, **extra):
     """One run's TransferSettings: the sweep's (`base`, a settings dict), its axes' values and its weights."""
     from ..settings import TransferSettings
 
-    return TransferSettings(**{**base, **options, **extra}).with_weights(weights)
+    return TransferSettings(**{**base, **options, **extra}).with_loss_weights(weights)

@@ -28,7 +28,7 @@ from ..errors import NSTError, SettingsError
 from ..settings import TransferSettings
 from ..terms import known_terms, unknown_term
 from ..video.settings import LATER_SHARE, TEMPORAL_WEIGHT, VideoSettings
-from ..weights import which_backbone
+from ..network_weights import which_backbone
 from . import mask_sets, naming, runs
 from .config_checks import ConfigProblem, check_config, check_files
 
@@ -163,7 +163,7 @@ class Sweep:
         """The images' runs, or (`videos`) the clips': every run's weights by term name (a clip's with
         the temporal term, TEMPORAL_WEIGHT unless a weights entry or nst.terms gives it; an image's
         without it) and its axes, each variant checked by the engine's own rules."""
-        defaults = self.settings.weights_by_term()
+        defaults = self.settings.loss_weights()
         sources = self.config.get("videos" if videos else "contents") or {}
         if not sources:
             return runs.build_runs([], [], [], defaults)
@@ -188,7 +188,7 @@ class Sweep:
 
     def run_settings(self, row) -> TransferSettings:
         """The settings of one run of a table: the nst block, its axes' values, its weights."""
-        return runs.run_settings(self.settings.to_dict(), runs.run_weights(row), runs.run_options(row))
+        return runs.run_settings(self.settings.to_dict(), runs.run_loss_weights(row), runs.run_options(row))
 
     def effective_nst(self) -> dict:
         """The nst block's values as the runs use them (the preset's where the config leaves a key out)."""
@@ -301,7 +301,7 @@ class Sweep:
         row = self.runs.loc[run]
         regions = self.regions(row)
         return {
-            "weights": runs.run_weights(row),
+            "loss_weights": runs.run_loss_weights(row),
             "options": runs.run_options(row),
             "masks": regions.masks,
             "further_styles": [self.input_image("styles", s) for s in regions.further_styles],
@@ -323,22 +323,25 @@ class Sweep:
             "further_styles": [self.input_image("styles", s) for s in further],
         }
 
-    def transfer_request_bytes(self, content: str | Path, attempt: int = 1) -> int:
-        """Memory for one transfer job: the engine's plan of its largest stage for this job's content (its
-        backbone, its aspect ratio), untiled where that stays under estimate.REQUEST_CAP and tiled within
-        it beyond, plus margin, more on each retry. The job plans within what it gets (SLURM_MEM_PER_NODE),
-        so it stays inside its allocation."""
-        need = estimate.request_bytes(self.settings, self.backbone, *image_shape(content))
+    def transfer_request_bytes(self, wildcards: dict, content: str | Path, attempt: int = 1) -> int:
+        """Memory for one transfer job: the engine's plan of the largest stage of its most demanding run (its
+        terms, the layers they read) for this job's content (its backbone, its aspect ratio), untiled where
+        that stays under estimate.REQUEST_CAP and tiled within it beyond, plus margin, more on each retry.
+        The job plans within what it gets (SLURM_MEM_PER_NODE), so it stays inside its allocation."""
+        shape = image_shape(content)
+        need = max(estimate.request_bytes(self.run_settings(row), self.backbone, *shape)
+                   for _, row in self.job_rows(wildcards).iterrows())
         return int(attempt * 1.25 * need)
 
-    def transfer_mem_mb(self, content: str | Path, attempt: int = 1) -> int:
-        return self.transfer_request_bytes(content, attempt) // 2**20
+    def transfer_mem_mb(self, wildcards: dict, content: str | Path, attempt: int = 1) -> int:
+        return self.transfer_request_bytes(wildcards, content, attempt) // 2**20
 
-    def transfer_runtime(self, content: str | Path, runs_in_job: int, threads: int, attempt: int = 1) -> int:
+    def transfer_runtime(self, wildcards: dict, content: str | Path, threads: int, attempt: int = 1) -> int:
         """Minutes: the engine's estimate for every run of the job, tiled stages at their cost within the
         job's memory, x3 headroom, more on each retry."""
-        seconds = runs_in_job * estimate.run_seconds(self.settings, self.backbone, *image_shape(content), threads,
-                                                     limit=self.transfer_request_bytes(content, attempt))
+        shape, limit = image_shape(content), self.transfer_request_bytes(wildcards, content, attempt)
+        seconds = sum(estimate.run_seconds(self.run_settings(row), self.backbone, *shape, threads, limit=limit)
+                      for _, row in self.job_rows(wildcards).iterrows())
         return int(10 + 3 * attempt * seconds / 60)
 
     # --- the report: every run's items grouped by content (category) and style (subcategory) ---
@@ -431,7 +434,7 @@ class Sweep:
 
     def video_job(self, run: str) -> dict:
         row = self.video_runs.loc[run]
-        return {"weights": runs.run_weights(row), "options": runs.run_options(row),
+        return {"loss_weights": runs.run_loss_weights(row), "options": runs.run_options(row),
                 "checkpoint": naming.VIDEO_CHECKPOINT.format(run=run)}
 
     def video_info(self, run: str) -> str:
@@ -452,16 +455,16 @@ class Sweep:
         found = json.loads(Path(info).read_text())
         return found["height"], found["width"], found["frames"]
 
-    def video_runtime(self, info: str | Path, threads: int, attempt: int = 1) -> int:
+    def video_runtime(self, run: str, info: str | Path, threads: int, attempt: int = 1) -> int:
         """Minutes: the engine's estimate for a transfer of the first frame, and LATER_SHARE of it for each
         later frame (their budget), x3 headroom, more on each retry."""
         height, width, frames = self.video_size(info)
-        one = estimate.run_seconds(self.settings, self.backbone, height, width, threads)
+        one = estimate.run_seconds(self.run_settings(self.video_runs.loc[run]), self.backbone, height, width, threads)
         return int(10 + 3 * attempt * one * (1 + (frames - 1) * LATER_SHARE) / 60)
 
-    def video_mem_mb(self, info: str | Path, attempt: int = 1) -> int:
+    def video_mem_mb(self, run: str, info: str | Path, attempt: int = 1) -> int:
         height, width, _ = self.video_size(info)
-        need = estimate.request_bytes(self.settings, self.backbone, height, width)
+        need = estimate.request_bytes(self.run_settings(self.video_runs.loc[run]), self.backbone, height, width)
         return int(attempt * 1.25 * need) // 2**20
 
     def video_outputs(self) -> list[str]:

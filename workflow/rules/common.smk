@@ -97,13 +97,11 @@ def job_runs(wildcards):
 
 
 def transfer_mem_mb(wildcards, input, attempt):
-    return SWEEP.transfer_mem_mb(input.content, attempt)
+    return SWEEP.transfer_mem_mb(given(wildcards), input.content, attempt)
 
 
 def transfer_runtime(wildcards, input, threads, attempt):
-    return SWEEP.transfer_runtime(
-        input.content, len(job_runs(wildcards)), threads, attempt
-    )
+    return SWEEP.transfer_runtime(given(wildcards), input.content, threads, attempt)
 
 
 def report_entries(lookup):
@@ -216,11 +214,11 @@ def video_report_item(shows):
 
 
 def video_runtime(wildcards, input, threads, attempt):
-    return SWEEP.video_runtime(input.info, threads, attempt)
+    return SWEEP.video_runtime(wildcards.run, input.info, threads, attempt)
 
 
 def video_mem_mb(wildcards, input, attempt):
-    return SWEEP.video_mem_mb(input.info, attempt)
+    return SWEEP.video_mem_mb(wildcards.run, input.info, attempt)
 
 
 def all_video_histories(wildcards):

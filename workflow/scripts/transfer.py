@@ -18,7 +18,7 @@ def main(snakemake):
     for job in snakemake.params.runs:
         settings = run_settings(
             snakemake.params.settings,
-            job["weights"],
+            job["loss_weights"],
             job["options"],
             threads=snakemake.threads,
             style_masks=job["masks"],

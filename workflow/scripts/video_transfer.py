@@ -8,7 +8,7 @@ from nst.workflow.videos import run_video
 
 def main(snakemake):
     job = snakemake.params.job
-    settings = run_settings(snakemake.params.settings, job["weights"], job["options"], threads=snakemake.threads)
+    settings = run_settings(snakemake.params.settings, job["loss_weights"], job["options"], threads=snakemake.threads)
     run_video(snakemake.input.frames, snakemake.input.info, snakemake.input.motion, [snakemake.input.style], settings,
               VideoSettings.from_mapping(snakemake.params.video), job["checkpoint"], snakemake.output.frames,
               snakemake.output.history, snakemake.output.record)

