@@ -250,7 +250,7 @@ def sweep_config(workdir: Path, size: int, batched: bool, iterations: int, evals
         "styles": {"strokes": str(DATA / "styles/strokes.png"), "mosaic": str(DATA / "styles/mosaic.png")},
         "weights": [[0.025, 5, 1], [0.025, 0.5, 1]],
         "size": size,
-        "batch_triples": batched,
+        "pair_jobs": batched,
         "nst": {"init": "content", "iterations": iterations, "evals_per_iteration": evals, "precision": "auto"},
     }))
     return path

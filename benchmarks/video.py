@@ -39,8 +39,9 @@ sys.path.insert(0, str(ROOT))
 from nst.run import Observer  # noqa: E402
 from nst.settings import TransferSettings  # noqa: E402
 from nst.video import flow as flows  # noqa: E402
-from nst.video.chain import ChainSettings, FrameChain  # noqa: E402
+from nst.video.chain import FrameChain  # noqa: E402
 from nst.video.clips import Clip  # noqa: E402
+from nst.video.settings import VideoSettings  # noqa: E402
 from nst.video.synthetic import synthetic_clip  # noqa: E402
 
 STYLE = str(ROOT / "data/styles/strokes.png")
@@ -66,7 +67,7 @@ def chain(frames, work, independent=False, later_evaluations=0, **options):
 
     started = time.perf_counter()
     result = FrameChain(Clip(frames, Fraction(24), None), [STYLE], settings, work,
-                        ChainSettings(independent=independent, later_evaluations=later_evaluations)
+                        VideoSettings(independent=independent, frame_evals=later_evaluations)
                         ).run(observers_for=observers)
     return result, record, time.perf_counter() - started
 

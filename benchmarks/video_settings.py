@@ -33,23 +33,24 @@ from video import STYLE, Losses, consistency, warm_start  # noqa: E402
 from nst.evaluate import image_losses  # noqa: E402
 from nst.settings import TransferSettings  # noqa: E402
 from nst.video import flow as flows  # noqa: E402
-from nst.video.chain import ChainSettings, FrameChain  # noqa: E402
+from nst.video.chain import FrameChain  # noqa: E402
 from nst.video.clips import Clip  # noqa: E402
+from nst.video.settings import VideoSettings  # noqa: E402
 from nst.video.synthetic import synthetic_clip  # noqa: E402
 
 VARIANTS = [(200, "warped"), (50, "warped"), (200, "content"), (1000, "warped")]
 
 
 def run(frames, work, size, temporal=50.0, fill="warped", independent=False):
-    settings = TransferSettings.from_preset("fast", size=size, seed=0)
+    settings = TransferSettings.from_preset("fast", size=size, seed=0, terms={"temporal": temporal})
     seen = {}
 
     def observers(k):
         seen[k] = Losses()
         return [seen[k]]
 
-    chain = ChainSettings(temporal_weight=temporal, independent=independent, fill=fill)
-    result = FrameChain(Clip(frames, Fraction(24), None), [STYLE], settings, work, chain).run(observers_for=observers)
+    video = VideoSettings(independent=independent, fill=fill)
+    result = FrameChain(Clip(frames, Fraction(24), None), [STYLE], settings, work, video).run(observers_for=observers)
     return result, seen
 
 

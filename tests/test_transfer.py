@@ -205,8 +205,10 @@ def test_bfloat16_result_is_as_good_as_float32(record_property):
 
     The accuracy claim is made at 256 px (benchmarks/precision_accuracy.py, hugo x wave, 256 px,
     seeds 0/1/2, an AMD EPYC Zen 4 with avx512_bf16: bfloat16 ended +0.25 / +0.07 / -0.57 % from
-    float32, while float32's own results spread over 0.7 % from seed to seed); bfloat16 must stay
-    within 2.5 %. The test runs at 128 px, with the article's whole budget: at 256 px it took 168
+    float32, while float32's own results spread over 0.7 % from seed to seed); bfloat16 must end no
+    more than 2.5 % above float32. Below is no loss of quality, and it happens: the two runs are
+    two paths through a non-convex objective (on an Intel Xeon with AMX, seed 0 at 128 px ended
+    4.15 % below float32). The test runs at 128 px, with the article's whole budget: at 256 px it took 168
     CPU-seconds, the suite's most (pytest prints each test's CPU seconds), and fewer evaluations
     leave the two precisions' runs apart by more than their rounding (both still moving).
     Without bfloat16 units (or with oneDNN off) TensorFlow widens bfloat16 to float32, and the check
@@ -230,7 +232,8 @@ def test_bfloat16_result_is_as_good_as_float32(record_property):
         final[precision] = exact.value(x, exact_targets).total
     difference = (final["bfloat16"] - final["float32"]) / final["float32"]
     record_property("bfloat16 vs float32, final objective", f"{difference:+.2%}")
-    assert abs(difference) < 0.025, final
+    assert engine_for(settings, "bfloat16").precision == "bfloat16" and np.isfinite(final["bfloat16"])
+    assert difference < 0.025, final
 
 
 def test_float32_lbfgs_does_as_well_as_scipys_on_the_real_objective(record_property):
