@@ -49,7 +49,7 @@ def rng():
 # longest files, longest first (by their slowest tests in the CI runs' duration lists), so that no
 # long file starts last and runs on alone at the end (test_workflow.py, the longest after Slurm's,
 # came last alphabetically); the other, shorter files fill in after them.
-FIRST = ["test_slurm.py", "test_workflow.py", "test_transfer.py", "test_cli.py", "test_resume.py", "test_video.py",
+FIRST = ["test_slurm.py", "test_workflow.py", "test_sweep.py", "test_transfer.py", "test_cli.py", "test_resume.py", "test_video.py",
          "test_masks.py", "test_terms.py", "test_tiling.py"]
 
 
