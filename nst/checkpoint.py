@@ -97,6 +97,7 @@ def fingerprint(inputs, settings, engine, plans=()) -> dict:
         "guides": {name: hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
                    for name, array in inputs.guides.items()},
         "settings": settings.to_dict(),
+        "backend": engine.backend.name,
         "backbone": engine.backbone,
         "weights": engine.network_weights.source,
         "precision": engine.precision,
@@ -118,14 +119,15 @@ def differences(saved: dict, current: dict) -> list[str]:
 
 def _with_new_options(saved: dict) -> dict:
     """A fingerprint written before an option existed ran as that option's default does: its
-    settings gain the defaults of the options added since, and an option that became another's
-    value (preserve_color, now color_transfer luminance) is read as that, so an upgrade does not
-    restart a run."""
+    settings gain the defaults of the options added since, an option that became another's
+    value (preserve_color, now color_transfer luminance) is read as that, and one written before
+    there were two backends was TensorFlow's, so an upgrade does not restart a run."""
     if "settings" not in saved:
         return saved
     from .settings import TransferSettings, spelled_out
 
-    return {**saved, "settings": {**TransferSettings().to_dict(), **spelled_out(saved["settings"])}}
+    return {"backend": "tensorflow", **saved,  # written before the PyTorch backend: TensorFlow's
+            "settings": {**TransferSettings().to_dict(), **spelled_out(saved["settings"])}}
 
 
 def load(folder: str | Path, current: dict) -> Saved | None:

@@ -74,51 +74,80 @@ def shrink_matrix(pixels: int, out: int) -> sparse.csr_matrix:
 
 
 class Shrink:
-    """(1, H, W, C) images to (1, h, w, C), and gradients back."""
+    """(1, H, W, C) images to (1, h, w, C), and gradients back: on the host with scipy's sparse
+    matrices, or on the PyTorch backend's device with its sparse (CSR) ones."""
 
-    def __init__(self, shape: tuple[int, int], out: tuple[int, int]):
+    def __init__(self, shape: tuple[int, int], out: tuple[int, int], vectors=None):
         self.shape, self.out = tuple(shape), tuple(out)
-        self.rows, self.cols = shrink_matrix(shape[0], out[0]), shrink_matrix(shape[1], out[1])
-        self.rows_t, self.cols_t = self.rows.T.tocsr(), self.cols.T.tocsr()
+        rows, cols = shrink_matrix(shape[0], out[0]), shrink_matrix(shape[1], out[1])
+        rows_t = rows.T.tocsr()
+        bands = [rows_t[first:first + BAND_ROWS] for first in range(0, shape[0], BAND_ROWS)]
+        self.on_device = vectors is not None and vectors.name == "torch"
+        convert = (lambda m: _torch_csr(m, vectors.device)) if self.on_device else (lambda m: m)
+        self.rows, self.cols, self.cols_t = convert(rows), convert(cols), convert(cols.T.tocsr())
+        self.bands = [convert(b) for b in bands]
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
+    def __call__(self, image):
         (h, w), (height, width), channels = self.out, self.shape, image.shape[-1]
         across = self.rows @ image[0].reshape(height, width * channels)  # (h, W * C)
-        across = across.reshape(h, width, channels).transpose(1, 0, 2).reshape(width, h * channels)
-        down = (self.cols @ across).reshape(w, h, channels).transpose(1, 0, 2)
-        return np.ascontiguousarray(down, np.float32)[np.newaxis]
+        across = across.reshape(h, width, channels).transpose(1, 0) if self.on_device else \
+            across.reshape(h, width, channels).transpose(1, 0, 2)
+        down = (self.cols @ across.reshape(width, h * channels)).reshape(w, h, channels)
+        if self.on_device:
+            return down.transpose(1, 0).contiguous()[None]
+        return np.ascontiguousarray(down.transpose(1, 0, 2), np.float32)[np.newaxis]
 
-    def add_gradient(self, grad: np.ndarray, small_grad: np.ndarray) -> None:
+    def add_gradient(self, grad, small_grad) -> None:
         """Add into `grad` ((1, H, W, C)) what `small_grad` ((1, h, w, C)) is with respect to the image."""
         (h, w), (height, width), channels = self.out, self.shape, grad.shape[-1]
-        wide = self.cols_t @ small_grad[0].transpose(1, 0, 2).reshape(w, h * channels)  # (W, h * C)
-        wide = np.ascontiguousarray(wide.reshape(width, h, channels).transpose(1, 0, 2)).reshape(h, width * channels)
-        for first in range(0, height, BAND_ROWS):
+        if self.on_device:
+            wide = self.cols_t @ small_grad[0].transpose(1, 0).reshape(w, h * channels)  # (W, h * C)
+            wide = wide.reshape(width, h, channels).transpose(1, 0).reshape(h, width * channels)
+        else:
+            wide = self.cols_t @ small_grad[0].transpose(1, 0, 2).reshape(w, h * channels)
+            wide = np.ascontiguousarray(wide.reshape(width, h, channels).transpose(1, 0, 2)).reshape(h, width * channels)
+        for k, band in enumerate(self.bands):
+            first = k * BAND_ROWS
             last = min(first + BAND_ROWS, height)
-            grad[0, first:last] += (self.rows_t[first:last] @ wide).reshape(last - first, width, channels)
+            grad[0, first:last] += (band @ wide).reshape(last - first, width, channels)
+
+
+def _torch_csr(matrix: sparse.csr_matrix, device):
+    """A scipy CSR matrix as PyTorch's, float32, on `device`."""
+    import torch
+
+    matrix = matrix.tocsr().astype(np.float32)
+    return torch.sparse_csr_tensor(torch.as_tensor(matrix.indptr, dtype=torch.int64),
+                                   torch.as_tensor(matrix.indices, dtype=torch.int64),
+                                   torch.as_tensor(matrix.data), size=matrix.shape, device=device,
+                                   check_invariants=False)  # built from a valid scipy matrix
 
 
 class CoarseStyle:
     """A stage's objective (whole or tiled) plus the style loss of its image shrunk to the first
     stage's size, which the first stage's objective evaluates against the first stage's styles."""
 
+    @property
+    def backend(self):
+        return self.objective.backend
+
     def __init__(self, objective, first_objective, first_images: StageImages, stage_shape: tuple[int, int],
                  settings):
         self.objective, self.first_objective = objective, first_objective
-        self.shrink = Shrink(stage_shape, first_images.shape)
+        self.shrink = Shrink(stage_shape, first_images.shape, objective.backend.vectors)
         only_style = {name: 0.0 for name in settings.loss_weights()}
         only_style[STYLE] = settings.style_weight * settings.coarse_style
         self.targets = first_objective.targets(
             preprocess(first_images.content_net), [preprocess(s) for s in first_images.style_nets],
             settings.blend(len(first_images.style_nets)), only_style, first_images.guides)
 
-    def value_and_grad(self, image: np.ndarray, targets) -> tuple[Losses, np.ndarray]:
+    def value_and_grad(self, image, targets) -> tuple[Losses, object]:
         losses, grad = self.objective.value_and_grad(image, targets)
         coarse, coarse_grad = self.first_objective.value_and_grad(self.shrink(image), self.targets)
         self.shrink.add_gradient(grad, coarse_grad)
         return self._added(losses, coarse), grad
 
-    def value(self, image: np.ndarray, targets) -> Losses:
+    def value(self, image, targets) -> Losses:
         return self._added(self.objective.value(image, targets),
                            self.first_objective.value(self.shrink(image), self.targets))
 

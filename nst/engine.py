@@ -12,22 +12,22 @@ import time
 from dataclasses import dataclass, field
 
 from .backbones import architecture, conv_layer_names
-from .device import configure_threads
+from .backends import backend_for, resolve
 from .errors import SettingsError
-from .precision import choose
-from .settings import TransferSettings
 from .network_weights import NetworkWeights, resolve_network_weights
+from .settings import TransferSettings
 
 
 @dataclass
 class Engine:
-    """Network weights, network and objective for one backbone/precision/terms choice."""
+    """Network weights, network and objective for one backend/backbone/precision/terms choice."""
 
     network_weights: NetworkWeights
     precision: str
     precision_reason: str
     objective: object  # nst.objective.Objective
     build_seconds: float
+    backend: object = None  # nst.backends: TensorFlow's or PyTorch's
     _tiled: dict = field(default_factory=dict)
 
     @property
@@ -52,6 +52,8 @@ _ENGINES: dict[tuple, Engine] = {}
 
 def _key(settings: TransferSettings, precision: str) -> tuple:
     return (
+        resolve(settings.backend),
+        settings.device,
         settings.backbone,
         settings.weights,
         precision,
@@ -66,24 +68,24 @@ def _key(settings: TransferSettings, precision: str) -> tuple:
 
 def engine_for(settings: TransferSettings, precision: str | None = None) -> Engine:
     """Build (or reuse) the engine that `settings` need; `precision` overrides the setting."""
-    chosen = choose(precision or settings.precision)
+    backend = backend_for(settings.backend, settings.device)
+    chosen = backend.choose_precision(precision or settings.precision)
     key = _key(settings, chosen.precision)
     if key not in _ENGINES:
         started = time.perf_counter()
-        configure_threads(settings.threads)
-        from .network import FeatureNetwork
+        backend.configure_threads(settings.threads)
         from .objective import Objective
         from .terms import build_terms
 
-        terms = build_terms(settings)
+        terms = build_terms(settings, backend.ops)
         network_weights = resolve_network_weights(settings.backbone, settings.weights)
         read = {term.name: list(dict.fromkeys(term.layers() + term.content_layers())) for term in terms}
         outputs = list(dict.fromkeys(layer for layers in read.values() for layer in layers))
         check_layers(network_weights.backbone, read)
-        network = FeatureNetwork(network_weights.backbone, network_weights.layers, outputs, chosen.precision,
-                                 settings.pooling)
-        _ENGINES[key] = Engine(network_weights, chosen.precision, chosen.reason, Objective(network, terms),
-                               time.perf_counter() - started)
+        network = backend.network(network_weights.backbone, network_weights.layers, outputs, chosen.precision,
+                                  settings.pooling)
+        _ENGINES[key] = Engine(network_weights, chosen.precision, chosen.reason, Objective(backend, network, terms),
+                               time.perf_counter() - started, backend)
     return _ENGINES[key]
 
 

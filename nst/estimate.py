@@ -42,7 +42,9 @@ BFLOAT16_BYTES_PER_ACTIVATION = 5.0
 
 
 def activation_bytes(precision: str | None = None) -> float:
-    """Bytes a whole evaluation keeps per activation element, for the precision and kernels used here."""
+    """Bytes a whole evaluation keeps per activation element, for the precision and kernels used here
+    (TensorFlow's measurements; PyTorch's autograd keeps about as much, so the same figures plan it,
+    and the GPU measurement checks them: docs/gpu.md)."""
     if precision == "bfloat16" and onednn_enabled():  # without oneDNN TensorFlow widens bfloat16 to float32
         return BFLOAT16_BYTES_PER_ACTIVATION
     return activation_copies() * 4
@@ -154,16 +156,19 @@ def available_bytes() -> int | None:
     return None
 
 
-def memory_limit(max_memory_mib: int = 0) -> tuple[int | None, str]:
-    """Bytes a run may use, and where that figure comes from.
+def memory_limit(max_memory_mib: int = 0, device_free: int | None = None) -> tuple[int | None, str]:
+    """Bytes a run may use where its activations live, and where that figure comes from.
 
-    In order: the option (--max-memory), NST_MEMORY_LIMIT_MB, the Slurm job's allocation
-    (SLURM_MEM_PER_NODE, or SLURM_MEM_PER_CPU x SLURM_CPUS_ON_NODE), the memory available.
+    In order: the option (--max-memory), NST_MEMORY_LIMIT_MB, on a GPU its free memory
+    (`device_free`, the backend's), else the Slurm job's allocation (SLURM_MEM_PER_NODE, or
+    SLURM_MEM_PER_CPU x SLURM_CPUS_ON_NODE) and the memory available.
     """
     if max_memory_mib:
         return int(max_memory_mib * 2**20), "--max-memory"
     if os.environ.get("NST_MEMORY_LIMIT_MB"):
         return int(float(os.environ["NST_MEMORY_LIMIT_MB"]) * 2**20), "NST_MEMORY_LIMIT_MB"
+    if device_free is not None:
+        return device_free, "the GPU's free memory"
     if os.environ.get("SLURM_MEM_PER_NODE"):
         return int(os.environ["SLURM_MEM_PER_NODE"]) * 2**20, "the Slurm job's memory"
     if os.environ.get("SLURM_MEM_PER_CPU") and os.environ.get("SLURM_CPUS_ON_NODE"):

@@ -25,7 +25,7 @@ def image_losses(content, styles, paths, settings: TransferSettings) -> list[dic
     candidates = [(Path(p), images.load_rgb(p)) for p in paths]  # every file checked before the model is built
     engine = engine_for(settings, precision="float32")
     inputs.check_sizes(settings, engine.backbone)
-    plan = plan_stage(settings, engine.backbone, *inputs.shape_at(settings.size), memory_limit(settings.max_memory)[0],
+    plan = plan_stage(settings, engine.backbone, *inputs.shape_at(settings.size), memory_limit(settings.max_memory, engine.backend.free_memory())[0],
                       engine.precision)
     objective = engine.objective_for(plan.tile, plan.forward_tile)  # print sizes are scored tile by tile, exactly
     stage = inputs.stage(settings, settings.size)
@@ -51,16 +51,17 @@ def region_style_losses(content, styles, picture, settings: TransferSettings) ->
     """With style masks: each region's style loss of `picture` ((H, W, 3) RGB) in float32 against
     its own style and against the next region's (the styles taken in turn), both measured with the
     region's guided Gram (nst.terms.StyleTerm.region_losses), at the settings' size."""
-    from .quiet import tf
-
     settings = TransferSettings(**{**settings.to_dict(), "precision": "float32", "scales": [], "scale_evals": []})
     stage = Inputs.load(content, styles, settings).stage(settings, settings.size)
     objective = engine_for(settings, "float32").objective
+    ops = objective.backend.ops
     term = next(t for t in objective.terms if t.name == "style")
     targets = stage.targets(objective, settings)
     h, w = stage.shape
     rgb = images.to_array(images.resize(images.Image.fromarray(np.asarray(picture)[..., :3]), (w, h)))
-    totals = term.partials(None, objective._features(images.preprocess(rgb)), (), {}, targets.guides["style"])
+    maps = objective._features(objective.backend.tensor(images.preprocess(rgb)))
+    totals = term.partials(None, maps, (), {}, targets.guides["style"])
     own = targets.terms["style"][1]
-    other = tuple(tf.roll(t, shift=1, axis=0) for t in own)  # each region against another region's style
-    return term.region_losses(totals, own, h, w).numpy(), term.region_losses(totals, other, h, w).numpy()
+    other = tuple(ops.roll(t, shift=1, axis=0) for t in own)  # each region against another region's style
+    host = objective.backend.vectors.to_host
+    return host(term.region_losses(totals, own, h, w)), host(term.region_losses(totals, other, h, w))

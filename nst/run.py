@@ -22,11 +22,10 @@ from typing import Callable
 import numpy as np
 
 from . import images
-from .device import describe_device
 from .engine import Engine, engine_for
 from .errors import DivergedError
 from .estimate import memory_limit, peak_rss_mib, plan_run
-from .inputs import Inputs, StageImages, upscale
+from .inputs import Inputs, StageImages
 from .loss_values import Losses
 from .records import HistoryRow, RunRecord, command_line, versions
 from .settings import Stage, TransferSettings
@@ -127,7 +126,7 @@ class Transfer:
         inputs = Inputs.load(content, styles, settings, guides)
         engine = engine_for(settings)
         inputs.check_sizes(settings, engine.backbone)
-        limit, source = memory_limit(settings.max_memory)
+        limit, source = memory_limit(settings.max_memory, engine.backend.free_memory())
         plans = plan_run(settings, engine.backbone, [inputs.shape_at(size) for size in settings.sizes()], limit,
                          engine.precision)
         notices = list(inputs.notices) + inputs.upscaled_styles(settings)
@@ -150,9 +149,7 @@ class Transfer:
         seed = resume.meta["seed"] if resume is not None else (
             settings.seed if settings.seed is not None else secrets.randbits(32))
         if settings.seed is not None:
-            from .quiet import tf
-
-            tf.config.experimental.enable_op_determinism()
+            self.engine.backend.deterministic()
         rng = np.random.default_rng(seed)
         stages = settings.stages()
         progress = _Progress()
@@ -220,11 +217,14 @@ class Transfer:
         """Where a stage's optimisation starts: its saved state, the stage before's result upscaled
         (from this process or an earlier one), or the settings' initial image."""
         h, w = images.shape
+        backend = self.engine.backend
         if work.state is not None:
-            return np.asarray(work.state["x"], np.float32)
+            return backend.vectors.from_host(work.state["x"])
         if resume is not None and resume.history and x is None:
-            return upscale(np.asarray(resume.state["x"], np.float32), h, w)
-        return images.initial_image(self.settings, rng, self.inputs.init) if x is None else upscale(x, h, w)
+            return backend.resize(backend.vectors.from_host(resume.state["x"]), h, w)
+        if x is None:
+            return backend.vectors.from_host(images.initial_image(self.settings, rng, self.inputs.init))
+        return backend.resize(x, h, w)
 
     # --- one stage: evaluate, step, tell the observers -----------------------------------------
 
@@ -253,18 +253,21 @@ class Transfer:
             row = HistoryRow(index, stage.size, before.iterations + result.iteration, result.losses,
                              before.evaluations + result.evaluations, round(seconds(), 4))
             history.append(row)
+            image = vectors.to_host(image)  # the host sees the image once per iteration
             progress.last_good = (image, images)
             _tell(observers, "iterated", Iteration(row, image, lambda x: images.render(x, settings), result.state))
 
+        vectors = self.engine.backend.vectors
         kept = images.kept()
         if kept is not None:  # content-only pixels: the photo's, and no gradient moves them
-            x = images.with_photo_kept(x, kept)
+            x = vectors.from_host(images.with_photo_kept(vectors.to_host(x), kept))
         try:
             return self._optimise(stage, plan, objective, x, targets, on_iteration, on_evaluation, work.state,
                                   None if kept is None else 1.0 - kept)
         except DivergedError as exc:
             exc.iteration += before.iterations
             exc.evaluation += before.evaluations
+            exc.last_good = None if exc.last_good is None else vectors.to_host(exc.last_good)
             raise
         finally:
             progress.seconds = seconds()
@@ -285,6 +288,8 @@ class Transfer:
         from .optimise import adam, lbfgs
 
         settings = self.settings
+        vectors = self.engine.backend.vectors
+        free = None if free is None else vectors.from_host(free)
 
         def evaluate(image):
             losses, grad = objective.value_and_grad(image, targets)
@@ -295,11 +300,12 @@ class Transfer:
                          on_iteration, on_evaluation, first_step=settings.lbfgs_step,
                          bounds=images.PIXEL_BOUNDS if settings.lbfgs_bounds and plan.bounds else None,
                          restarts=settings.lbfgs_restarts, resume=state,
-                         state="float32" if plan.optimizer == "lbfgs32" else "float64")
+                         state="float32" if plan.optimizer == "lbfgs32" else "float64", vectors=vectors)
         return adam(evaluate, x, stage.iterations, stage.evals_per_iteration, settings.learning_rate, on_iteration,
-                    on_evaluation, resume=state)
+                    on_evaluation, resume=state, vectors=vectors)
 
     def _result(self, status, error, x, images, history, seed, optimise_seconds) -> TransferResult:
+        x = None if x is None else self.engine.backend.vectors.to_host(x)
         image = images.render(x, self.settings) if (x is not None and history) else None
         image16 = images.render16(x, self.settings) if image is not None and self.settings.output_depth == 16 else None
         shape = images.shape if images is not None else (0, 0)
@@ -315,7 +321,7 @@ class Transfer:
             weights_file=self.engine.network_weights.detail,
             precision=self.engine.precision,
             precision_reason=self.engine.precision_reason,
-            device=describe_device(),
+            device=self.engine.backend.describe_device(),
             versions=versions(),
             command=command_line(),
             notices=list(self.notices),
@@ -331,6 +337,9 @@ class Transfer:
             diverged=str(error) if error is not None else None,
             plan=[plan.describe() for plan in self.plans],
             peak_rss_mib=peak_rss_mib(),
+            backend=self.engine.backend.name,
+            tf32=bool(getattr(self.engine.backend, "tf32", False)),
+            peak_device_mib=self.engine.backend.peak_memory_mib(),
         )
         return TransferResult(image, history, record, error, image16, x)
 

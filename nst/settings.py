@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import typing
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -65,6 +66,15 @@ class TransferSettings:
     """Options of one transfer. Defaults reproduce the article's walk-through."""
 
     size: int = option(512, "longest side of the result in pixels (aspect ratio kept)", minimum=16, in_workflow=False)
+    backend: str = option(
+        "auto", "the tensor library that computes: auto takes TensorFlow where it is installed, else PyTorch "
+        "(the optional extra nst[torch]); both give the same losses and gradients", choices=("auto", "tensorflow", "torch"),
+    )
+    device: str = option(
+        "auto", "where PyTorch computes: auto takes CUDA (ROCm builds of PyTorch count as CUDA), else Apple's MPS, "
+        "else the CPU; cpu, cuda, cuda:N or mps to choose (TensorFlow places work itself; cpu hides its GPUs)",
+        metavar="auto|cpu|cuda|cuda:N|mps",
+    )
     backbone: str = option(
         "auto", "network; auto takes VGG16 (the article's) where its weights exist, else VGG19",
         choices=("auto", "vgg16", "vgg19"),
@@ -153,7 +163,9 @@ class TransferSettings:
     )
     precision: str = option(
         "auto", "auto picks bfloat16 where the hardware runs it fast (AMX CPUs, Ampere+ GPUs), else float32; "
-        "the first layer and every loss stay float32", group=OPTIMISATION, choices=("auto", "float32", "bfloat16"),
+        "the first layer and every loss stay float32; tf32: float32 numbers with TF32 products on CUDA GPUs "
+        "(PyTorch, Ampere and newer; elsewhere float32)", group=OPTIMISATION,
+        choices=("auto", "float32", "tf32", "bfloat16"),
     )
     scales: list[int] = option(
         [], "coarse-to-fine: sizes run before size, each stage starting from the previous result upscaled",
@@ -273,6 +285,8 @@ class TransferSettings:
                 fail("style_masks", f"needs one mask per style image ({n_styles}), got {len(self.style_masks)}")
             if self.style_blend:
                 fail("style_blend", "blends styles over the whole image; with style_masks each style has its region")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|gpu|mps", self.device):
+            fail("device", f"must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
         if self.tile % 16:
             fail("tile", f"must be a multiple of 16 pixels (pooling windows align there), got {self.tile}")
         clash = set(self.terms) & {"content", "style", "tv", "total"}

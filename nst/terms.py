@@ -7,6 +7,9 @@ the log lines and the loss plots. So a new term is one class in one module, a `T
 subclass decorated with `register_term` (tests/plugins/mean_colour_term.py is a whole one),
 used with `nst transfer … --plugins my_module --terms mean_colour=100` (in the workflow
 `nst: {plugins: [my_module], terms: {mean_colour: 100}}`).
+
+A term's maths is written once with `self.ops`, the backend's array functions
+(nst/backends), so it runs on TensorFlow and on PyTorch alike.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from . import losses
 from .errors import SettingsError
 from .images import preprocess
 from .masks import layer_masks
-from .quiet import tf
 
 # The key of a guide at the image's own resolution (every other key is a layer's name).
 IMAGE = "image"
@@ -33,7 +35,7 @@ class Features:
     """One input image (preprocessed, (1, H, W, 3)) as a term's `targets` sees it.
 
     `maps`: its feature maps by layer name, in the network's compute precision (bfloat16
-    where that was chosen; widen them with `tf.cast(m, tf.float32)` before summing, as
+    where that was chosen; widen them with `ops.float32_of(m)` before summing, as
     nst.losses does). Empty when the stage is evaluated tile by tile: an image at print size
     has no whole maps, so a term compares the content position by position through
     `content_layers` and reads a style through `sums`.
@@ -41,8 +43,8 @@ class Features:
     (whole or tile by tile: the same numbers).
     """
 
-    image: tf.Tensor
-    maps: dict[str, tf.Tensor]
+    image: object  # a tensor of the backend's library
+    maps: dict
     sums: tuple = ()
     downsample: dict[str, int] = field(default_factory=dict)
 
@@ -82,8 +84,9 @@ class Term:
     # the whole print's. None: it needs the whole image at once.
     reach: ClassVar[int | None] = None
 
-    def __init__(self, settings):
+    def __init__(self, settings, ops=None):
         self.settings = settings  # nst.settings.TransferSettings: what the term may read (layers, …)
+        self.ops = ops  # the backend's array functions (nst/backends); None where only the layers are asked
 
     def layers(self) -> list[str]:
         """The feature maps of the image being optimised that the term reads."""
@@ -98,19 +101,19 @@ class Term:
         """The factor the unweighted loss is multiplied by, given the term's setting."""
         return weight
 
-    def target_specs(self, channels: dict[str, int]) -> tuple[tf.TensorSpec, ...]:
-        """Shapes of `targets`' tensors, so one traced graph serves every stage and size."""
+    def target_specs(self, channels: dict[str, int]) -> tuple:
+        """Shapes of `targets`' tensors (`self.ops.spec(shape)`), so one traced graph serves every stage and size."""
         return ()
 
-    def image_sums(self, maps: dict[str, tf.Tensor]) -> tuple[tf.Tensor, ...]:
+    def image_sums(self, maps: dict) -> tuple:
         """Sums over the positions of an image's maps that `targets` reads of a style image (`Features.sums`)."""
         return ()
 
-    def targets(self, content: Features, styles: list[tuple[Features, float]]) -> tuple[tf.Tensor, ...]:
+    def targets(self, content: Features, styles: list[tuple[Features, float]]) -> tuple:
         """What stays fixed during a stage, from the content and the (style, blend weight) pairs."""
         return ()
 
-    def guide_specs(self) -> dict[str, tf.TensorSpec]:
+    def guide_specs(self) -> dict:
         """The guides the term reads, by layer (or `IMAGE`): each a (1, h, w, K) float32 array
         aligned with that layer's maps; their shapes, so one traced graph serves every stage."""
         return {}
@@ -120,24 +123,22 @@ class Term:
         (H, W, K) arrays at the image's resolution; `downsample`: each layer's factor."""
         return {}
 
-    def partials(self, image: tf.Tensor, maps: dict[str, tf.Tensor], targets: tuple[tf.Tensor, ...],
-                 content_maps: dict[str, tf.Tensor], guides: dict[str, tf.Tensor]) -> tuple[tf.Tensor, ...] | None:
+    def partials(self, image, maps: dict, targets: tuple, content_maps: dict, guides: dict) -> tuple | None:
         """Float32 sums over the positions of `maps` (and of `content_maps`, the content's maps at the
         same positions, and of `guides`) that add up across tiles; None for a term not written as such sums."""
         return None
 
-    def combine(self, totals: tuple[tf.Tensor, ...], targets: tuple[tf.Tensor, ...], height, width) -> tf.Tensor:
+    def combine(self, totals: tuple, targets: tuple, height, width):
         """The unweighted loss from `partials` totalled over every position of an H x W image."""
         if self.additive:
-            return tf.add_n(list(totals))
+            return self.ops.add_n(totals)
         raise NotImplementedError(f"{type(self).__name__} defines partials but not combine")
 
-    def loss(self, image: tf.Tensor, maps: dict[str, tf.Tensor], targets: tuple[tf.Tensor, ...],
-             content_maps: dict[str, tf.Tensor], guides: dict[str, tf.Tensor]) -> tf.Tensor:
+    def loss(self, image, maps: dict, targets: tuple, content_maps: dict, guides: dict):
         totals = self.partials(image, maps, targets, content_maps, guides)
         if totals is None:
             raise NotImplementedError(f"{type(self).__name__} defines neither loss nor partials")
-        return self.combine(totals, targets, tf.shape(image)[1], tf.shape(image)[2])
+        return self.combine(totals, targets, self.ops.dim(image, 1), self.ops.dim(image, 2))
 
 
 _REGISTRY: dict[str, type[Term]] = {}
@@ -180,14 +181,15 @@ def read_layers(settings) -> list[str]:
                               for layer in term.layers() + term.content_layers()))
 
 
-def build_terms(settings) -> list[Term]:
-    """The terms `settings` ask for, in summing order: content, style, tv, then the extra ones."""
+def build_terms(settings, ops=None) -> list[Term]:
+    """The terms `settings` ask for, in summing order: content, style, tv, then the extra ones;
+    `ops`: the backend's array functions they compute with (None to ask only what they read)."""
     import_plugins(settings.plugins)
     terms = []
     for name in settings.loss_weights():
         if name not in _REGISTRY:
             raise SettingsError("terms", unknown_term(name))
-        terms.append(_REGISTRY[name](settings))
+        terms.append(_REGISTRY[name](settings, ops))
     return terms
 
 
@@ -206,8 +208,8 @@ class ContentTerm(Term):
 
     def partials(self, image, maps, targets, content_maps, guides):
         if not self.layers():
-            return (tf.constant(0.0),)
-        return (tf.add_n([losses.content_loss(maps[n], content_maps[n]) for n in self.layers()]),)
+            return (self.ops.constant(0.0),)
+        return (self.ops.add_n([losses.content_loss(self.ops, maps[n], content_maps[n]) for n in self.layers()]),)
 
 
 @register_term
@@ -241,12 +243,12 @@ class StyleTerm(Term):
 
     def target_specs(self, channels):
         lead = (self.regions,) if self.regions else ()
-        return tuple(tf.TensorSpec(lead + (channels[n], channels[n]), tf.float32) for n in self.layers())
+        return tuple(self.ops.spec(lead + (channels[n], channels[n])) for n in self.layers())
 
     def guide_specs(self):
         if not self.regions:
             return {}
-        return {n: tf.TensorSpec((1, None, None, self.regions), tf.float32) for n in self.layers()}
+        return {n: self.ops.spec((1, None, None, self.regions)) for n in self.layers()}
 
     def guide_arrays(self, stage_guides, downsample):
         if not self.regions:
@@ -254,13 +256,13 @@ class StyleTerm(Term):
         return {n: layer_masks(stage_guides[self.GUIDE], downsample[n]) for n in self.layers()}
 
     def image_sums(self, maps):
-        return tuple(losses.gram_matrix(maps[n]) for n in self.layers())
+        return tuple(losses.gram_matrix(self.ops, maps[n]) for n in self.layers())
 
     def targets(self, content, styles):
         if self.regions:  # each region its own style, whole
-            return tuple(tf.stack([(content.positions(name) / style.positions(name)) * style.sums[i]
-                                   for style, _ in styles]) for i, name in enumerate(self.layers()))
-        grams = [tf.zeros(g.shape) for g in styles[0][0].sums] if styles else []
+            return tuple(self.ops.stack([(content.positions(name) / style.positions(name)) * style.sums[i]
+                                         for style, _ in styles]) for i, name in enumerate(self.layers()))
+        grams = [self.ops.zeros_like(g) for g in styles[0][0].sums] if styles else []
         for style, blend in styles:
             for i, (name, gram) in enumerate(zip(self.layers(), style.sums)):
                 grams[i] = grams[i] + blend * (content.positions(name) / style.positions(name)) * gram
@@ -269,30 +271,32 @@ class StyleTerm(Term):
     def partials(self, image, maps, targets, content_maps, guides):
         if not self.regions:
             return self.image_sums(maps)
+        ops = self.ops
         grams, sizes, positions = [], [], []
         for n in self.layers():
             features, mask = maps[n], guides[n]
-            weights = tf.cast(mask, features.dtype)
-            grams.append(tf.stack([losses.gram_matrix(features * weights[..., r:r + 1]) for r in range(self.regions)]))
-            sizes.append(tf.reduce_sum(tf.square(mask), axis=(0, 1, 2)))
-            positions.append(tf.cast(tf.shape(mask)[1] * tf.shape(mask)[2], tf.float32))
+            weights = ops.cast_like(mask, features)
+            grams.append(ops.stack([losses.gram_matrix(ops, features * weights[..., r:r + 1])
+                                    for r in range(self.regions)]))
+            sizes.append(ops.sum(ops.square(mask), axis=(0, 1, 2)))
+            positions.append(ops.size(mask, 1) * ops.size(mask, 2))
         return (*grams, *sizes, *positions)
 
     def combine(self, totals, targets, height, width):
+        ops = self.ops
         if not targets:
-            return tf.constant(0.0)
-        normaliser = losses.style_normaliser(height, width)
+            return ops.constant(0.0)
+        normaliser = losses.style_normaliser(ops, height, width)
         if not self.regions:
-            return tf.add_n([losses.style_layer_loss(gram, target, normaliser)
-                             for gram, target in zip(totals, targets)])
-        return tf.add_n([tf.reduce_sum(share * loss)
-                         for share, loss in self._region_terms(totals, targets, normaliser)])
+            return ops.add_n([losses.style_layer_loss(ops, gram, target, normaliser)
+                              for gram, target in zip(totals, targets)])
+        return ops.add_n([ops.sum(share * loss) for share, loss in self._region_terms(totals, targets, normaliser)])
 
-    def region_losses(self, totals, targets, height, width) -> tf.Tensor:
+    def region_losses(self, totals, targets, height, width):
         """(regions,): each region's style loss against `targets` (its own style's, or any other's
         Grams stacked in region order), summed over layers, not yet weighted by its share."""
-        normaliser = losses.style_normaliser(height, width)
-        return tf.add_n([loss for _, loss in self._region_terms(totals, targets, normaliser)])
+        normaliser = losses.style_normaliser(self.ops, height, width)
+        return self.ops.add_n([loss for _, loss in self._region_terms(totals, targets, normaliser)])
 
     def _region_terms(self, totals, targets, normaliser):
         """Per layer: each region's share of the layer's positions, and its loss as a whole image."""
@@ -300,8 +304,8 @@ class StyleTerm(Term):
         grams, sizes, positions = totals[:count], totals[count:2 * count], totals[2 * count:]
         for gram, size, whole, target in zip(grams, sizes, positions, targets):
             share = size / whole
-            scaled = tf.math.divide_no_nan(gram, share[:, None, None])
-            yield share, tf.reduce_sum(tf.square(target - scaled), axis=(1, 2)) / normaliser
+            scaled = self.ops.divide_no_nan(gram, share[:, None, None])
+            yield share, self.ops.sum(self.ops.square(target - scaled), axis=(1, 2)) / normaliser
 
 
 @register_term
@@ -312,7 +316,7 @@ class TotalVariationTerm(Term):
     reach = 1  # each position's differences with the pixel below and the one to its right
 
     def loss(self, image, maps, targets, content_maps, guides):
-        return losses.total_variation_loss(image)
+        return losses.total_variation_loss(self.ops, image)
 
 
 @register_term
@@ -330,7 +334,7 @@ class TemporalTerm(Term):
     reach = 0
 
     def guide_specs(self):
-        return {IMAGE: tf.TensorSpec((1, None, None, 4), tf.float32)}
+        return {IMAGE: self.ops.spec((1, None, None, 4))}
 
     def guide_arrays(self, stage_guides, downsample):
         if "previous" not in stage_guides:
@@ -343,4 +347,4 @@ class TemporalTerm(Term):
 
     def loss(self, image, maps, targets, content_maps, guides):
         guide = guides[IMAGE]
-        return tf.reduce_sum(guide[..., 3:] * tf.square(image - guide[..., :3]))
+        return self.ops.sum(guide[..., 3:] * self.ops.square(image - guide[..., :3]))

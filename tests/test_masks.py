@@ -75,33 +75,45 @@ def numpy_masked_style(maps, guides, targets, height, width):
     return total
 
 
-def test_the_masked_style_term_is_the_guided_gram_loss(rng):
-    import tensorflow as tf
+def backend_named(name):
+    from nst.backends import backend_for, installed
 
+    if not installed(name):
+        pytest.skip(f"{name} is not installed here")
+    return backend_for(name, "cpu")
+
+
+BACKENDS = pytest.mark.parametrize("name", ["tensorflow", "torch"])
+
+
+@BACKENDS
+def test_the_masked_style_term_is_the_guided_gram_loss(rng, name):
+    backend = backend_named(name)
     settings = TransferSettings(**SHALLOW, style_masks=["a.png", "b.png"])
-    term = StyleTerm(settings)
+    term = StyleTerm(settings, backend.ops)
     shapes = {"block1_conv2": (1, 12, 10, 8), "block2_conv2": (1, 6, 5, 16)}
     maps = {n: rng.normal(size=s).astype(np.float32) for n, s in shapes.items()}
     guides = {n: rng.uniform(size=(1, s[1], s[2], 2)).astype(np.float32) for n, s in shapes.items()}
     targets = [rng.uniform(size=(2, s[3], s[3])).astype(np.float32) * 50 for s in shapes.values()]
-    found = term.loss(tf.zeros((1, 12, 10, 3)), {n: tf.constant(v) for n, v in maps.items()}, tuple(map(tf.constant, targets)), {},
-                      {n: tf.constant(v) for n, v in guides.items()})
+    found = term.loss(backend.tensor(np.zeros((1, 12, 10, 3))), {n: backend.tensor(v) for n, v in maps.items()},
+                      tuple(map(backend.tensor, targets)), {}, {n: backend.tensor(v) for n, v in guides.items()})
     expected = numpy_masked_style(list(maps.values()), list(guides.values()), targets, 12, 10)
-    assert float(found) == pytest.approx(expected, rel=1e-5)
+    assert backend.ops.to_float(found) == pytest.approx(expected, rel=1e-5)
 
 
-def test_one_mask_over_everything_is_the_plain_style_term(rng):
-    import tensorflow as tf
-
+@BACKENDS
+def test_one_mask_over_everything_is_the_plain_style_term(rng, name):
+    backend = backend_named(name)
     shapes = {"block1_conv2": (1, 12, 10, 8), "block2_conv2": (1, 6, 5, 16)}
-    maps = {n: tf.constant(rng.normal(size=s).astype(np.float32)) for n, s in shapes.items()}
+    maps = {n: backend.tensor(rng.normal(size=s).astype(np.float32)) for n, s in shapes.items()}
     targets = [rng.uniform(size=(s[3], s[3])).astype(np.float32) * 50 for s in shapes.values()]
-    image = tf.zeros((1, 12, 10, 3))
-    plain = StyleTerm(TransferSettings(**SHALLOW)).loss(image, maps, tuple(map(tf.constant, targets)), {}, {})
-    masked = StyleTerm(TransferSettings(**SHALLOW, style_masks=["all.png"])).loss(
-        image, maps, tuple(tf.constant(t[np.newaxis]) for t in targets), {},
-        {n: tf.ones((1, s[1], s[2], 1)) for n, s in shapes.items()})
-    assert float(masked) == pytest.approx(float(plain), rel=1e-5)
+    image = backend.tensor(np.zeros((1, 12, 10, 3)))
+    plain = StyleTerm(TransferSettings(**SHALLOW), backend.ops).loss(image, maps, tuple(map(backend.tensor, targets)),
+                                                                     {}, {})
+    masked = StyleTerm(TransferSettings(**SHALLOW, style_masks=["all.png"]), backend.ops).loss(
+        image, maps, tuple(backend.tensor(t[np.newaxis]) for t in targets), {},
+        {n: backend.tensor(np.ones((1, s[1], s[2], 1))) for n, s in shapes.items()})
+    assert backend.ops.to_float(masked) == pytest.approx(backend.ops.to_float(plain), rel=1e-5)
 
 
 # --- tiled, as every term -----------------------------------------------------------------------

@@ -7,8 +7,24 @@ import numpy as np
 import pytest
 
 from nst.loss_values import Losses
-from nst.lbfgs32 import Memory, add_scaled, curvature, dot, dot_of_difference, largest_free
+from nst.backends.vectors import NumpyVectors
+from nst.lbfgs32 import Memory
 from nst.optimise import lbfgs
+
+HOST = NumpyVectors()
+
+
+def vectors_of(kind: str):
+    """The optimiser's arrays: on the host (NumPy), or PyTorch's on its CPU where PyTorch is installed."""
+    if kind == "numpy":
+        return HOST
+    torch = pytest.importorskip("torch")
+    from nst.backends.vectors import TorchVectors
+
+    return TorchVectors(torch.device("cpu"))
+
+
+VECTORS = pytest.mark.parametrize("kind", ["numpy", "torch"])
 
 lbfgs32 = functools.partial(lbfgs, state="float32")  # nst's float32 L-BFGS, scipy's loops
 
@@ -101,21 +117,22 @@ def test_one_run_keeps_its_memory_and_beats_restarts_on_an_ill_conditioned_probl
     assert found[False] < 0.5 * found[True]
 
 
-def test_two_loop_recursion_is_the_bfgs_inverse_hessian_product():
+@VECTORS
+def test_two_loop_recursion_is_the_bfgs_inverse_hessian_product(kind):
     """H g from the two-loop recursion equals the matrix of the BFGS updates (Nocedal & Wright (6.17)),
     built densely in NumPy from the same pairs."""
+    v = vectors_of(kind)
     rng = np.random.default_rng(1)
     n, m = 12, 4
     a = rng.normal(size=(n, n))
     hessian = a @ a.T + n * np.eye(n)  # pairs of a convex quadratic: y = A s
-    memory = Memory.empty(m, (n,))
+    memory = Memory.empty(m, (n,), v)
     pairs = []
     for _ in range(m + 2):  # more pairs than it keeps: the oldest are dropped
         s_ = rng.normal(size=n)
         y_ = hessian @ s_
-        zero = np.zeros(n, np.float32)  # pairs are written from the points and gradients: s = x - 0, y = g - 0
-        memory.add(s_.astype(np.float32), zero, y_.astype(np.float32), zero,
-                   float(s_.astype(np.float32) @ y_.astype(np.float32)))
+        zero = v.zeros((n,))  # pairs are written from the points and gradients: s = x - 0, y = g - 0
+        memory.add(v.from_host(s_), zero, v.from_host(y_), zero, float(s_.astype(np.float32) @ y_.astype(np.float32)))
         pairs = (pairs + [(s_.astype(np.float32).astype(float), y_.astype(np.float32).astype(float))])[-m:]
     s_new, y_new = pairs[-1]
     inverse = (s_new @ y_new) / (y_new @ y_new) * np.eye(n)
@@ -124,34 +141,45 @@ def test_two_loop_recursion_is_the_bfgs_inverse_hessian_product():
         left = np.eye(n) - rho * np.outer(s_, y_)
         inverse = left @ inverse @ left.T + rho * np.outer(s_, s_)
     g = rng.normal(size=n).astype(np.float32)
-    np.testing.assert_allclose(memory.times(g.copy()), inverse @ g, rtol=1e-4, atol=1e-5)  # in place
+    np.testing.assert_allclose(v.to_host(memory.times(v.copy(g))), inverse @ g, rtol=1e-4, atol=1e-5)  # in place
 
 
-def test_chunked_dot_is_accurate_at_millions_of_values():
+@VECTORS
+def test_chunked_dot_is_accurate_at_millions_of_values(kind):
+    v = vectors_of(kind)
     rng = np.random.default_rng(2)
     a, b = (rng.normal(size=3_000_001).astype(np.float32) for _ in range(2))
     exact = a.astype(np.float64) @ b.astype(np.float64)
-    assert abs(dot(a, b) - exact) <= 1e-8 * float(np.abs(a.astype(np.float64) * b).sum())
+    assert abs(v.dot(v.from_host(a), v.from_host(b)) - exact) <= 1e-8 * float(np.abs(a.astype(np.float64) * b).sum())
 
 
-def test_the_chunked_vector_helpers_equal_their_whole_array_forms():
+@VECTORS
+def test_the_chunked_vector_helpers_equal_their_whole_array_forms(kind):
     """The float32 L-BFGS makes no image-sized temporaries: each helper works chunk by chunk, and
-    must give what the whole-array NumPy expression gives (bit for bit where elementwise)."""
+    must give what the whole-array NumPy expression gives (bit for bit where elementwise, on the host)."""
+    v = vectors_of(kind)
     rng = np.random.default_rng(3)
     x, x_old, g, g_old = (rng.normal(size=(1, 700, 500, 3)).astype(np.float32) for _ in range(4))
-    out = x.copy()
-    add_scaled(out, 0.37, g)
-    np.testing.assert_array_equal(out, x + np.float32(0.37) * g)
-    assert dot_of_difference(g, x, x_old) == pytest.approx(dot(g, x - x_old), rel=1e-12)
-    sy, ss, yy = curvature(x, x_old, g, g_old)
+    X, X_old, G, G_old = (v.from_host(a) for a in (x, x_old, g, g_old))
+    out = v.copy(X)
+    v.add_scaled(out, 0.37, G)
+    if kind == "numpy":
+        np.testing.assert_array_equal(v.to_host(out), x + np.float32(0.37) * g)
+    else:  # a fused multiply-add may round once where NumPy rounds twice
+        np.testing.assert_allclose(v.to_host(out), x + np.float32(0.37) * g, rtol=1e-6, atol=1e-6)
+    # on the host the same float32 chunk sums as its whole-array dot; on a PyTorch device each chunk's
+    # product in float64, so against the float64 product of the same float32 values
+    dot = HOST.dot if kind == "numpy" else (lambda a, b: float(a.astype(np.float64).ravel() @ b.astype(np.float64).ravel()))
+    assert v.dot_of_difference(G, X, X_old) == pytest.approx(dot(g, x - x_old), rel=1e-12)
+    sy, ss, yy = v.curvature(X, X_old, G, G_old)
     assert (sy, ss, yy) == pytest.approx((dot(x - x_old, g - g_old), dot(x - x_old, x - x_old),
                                           dot(g - g_old, g - g_old)), rel=1e-12)
     lower, upper = np.array([-1.0, -2.0, -0.5], np.float32), np.array([1.0, 2.0, 0.5], np.float32)
     clipped = np.clip(x, lower, upper)
     at_bound_pushing_out = ((clipped <= lower) & (g > 0)) | ((clipped >= upper) & (g < 0))
     assert at_bound_pushing_out.any()
-    assert largest_free(clipped, g, lower, upper) == np.abs(np.where(at_bound_pushing_out, 0, g)).max()
-    assert largest_free(x, g, None, None) == np.abs(g).max()
+    assert v.largest_free(v.from_host(clipped), G, lower, upper) == np.abs(np.where(at_bound_pushing_out, 0, g)).max()
+    assert v.largest_free(X, G, None, None) == np.abs(g).max()
 
 
 @pytest.mark.parametrize("restarts", [True, False])

@@ -19,7 +19,8 @@ PINS = pin.read_constraints()
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 # every requirement `make setup` installs (the GPU extra is for CUDA machines)
 REQUIREMENTS = [Requirement(r) for r in PROJECT["dependencies"]] + [
-    Requirement(r) for extra in ("cpu", "workflow", "magenta", "test") for r in PROJECT["optional-dependencies"][extra]]
+    Requirement(r) for extra in ("cpu", "torch", "workflow", "magenta", "test")
+    for r in PROJECT["optional-dependencies"][extra]]
 
 
 def test_the_conda_environment_pins_what_pip_pins():

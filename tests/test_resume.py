@@ -69,7 +69,24 @@ def test_a_stopped_run_resumes_to_the_same_files(tmp_path, small_images, extra):
         mask[:, :32] = 255
         Image.fromarray(mask).save(tmp_path / "left.png")
         extra = {**extra, "style_masks": [str(tmp_path / "left.png")]}
-    settings = TransferSettings(**TINY, **extra)
+    stopped_anywhere_resumes(tmp_path, small_images, TransferSettings(**TINY, **extra))
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"optimizer": "adam", "learning_rate": 5.0},
+     {"optimizer": "lbfgs32", "lbfgs_restarts": False, "lbfgs_bounds": True, "lbfgs_step": 1.0, "scales": [32],
+      "coarse_style": 0.25}],
+    ids=["lbfgs", "adam", "float32-one-run"],
+)
+def test_a_stopped_pytorch_run_resumes_to_the_same_files(tmp_path, small_images, extra):
+    """The same on the PyTorch backend, whose float32 L-BFGS and Adam keep their state on its device."""
+    pytest.importorskip("torch")
+    stopped_anywhere_resumes(tmp_path, small_images, TransferSettings(**TINY, **extra, backend="torch", device="cpu"))
+
+
+def stopped_anywhere_resumes(tmp_path, small_images, settings) -> None:
+    """Stopped after each iteration in turn and run again, the run ends with the uninterrupted run's files."""
     run(small_images, settings, tmp_path, "whole")
     for k in range(settings.frame_count() - 1):
         checkpoint = tmp_path / f"ck{k}"
@@ -94,8 +111,10 @@ def test_a_finished_run_is_only_written_out_again(tmp_path, small_images):
 
 
 def test_a_checkpoint_written_before_an_option_existed_resumes_as_that_options_default(tmp_path, small_images):
-    """A run stopped under an older nst, whose settings lack an option added since (here coarse_style),
-    ran as the option's default does: the upgraded nst resumes it instead of starting afresh."""
+    """A run stopped under an older nst, whose settings lack options added since (coarse_style, backend,
+    device), still spell the luminance mode as preserve_color, and whose fingerprint names no backend
+    (there was only TensorFlow), ran as those defaults do: the upgraded nst resumes it instead of
+    starting afresh."""
     import json
 
     settings = TransferSettings(**TINY)
@@ -105,7 +124,11 @@ def test_a_checkpoint_written_before_an_option_existed_resumes_as_that_options_d
     with np.load(checkpoint / "checkpoint.npz") as data:
         arrays = {name: data[name] for name in data.files}
     meta = json.loads(str(arrays["meta"]))
-    del meta["fingerprint"]["settings"]["coarse_style"]
+    for added in ("coarse_style", "backend", "device"):
+        del meta["fingerprint"]["settings"][added]
+    del meta["fingerprint"]["settings"]["color_transfer"]
+    meta["fingerprint"]["settings"]["preserve_color"] = False
+    del meta["fingerprint"]["backend"]
     np.savez(checkpoint / "checkpoint.npz", **{**arrays, "meta": np.array(json.dumps(meta))})
     counter = CountEvaluations()
     resumed = run(small_images, settings, tmp_path, "part", checkpoint=checkpoint, observers=[counter])

@@ -114,7 +114,7 @@ def test_options_parse_from_the_command_line():
         ({"iterations": 0}, "option iterations: must be a whole number >= 1, got 0"),
         ({"iterations": True}, "option iterations: must be a whole number >= 1, got True"),
         ({"learning_rate": 0}, "option learning_rate: must be above 0"),
-        ({"precision": "half"}, "option precision: must be one of auto, float32, bfloat16, got 'half'"),
+        ({"precision": "half"}, "option precision: must be one of auto, float32, tf32, bfloat16, got 'half'"),
         ({"scales": [256, "x"]}, "option scales: must be a whole number >= 1, got 'x'"),
         ({"tv_weight": float("nan")}, "option tv_weight: must be a finite number >= 0"),
         ({"scales": [32], "scale_evals": [5, 5]}, "option scale_evals: needs one number per scale"),

@@ -6,8 +6,6 @@ time estimate must all reach block5_conv3 because this term reads it (tests/test
 differentiable number does for the plan, and this one tiles exactly).
 """
 
-import tensorflow as tf
-
 from nst.terms import Term, register_term
 
 LAYER = "block5_conv3"
@@ -21,8 +19,9 @@ class DeepMean(Term):
         return [LAYER]
 
     def partials(self, image, maps, targets, content_maps, guides):
-        values = tf.cast(maps[LAYER], tf.float32)
-        return tf.reduce_sum(values), tf.cast(tf.shape(values)[1] * tf.shape(values)[2], tf.float32)
+        ops = self.ops
+        values = ops.float32_of(maps[LAYER])
+        return ops.sum(values), ops.size(values, 1) * ops.size(values, 2)
 
     def combine(self, totals, targets, height, width):
         total, positions = totals

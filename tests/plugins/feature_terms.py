@@ -1,13 +1,12 @@
 """Two loss terms that read feature maps, registered as a user's plugin would: both are written
-as sums over positions, so tiled stages evaluate them exactly without any change to nst.tiling.
+as sums over positions, so tiled stages evaluate them exactly without any change to nst.tiling,
+and with the backend's array functions (`self.ops`), so they run on TensorFlow and PyTorch alike.
 
 `feature_mean`: the squared distance between the image's mean activation per channel at
 block2_conv1 and the style images' (a loss of totals: two passes when tiled).
 `content_l1`: sum |F - P| between the image's and the content's block1_conv2 maps (itself a sum:
 one pass when tiled).
 """
-
-import tensorflow as tf
 
 from nst.terms import Term, register_term
 
@@ -22,22 +21,22 @@ class FeatureMean(Term):
         return [LAYER]
 
     def target_specs(self, channels):
-        return (tf.TensorSpec((channels[LAYER],), tf.float32),)
+        return (self.ops.spec((channels[LAYER],)),)
 
     def image_sums(self, maps):
         return self.partials(None, maps, (), {}, {})
 
     def targets(self, content, styles):
-        return (tf.add_n([blend * style.sums[0] / style.sums[1] for style, blend in styles]),)
+        return (self.ops.add_n([blend * style.sums[0] / style.sums[1] for style, blend in styles]),)
 
     def partials(self, image, maps, targets, content_maps, guides):
-        values = tf.cast(maps[LAYER], tf.float32)
-        positions = tf.cast(tf.shape(values)[1] * tf.shape(values)[2], tf.float32)
-        return tf.reduce_sum(values, axis=(0, 1, 2)), positions
+        ops = self.ops
+        values = ops.float32_of(maps[LAYER])
+        return ops.sum(values, axis=(0, 1, 2)), ops.size(values, 1) * ops.size(values, 2)
 
     def combine(self, totals, targets, height, width):
         channel_sums, positions = totals
-        return tf.reduce_sum(tf.square(channel_sums / positions - targets[0]))
+        return self.ops.sum(self.ops.square(channel_sums / positions - targets[0]))
 
 
 @register_term
@@ -52,5 +51,5 @@ class ContentL1(Term):
         return ["block1_conv2"]
 
     def partials(self, image, maps, targets, content_maps, guides):
-        difference = tf.cast(maps["block1_conv2"], tf.float32) - content_maps["block1_conv2"]
-        return (tf.reduce_sum(tf.abs(difference)),)
+        ops = self.ops
+        return (ops.sum(ops.abs(ops.float32_of(maps["block1_conv2"]) - content_maps["block1_conv2"])),)

@@ -1,0 +1,237 @@
+"""The optimiser's arrays: where an image, its gradient and the optimiser's state live between evaluations.
+
+`NumpyVectors` keeps them on the host (TensorFlow's backend, whose CPU tensors share memory with
+NumPy); `TorchVectors` keeps them as float32 tensors on the backend's device, so on a GPU the
+image, the gradient and the float32 L-BFGS's memory never cross to the host during a stage. The
+optimisers (nst/optimise.py, nst/lbfgs32.py), tiling, the coarse style and the run loop use these
+functions where an array may live on a device; the host sees an image once per iteration
+(`to_host`: frames, checkpoints).
+
+The float32 L-BFGS's products are made chunk by chunk (no image-sized temporaries at print size)
+and its dot products summed in float64 (on the host over float32 chunk sums; on a PyTorch device
+each chunk's in float64), so they keep their digits at 50 million values; a GPU takes larger
+chunks, since each is a kernel launch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class NumpyVectors:
+    """Arrays on the host."""
+
+    name = "numpy"
+    CHUNK = 1 << 16
+
+    def chunks(self, size: int):
+        return (slice(i, i + self.CHUNK) for i in range(0, size, self.CHUNK))
+
+    # --- moving and making ------------------------------------------------------------------
+
+    def from_host(self, array) -> np.ndarray:
+        return np.asarray(array, np.float32)
+
+    def to_host(self, x) -> np.ndarray:
+        return np.asarray(x)
+
+    def zeros(self, shape) -> np.ndarray:
+        return np.zeros(shape, np.float32)
+
+    def zeros_like(self, x) -> np.ndarray:
+        return np.zeros_like(x, np.float32)
+
+    def copy(self, x) -> np.ndarray:
+        return np.array(x, np.float32)
+
+    # --- element by element -----------------------------------------------------------------
+
+    def is_finite(self, x) -> bool:
+        return bool(np.isfinite(x).all())
+
+    def sqrt(self, x):
+        return np.sqrt(x)
+
+    def where(self, mask, a, b):
+        return np.where(mask, a, b).astype(np.float32)
+
+    def project(self, x, lower, upper):
+        """x clipped to the bounds, in place (bounds broadcast along the last axis); returned."""
+        if lower is not None:
+            np.clip(x, lower, upper, out=x)
+        return x
+
+    def held(self, x, g, lower, upper):
+        """Which values sit at a bound with the gradient pushing them out (None without bounds)."""
+        if lower is None:
+            return None
+        return ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
+
+    def zero_where(self, x, mask) -> None:
+        if mask is not None:
+            x[mask] = 0
+
+    def negate_into(self, out, x) -> None:
+        np.negative(x, out=out)
+
+    def subtract_into(self, out, a, b) -> None:
+        np.subtract(a, b, out=out)
+
+    def scale(self, x, factor: float) -> None:
+        x *= np.float32(factor)
+
+    # --- products, chunk by chunk -----------------------------------------------------------
+
+    def dot(self, a, b) -> float:
+        """a·b of two float32 arrays of one shape, summed in float64 chunk by chunk."""
+        a, b = a.ravel(), b.ravel()
+        return float(sum(float(np.dot(a[c], b[c]).astype(np.float64)) for c in self.chunks(a.size)))
+
+    def dot_of_difference(self, a, b, c) -> float:
+        """a·(b - c) without an image-sized difference: (b - c) chunk by chunk, as float32."""
+        a, b, c = a.ravel(), b.ravel(), c.ravel()
+        return float(sum(float(np.dot(a[k], b[k] - c[k]).astype(np.float64)) for k in self.chunks(a.size)))
+
+    def add_scaled(self, out, scale: float, v) -> None:
+        """out += scale * v in place, without an image-sized product."""
+        out, v, scale = out.reshape(-1), v.reshape(-1), np.float32(scale)
+        for c in self.chunks(out.size):
+            out[c] += scale * v[c]
+
+    def curvature(self, x_new, x_old, g_new, g_old) -> tuple[float, float, float]:
+        """s·y, s·s and y·y of a step (s = x_new - x_old, y = g_new - g_old), chunk by chunk."""
+        sums = np.zeros(3)
+        x_new, x_old, g_new, g_old = (a.ravel() for a in (x_new, x_old, g_new, g_old))
+        for c in self.chunks(x_new.size):
+            s, y = x_new[c] - x_old[c], g_new[c] - g_old[c]
+            sums += [np.dot(s, y), np.dot(s, s), np.dot(y, y)]
+        return float(sums[0]), float(sums[1]), float(sums[2])
+
+    def largest_free(self, x, g, lower, upper) -> float:
+        """The largest |g| over the values not held at a bound (the projected gradient's sup norm),
+        a block of rows at a time (the bounds broadcast along x's last axis, as views)."""
+        last = x.shape[-1] if x.ndim else 1
+        x, g = x.reshape(-1, last), g.reshape(-1, last)
+        if lower is not None:
+            lower, upper = (np.broadcast_to(b, x.shape) for b in (lower, upper))
+        rows = max(1, self.CHUNK // last)
+        largest = 0.0
+        for r in range(0, len(x), rows):
+            block = slice(r, r + rows)
+            keep = None if lower is None else self.held(x[block], g[block], lower[block], upper[block])
+            part = np.abs(g[block]) if keep is None else np.abs(np.where(keep, 0, g[block]))
+            largest = max(largest, float(part.max()))
+        return largest
+
+
+class TorchVectors:
+    """Arrays as float32 tensors on one PyTorch device."""
+
+    name = "torch"
+
+    def __init__(self, device):
+        import torch
+
+        self.torch, self.device = torch, device
+        # the host's chunks on a CPU; on a GPU each chunk is a kernel launch, so larger ones
+        self.CHUNK = NumpyVectors.CHUNK if torch.device(device).type == "cpu" else 1 << 22
+
+    # --- moving and making ------------------------------------------------------------------
+
+    def from_host(self, array):
+        torch = self.torch
+        if isinstance(array, torch.Tensor):
+            return array.to(self.device, torch.float32)
+        return torch.as_tensor(np.asarray(array, np.float32), device=self.device)
+
+    def to_host(self, x) -> np.ndarray:
+        if isinstance(x, self.torch.Tensor):
+            return x.detach().to("cpu").numpy()
+        return np.asarray(x)
+
+    def zeros(self, shape):
+        return self.torch.zeros(tuple(shape), dtype=self.torch.float32, device=self.device)
+
+    def zeros_like(self, x):
+        return self.torch.zeros_like(x, dtype=self.torch.float32)
+
+    def copy(self, x):
+        return self.from_host(x).clone()
+
+    # --- element by element -----------------------------------------------------------------
+
+    def is_finite(self, x) -> bool:
+        return bool(self.torch.isfinite(x).all())
+
+    def sqrt(self, x):
+        return self.torch.sqrt(x)
+
+    def where(self, mask, a, b):
+        return self.torch.where(self.from_host(mask) > 0, self.from_host(a), self.from_host(b))
+
+    def project(self, x, lower, upper):
+        if lower is not None:
+            x.clamp_(self.from_host(lower), self.from_host(upper))
+        return x
+
+    def held(self, x, g, lower, upper):
+        if lower is None:
+            return None
+        lower, upper = self.from_host(lower), self.from_host(upper)
+        return ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
+
+    def zero_where(self, x, mask) -> None:
+        if mask is not None:
+            x.masked_fill_(mask, 0)
+
+    def negate_into(self, out, x) -> None:
+        self.torch.neg(x, out=out)
+
+    def subtract_into(self, out, a, b) -> None:
+        self.torch.sub(a, b, out=out)
+
+    def scale(self, x, factor: float) -> None:
+        x.mul_(float(np.float32(factor)))
+
+    # --- products, chunk by chunk -----------------------------------------------------------
+
+    def _dot64(self, a, b):
+        """a·b of two flat float32 chunks, in float64 (a chunk's float64 copies are its only temporaries)."""
+        return self.torch.dot(a.double(), b.double())
+
+    def dot(self, a, b) -> float:
+        """a·b, chunk by chunk in float64, added up on the device: one number crosses to the host."""
+        a, b = a.reshape(-1), b.reshape(-1)
+        total = self.torch.zeros((), dtype=self.torch.float64, device=a.device)
+        for k in range(0, a.numel(), self.CHUNK):
+            part = slice(k, k + self.CHUNK)
+            total += self._dot64(a[part], b[part])
+        return float(total)
+
+    def dot_of_difference(self, a, b, c) -> float:
+        """a·(b - c), (b - c) made chunk by chunk in float32, as on the host."""
+        a, b, c = a.reshape(-1), b.reshape(-1), c.reshape(-1)
+        total = self.torch.zeros((), dtype=self.torch.float64, device=a.device)
+        for k in range(0, a.numel(), self.CHUNK):
+            part = slice(k, k + self.CHUNK)
+            total += self._dot64(a[part], b[part] - c[part])
+        return float(total)
+
+    def add_scaled(self, out, scale: float, v) -> None:
+        out.add_(v, alpha=float(np.float32(scale)))
+
+    def curvature(self, x_new, x_old, g_new, g_old) -> tuple[float, float, float]:
+        torch = self.torch
+        sums = torch.zeros(3, dtype=torch.float64, device=self.device)
+        x_new, x_old, g_new, g_old = (a.reshape(-1) for a in (x_new, x_old, g_new, g_old))
+        for k in range(0, x_new.numel(), self.CHUNK):
+            part = slice(k, k + self.CHUNK)
+            s, y = x_new[part] - x_old[part], g_new[part] - g_old[part]
+            sums += torch.stack([self._dot64(s, y), self._dot64(s, s), self._dot64(y, y)])
+        sy, ss, yy = sums.tolist()
+        return sy, ss, yy
+
+    def largest_free(self, x, g, lower, upper) -> float:
+        keep = self.held(x, g, lower, upper)
+        magnitude = g.abs() if keep is None else g.abs().masked_fill(keep, 0)
+        return float(magnitude.max())
