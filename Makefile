@@ -27,11 +27,14 @@ run: setup
 
 # The suite, then the tests whose result depends on precision or CPU kernels again as two
 # other kinds of CPU run them: an AVX2-only CPU (TensorFlow turns oneDNN off there) and an
-# AVX-512 CPU without bfloat16 units (oneDNN limited to AVX512_CORE).
+# AVX-512 CPU without bfloat16 units (oneDNN limited to AVX512_CORE); then the engine's
+# numbers tests again on the PyTorch backend (the suite's default is TensorFlow).
+ENGINE_TESTS := tests/test_tiling.py tests/test_coarse_style.py tests/test_masks.py tests/test_transfer.py
 test: setup
 	$(BIN)/python -m pytest
 	TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest -q -m kernels
 	ONEDNN_MAX_CPU_ISA=AVX512_CORE $(BIN)/python -m pytest -q -m kernels
+	NST_BACKEND=torch $(BIN)/python -m pytest -q -m kernels $(ENGINE_TESTS)
 
 walkthrough: setup
 	$(BIN)/nst transfer ../shared/article/hugo.jpg ../shared/article/wave.jpg -o results/walkthrough/hugo_wave.png \

@@ -55,19 +55,20 @@ def measure(formulation: str, precision: str, size: int, repeats: int, content: 
         c = tf.constant(images.preprocess(content_net))
         s = tf.constant(images.preprocess(images.to_array(images.resize(inputs.styles[0], content_rgb.shape[1::-1]))))
         cw, sw, tvw = settings.content_weight, settings.style_weight / len(settings.style_layers), settings.tv_weight
+        ops = engine.backend.ops  # the article's losses as nst writes them, for either backend's tensors
 
         @tf.function
         def article_step(combination):
             with tf.GradientTape() as tape:
                 tape.watch(combination)
                 maps = dict(zip(layers, model(tf.concat([c, s, combination], axis=0))))
-                loss = cw * losses.content_loss(maps["block2_conv2"][2], maps["block2_conv2"][0])
-                norm = losses.style_normaliser(*content_rgb.shape[:2])
+                loss = cw * losses.content_loss(ops, maps["block2_conv2"][2], maps["block2_conv2"][0])
+                norm = losses.style_normaliser(ops, *content_rgb.shape[:2])
                 for name in settings.style_layers:
                     loss += sw * losses.style_layer_loss(
-                        losses.gram_matrix(maps[name][2]), losses.gram_matrix(maps[name][1]), norm
+                        ops, losses.gram_matrix(ops, maps[name][2]), losses.gram_matrix(ops, maps[name][1]), norm
                     )
-                loss += tvw * losses.total_variation_loss(combination)
+                loss += tvw * losses.total_variation_loss(ops, combination)
             return loss, tape.gradient(loss, combination)
 
         def evaluate():

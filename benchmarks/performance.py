@@ -116,7 +116,7 @@ def child_fixed_cost(size, content, style, started_ns) -> dict:
     from nst.quiet import tf  # noqa: F401 (as nst imports it: quietly, without Keras's eager import)
 
     mark("import TensorFlow")
-    from nst.engine import clear_engines, engine_for
+    from nst.engine import engine_for
     from nst.inputs import Inputs
     from nst.settings import TransferSettings
     from nst.network_weights import resolve_network_weights
@@ -125,8 +125,7 @@ def child_fixed_cost(size, content, style, started_ns) -> dict:
     settings = TransferSettings(size=int(size), precision="float32", backbone="vgg19")
     resolve_network_weights("vgg19", "auto")
     mark("load weights (cache)")
-    clear_engines()
-    engine = engine_for(settings)
+    engine = engine_for(settings)  # a fresh process: the first engine it builds
     mark("build network")
     stage = Inputs.load(content, [style], settings).stage(settings, int(size))
     mark("read images")

@@ -80,8 +80,9 @@ def main() -> int:
     targets = objective.targets(content.numpy(), [content.numpy()], [1.0], settings.loss_weights())
     forward = tf.function(lambda image: network(image), autograph=False)
     maps = forward(x)
-    grams = tf.function(lambda ms: [losses.gram_matrix(m) for m in ms], autograph=False)
-    tv = tf.function(lambda image: tf.gradients(losses.total_variation_loss(image), image), autograph=False)
+    ops = engine.backend.ops
+    grams = tf.function(lambda ms: [losses.gram_matrix(ops, m) for m in ms], autograph=False)
+    tv = tf.function(lambda image: tf.gradients(losses.total_variation_loss(ops, image), image), autograph=False)
     biggest_pool = maps[0]  # block1_conv2: the largest pooled map
 
     @tf.function(autograph=False)

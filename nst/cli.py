@@ -27,8 +27,8 @@ from .video.settings import TEMPORAL_WEIGHT, VIDEO, VideoSettings
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nst",
-        description="Gatys-style neural style transfer (the article's Keras/VGG/L-BFGS method) on TensorFlow. "
-        "Runs on a GPU where TensorFlow sees one, else on the CPU.",
+        description="Gatys-style neural style transfer (the article's Keras/VGG/L-BFGS method) on TensorFlow or "
+        "PyTorch (--backend). PyTorch runs on a CUDA or Apple GPU where it sees one, else on the CPU.",
     )
     parser.add_argument("--version", action="version", version=f"nst {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

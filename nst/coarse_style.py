@@ -114,13 +114,17 @@ class Shrink:
 
 def _torch_csr(matrix: sparse.csr_matrix, device):
     """A scipy CSR matrix as PyTorch's, float32, on `device`."""
+    import warnings
+
     import torch
 
     matrix = matrix.tocsr().astype(np.float32)
-    return torch.sparse_csr_tensor(torch.as_tensor(matrix.indptr, dtype=torch.int64),
-                                   torch.as_tensor(matrix.indices, dtype=torch.int64),
-                                   torch.as_tensor(matrix.data), size=matrix.shape, device=device,
-                                   check_invariants=False)  # built from a valid scipy matrix
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": the products used here are its stable ones
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(torch.as_tensor(matrix.indptr, dtype=torch.int64),
+                                       torch.as_tensor(matrix.indices, dtype=torch.int64),
+                                       torch.as_tensor(matrix.data), size=matrix.shape, device=device,
+                                       check_invariants=False)  # built from a valid scipy matrix
 
 
 class CoarseStyle:
@@ -142,12 +146,14 @@ class CoarseStyle:
             settings.blend(len(first_images.style_nets)), only_style, first_images.guides)
 
     def value_and_grad(self, image, targets) -> tuple[Losses, object]:
+        image = self.backend.vectors.from_host(image)
         losses, grad = self.objective.value_and_grad(image, targets)
         coarse, coarse_grad = self.first_objective.value_and_grad(self.shrink(image), self.targets)
         self.shrink.add_gradient(grad, coarse_grad)
         return self._added(losses, coarse), grad
 
     def value(self, image, targets) -> Losses:
+        image = self.backend.vectors.from_host(image)
         return self._added(self.objective.value(image, targets),
                            self.first_objective.value(self.shrink(image), self.targets))
 

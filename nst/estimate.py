@@ -156,6 +156,9 @@ def available_bytes() -> int | None:
     return None
 
 
+GPU_USABLE = 0.9  # of a GPU's free memory, what a plan may fill
+
+
 def memory_limit(max_memory_mib: int = 0, device_free: int | None = None) -> tuple[int | None, str]:
     """Bytes a run may use where its activations live, and where that figure comes from.
 
@@ -167,8 +170,8 @@ def memory_limit(max_memory_mib: int = 0, device_free: int | None = None) -> tup
         return int(max_memory_mib * 2**20), "--max-memory"
     if os.environ.get("NST_MEMORY_LIMIT_MB"):
         return int(float(os.environ["NST_MEMORY_LIMIT_MB"]) * 2**20), "NST_MEMORY_LIMIT_MB"
-    if device_free is not None:
-        return device_free, "the GPU's free memory"
+    if device_free is not None:  # less a tenth: the caching allocator's fragments and cuDNN's workspaces
+        return int(device_free * GPU_USABLE), "the GPU's free memory"
     if os.environ.get("SLURM_MEM_PER_NODE"):
         return int(os.environ["SLURM_MEM_PER_NODE"]) * 2**20, "the Slurm job's memory"
     if os.environ.get("SLURM_MEM_PER_CPU") and os.environ.get("SLURM_CPUS_ON_NODE"):

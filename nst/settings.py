@@ -67,8 +67,9 @@ class TransferSettings:
 
     size: int = option(512, "longest side of the result in pixels (aspect ratio kept)", minimum=16, in_workflow=False)
     backend: str = option(
-        "auto", "the tensor library that computes: auto takes TensorFlow where it is installed, else PyTorch "
-        "(the optional extra nst[torch]); both give the same losses and gradients", choices=("auto", "tensorflow", "torch"),
+        "auto", "the tensor library that computes: auto takes the one the environment variable NST_BACKEND names, "
+        "else TensorFlow where it is installed, else PyTorch (the optional extra nst[torch]); both give the same "
+        "losses and gradients", choices=("auto", "tensorflow", "torch"),
     )
     device: str = option(
         "auto", "where PyTorch computes: auto takes CUDA (ROCm builds of PyTorch count as CUDA), else Apple's MPS, "

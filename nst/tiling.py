@@ -161,6 +161,7 @@ class TiledObjective:
 
     def value_and_grad(self, image, targets: TiledTargets) -> tuple[Losses, object]:
         backend, to_float = self.backend, self.backend.ops.to_float
+        image = backend.vectors.from_host(image)  # the optimiser's array (a host array is moved once)
         h, w = image.shape[1:3]
         layout = tiles(h, w, self.tile, self.halo)
         # pass 1: the two-pass terms' partial sums over the whole image, core by core, in its own tiles

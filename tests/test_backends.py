@@ -182,9 +182,9 @@ def test_either_backend_runs_with_the_other_absent(tmp_path, small_images, backe
     env = without(absent, tmp_path / "hide")
     probe = subprocess.run([sys.executable, "-c", f"import {absent}"], env=env, capture_output=True, text=True)
     assert probe.returncode != 0 and "No module named" in probe.stderr  # really absent in these processes
-    check = (f"import sys, runpy; sys.argv = ['nst'] + sys.argv[1:]\n"
-             f"try:\n    runpy.run_module('nst', run_name='__main__')\n"
-             f"finally:\n    print('loaded:', sorted(m for m in ('tensorflow', 'torch') if m in sys.modules))")
+    check = ("import sys, runpy; sys.argv = ['nst'] + sys.argv[1:]\n"
+             "try:\n    runpy.run_module('nst', run_name='__main__')\n"
+             "finally:\n    print('loaded:', sorted(m for m in ('tensorflow', 'torch') if m in sys.modules))")
     out = tmp_path / "out.png"
     done = subprocess.run([sys.executable, "-c", check, "transfer", str(small_images["content"]),
                            str(small_images["style"]), "-o", str(out), "--size", "48", "--iterations", "1",

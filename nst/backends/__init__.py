@@ -15,12 +15,14 @@ They reach a library only through a `Backend`:
 * what it says of its device: its name, its free memory, whether bfloat16 pays there.
 
 A plugin term written with `self.ops` runs on both. `backend_for(settings.backend, settings.device)`
-gives the one a run uses; "auto" takes TensorFlow where it is installed, else PyTorch.
+gives the one a run uses; "auto" takes the one the environment variable NST_BACKEND names, else
+TensorFlow where it is installed, else PyTorch.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 
 from ..errors import SettingsError
 
@@ -38,7 +40,10 @@ def installed(name: str) -> bool:
 
 
 def resolve(name: str) -> str:
-    """The backend `name` stands for: itself, or for "auto" TensorFlow where installed, else PyTorch."""
+    """The backend `name` stands for: itself, or for "auto" the one NST_BACKEND names, else TensorFlow
+    where installed, else PyTorch."""
+    if name == "auto" and os.environ.get("NST_BACKEND", "auto") != "auto":
+        name = os.environ["NST_BACKEND"]
     if name == "auto":
         found = [b for b in BACKENDS if installed(b)]
         if not found:
