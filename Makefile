@@ -29,7 +29,7 @@ run: setup
 # other kinds of CPU run them: an AVX2-only CPU (TensorFlow turns oneDNN off there) and an
 # AVX-512 CPU without bfloat16 units (oneDNN limited to AVX512_CORE); then the engine's
 # numbers tests again on the PyTorch backend (the suite's default is TensorFlow).
-ENGINE_TESTS := tests/test_tiling.py tests/test_coarse_style.py tests/test_masks.py tests/test_transfer.py
+ENGINE_TESTS := tests/test_tiling.py tests/test_coarse_style.py tests/test_masks.py
 test: setup
 	$(BIN)/python -m pytest
 	TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest -q -m kernels

@@ -62,3 +62,23 @@ def dag_jobs(workdir: Path, configfile: Path, snakefile: Path = ROOT / "Snakefil
         workflow._build_dag()
         return [(job.rule.name, dict(job.wildcards.items()), [str(f) for f in job.output])
                 for job in workflow.dag.jobs]
+
+
+ABSENT = """
+import importlib.machinery
+_find = importlib.machinery.PathFinder.find_spec
+
+def _absent(cls, name, path=None, target=None):  # the library's folder is not found, as when not installed
+    return None if name.split(".")[0] == {hidden!r} else _find(name, path, target)
+
+importlib.machinery.PathFinder.find_spec = classmethod(_absent)
+"""
+
+
+def without(library: str, folder: Path) -> dict:
+    """An environment whose Python processes cannot find `library`, as where it is not installed (a
+    sitecustomize in `folder` makes Python's path finder pass it by), for them and their children."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(ABSENT.format(hidden=library))
+    path = os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path}

@@ -75,8 +75,7 @@ def test_a_stopped_run_resumes_to_the_same_files(tmp_path, small_images, extra):
 @pytest.mark.parametrize(
     "extra",
     [{}, {"optimizer": "adam", "learning_rate": 5.0},
-     {"optimizer": "lbfgs32", "lbfgs_restarts": False, "lbfgs_bounds": True, "lbfgs_step": 1.0, "scales": [32],
-      "coarse_style": 0.25}],
+     {"optimizer": "lbfgs32", "lbfgs_restarts": False, "lbfgs_bounds": True, "lbfgs_step": 1.0}],
     ids=["lbfgs", "adam", "float32-one-run"],
 )
 def test_a_stopped_pytorch_run_resumes_to_the_same_files(tmp_path, small_images, extra):

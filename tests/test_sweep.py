@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -24,7 +25,7 @@ from PIL import Image
 
 from nst.workflow.config_checks import ConfigProblem
 from nst.workflow.sweep import Sweep
-from snakemake_runner import ROOT, dag_jobs, snakemake
+from snakemake_runner import ROOT, dag_jobs, snakemake, without
 
 DATA = ROOT / "data"
 PLUGINS = ROOT / "tests" / "plugins"
@@ -202,15 +203,21 @@ def test_the_old_name_of_pair_jobs_is_read_with_a_notice(tmp_path):
 @pytest.fixture(scope="module")
 def all_axes(tmp_path_factory):
     """Every axis, each at its smallest: one weights entry by name (with the plugin's term), two colour
-    modes, one mask set of two regions listing one content of two, a clip of three frames."""
+    modes, one mask set of two regions listing one content of two, a clip of three frames; on the PyTorch
+    backend (`nst: {backend: torch}`) with TensorFlow absent from every process, Snakemake's included
+    (the other sweeps of the suite run on TensorFlow)."""
+    pytest.importorskip("torch")
     folder = tmp_path_factory.mktemp("all_axes")
     axes = dict.fromkeys(AXES, True) | {"sheet": False}
     config = sweep_config(folder, axes)
     config["weights"] = config["weights"][:1]
+    config["nst"]["backend"] = "torch"
     del config["mask_sets"]["face"]
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    snakemake(folder, "--cores", "2", "--configfile", path, env={"PYTHONPATH": str(PLUGINS)})
+    env = without("tensorflow", folder / "hide")
+    env["PYTHONPATH"] = os.pathsep.join((env["PYTHONPATH"], str(PLUGINS)))
+    snakemake(folder, "--cores", "2", "--configfile", path, env=env)
     expected = {run for run in expected_runs(axes) if "mean_colour_100" in run and not run.endswith("_mask_face")}
     return folder, expected
 
@@ -232,6 +239,7 @@ def test_a_tiny_sweep_with_every_axis_at_once_runs_and_each_run_is_what_its_name
             assert [Path(s).name for s in record["styles"]] == [f"{run.split('_s_')[1].split('_')[0]}.png",
                                                                 "mosaic.png"]
         assert settings["terms"].get("temporal") == (50.0 if video else None)
+        assert record["backend"] == "torch"
     with open(folder / "results/summary.csv") as f:
         rows = list(csv.DictReader(f))
     assert {r["run"] for r in rows} == expected
