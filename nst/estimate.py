@@ -279,17 +279,23 @@ def state_bytes(optimizer: str, history: int, height: int, width: int, bounds: b
 
 
 def plan_stage(settings, backbone: str, height: int, width: int, limit: int | None,
-               precision: str | None = None, activation_cap: int | None = None) -> StagePlan:
+               precision: str | None = None, activation_cap: int | None = None,
+               optimiser_on_device: bool = False) -> StagePlan:
     """How to run a stage within `limit`: untiled if it fits, with scipy's L-BFGS as asked or else the
     float32 L-BFGS (nst/lbfgs32.py); else tiled, keeping L-BFGS (scipy's, then the float32 one with
     its own memory, or 5 or 3 vector pairs) with the largest tile of at least SMALLEST_KEEPING_TILE
     that fits; else Adam with the largest tile that fits. `settings.tile` forces a tile size.
     `precision`: the engine's, where known (bfloat16 keeps smaller activations); else float32's.
-    `activation_cap`: the most the layer outputs may take (`plan_run`). Raises only when nothing fits."""
+    `activation_cap`: the most the layer outputs may take (`plan_run`). `optimiser_on_device`: the
+    backend keeps the optimiser's arrays on a GPU, where scipy's L-BFGS-B (float64, on the host)
+    would take the image to the host and back at every evaluation: the float32 L-BFGS runs the
+    same loops there instead (docs/gpu.md has the cost). Raises only when nothing fits."""
     per_activation = activation_bytes(precision)
     layers = read_layers(settings)
     halo = halo_for(backbone, layers)
     optimizer, history = settings.optimizer, settings.lbfgs_history
+    if optimiser_on_device and optimizer == "lbfgs":
+        optimizer = "lbfgs32"
 
     bounded = optimizer != "adam" and settings.lbfgs_bounds
 
@@ -347,16 +353,17 @@ def plan_stage(settings, backbone: str, height: int, width: int, limit: int | No
 
 
 def plan_run(settings, backbone: str, shapes: list[tuple[int, int]], limit: int | None,
-             precision: str | None = None) -> list[StagePlan]:
+             precision: str | None = None, optimiser_on_device: bool = False) -> list[StagePlan]:
     """Every stage's plan (`shapes`: each stage's (height, width), smallest first). TensorFlow keeps
     the memory its layer outputs once took for the rest of the process (the whole-image total
     variation at 4096²: 1.4 GB still resident after it returned), so no earlier stage's layer outputs
     may take more than the last stage's plan leaves them (its own, and what is left under `limit`):
     in a 4096 px print run the 2048 px stage's whole-image forward pass stayed resident beside the
     4096 px stage's optimiser."""
-    last = plan_stage(settings, backbone, *shapes[-1], limit, precision)
+    last = plan_stage(settings, backbone, *shapes[-1], limit, precision, optimiser_on_device=optimiser_on_device)
     cap = last.activations + max(0, limit - last.bytes) if limit is not None else None
-    return [plan_stage(settings, backbone, *shape, limit, precision, cap) for shape in shapes[:-1]] + [last]
+    return [plan_stage(settings, backbone, *shape, limit, precision, cap, optimiser_on_device)
+            for shape in shapes[:-1]] + [last]
 
 
 def peak_rss_mib() -> float:

@@ -79,14 +79,14 @@ class Memory:
         v = self.vectors
         rows = self.rows()
         alphas = {}
-        for row in reversed(rows):
-            alphas[row] = self.rho[row] * v.dot(self.s[row], q)
+        for row in reversed(rows):  # kept_dot: on a GPU the products stay there, nothing waits for them
+            alphas[row] = float(self.rho[row]) * v.kept_dot(self.s[row], q)
             v.add_scaled(q, -alphas[row], self.y[row])
         if rows:
             newest = self.y[self.newest]
-            v.scale(q, 1.0 / (self.rho[self.newest] * v.dot(newest, newest)))
+            v.scale(q, 1.0 / (float(self.rho[self.newest]) * v.kept_dot(newest, newest)))
         for row in rows:
-            beta = self.rho[row] * v.dot(self.y[row], q)
+            beta = float(self.rho[row]) * v.kept_dot(self.y[row], q)
             v.add_scaled(q, alphas[row] - beta, self.s[row])
         return q
 

@@ -151,8 +151,8 @@ class Objective:
         return {name: self.backend.ops.to_float(value) for name, value in weighted.items()}, self.backend.vector(grad)
 
     def _losses(self, total, weighted) -> Losses:
-        to_float = self.backend.ops.to_float
-        return Losses(to_float(total), {name: to_float(weighted[name]) for name in self.names})
+        total, *parts = self.backend.ops.to_floats([total, *(weighted[name] for name in self.names)])
+        return Losses(total, dict(zip(self.names, parts)))
 
     def _tensors(self, guides: dict) -> dict:
         return {name: {layer: self.backend.tensor(array) for layer, array in found.items()}

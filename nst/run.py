@@ -127,11 +127,16 @@ class Transfer:
         engine = engine_for(settings)
         inputs.check_sizes(settings, engine.backbone)
         limit, source = memory_limit(settings.max_memory, engine.backend.free_memory())
+        on_device = engine.backend.optimiser_on_gpu()
         plans = plan_run(settings, engine.backbone, [inputs.shape_at(size) for size in settings.sizes()], limit,
-                         engine.precision)
+                         engine.precision, on_device)
         notices = list(inputs.notices) + inputs.upscaled_styles(settings)
+        if on_device and settings.optimizer == "lbfgs":
+            notices.append("the float32 L-BFGS (optimizer lbfgs32) runs scipy's L-BFGS-B loops on the GPU, where "
+                           "the optimiser's state stays; scipy's would take the image to the host at every evaluation")
+        asked = "lbfgs32" if on_device and settings.optimizer == "lbfgs" else settings.optimizer
         for size, plan in zip(settings.sizes(), plans):
-            if (plan.tile or plan.optimizer != settings.optimizer or plan.lbfgs_history != settings.lbfgs_history
+            if (plan.tile or plan.optimizer != asked or plan.lbfgs_history != settings.lbfgs_history
                     or not plan.bounds):
                 within = f"to stay within {limit / 2**30:.1f} GiB ({source})" if limit else "as --tile asks"
                 notices.append(f"{size} px runs {plan.describe()}, {within}")

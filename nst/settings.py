@@ -132,7 +132,8 @@ class TransferSettings:
     )
 
     optimizer: str = option(
-        "lbfgs", "lbfgs: the article's (scipy's L-BFGS-B, float64 state); lbfgs32: L-BFGS with float32 state (half "
+        "lbfgs", "lbfgs: the article's (scipy's L-BFGS-B, float64 state, on the host; on a GPU the PyTorch backend "
+        "runs its loops with lbfgs32, on the device); lbfgs32: L-BFGS with float32 state (half "
         "the memory, so print sizes keep L-BFGS; its checkpoints resume one long run exactly); adam: Adam",
         group=OPTIMISATION, choices=("lbfgs", "lbfgs32", "adam"))
     iterations: int = option(10, "iterations: L-BFGS restarts, each one fmin_l_bfgs_b call (one frame each)",

@@ -167,6 +167,15 @@ def test_the_chunked_vector_helpers_equal_their_whole_array_forms(kind):
         np.testing.assert_array_equal(v.to_host(out), x + np.float32(0.37) * g)
     else:  # a fused multiply-add may round once where NumPy rounds twice
         np.testing.assert_allclose(v.to_host(out), x + np.float32(0.37) * g, rtol=1e-6, atol=1e-6)
+    # a product the two-loop recursion keeps on the device scales as the number it stands for does
+    kept = v.kept_dot(G, X)
+    assert float(kept) == v.dot(G, X)
+    by_kept, by_number = v.copy(X), v.copy(X)
+    v.add_scaled(by_kept, kept * 1e-7, G)
+    v.add_scaled(by_number, float(kept) * 1e-7, G)
+    v.scale(by_kept, 1.0 / kept)
+    v.scale(by_number, 1.0 / float(kept))
+    np.testing.assert_allclose(v.to_host(by_kept), v.to_host(by_number), rtol=1e-6, atol=1e-12)
     # on the host the same float32 chunk sums as its whole-array dot; on a PyTorch device each chunk's
     # product in float64, so against the float64 product of the same float32 values
     dot = HOST.dot if kind == "numpy" else (lambda a, b: float(a.astype(np.float64).ravel() @ b.astype(np.float64).ravel()))

@@ -1,5 +1,6 @@
 """Print size: the tiled objective equals the untiled one, seams included; memory plans; 16-bit output."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -117,7 +118,6 @@ def test_the_terms_alone_say_which_layers_are_planned_for_a_plugin_reading_only_
                                                                                              monkeypatch):
     """Shallow content and style layers, and a plugin term reading block5_conv3 only: the memory plan, a
     tile's halo, the smallest size and the time estimate reach block5_conv3, as the network does."""
-    import dataclasses
 
     from nst.errors import ImageError
 
@@ -181,6 +181,21 @@ def test_the_memory_plan_tiles_then_takes_the_float32_lbfgs_then_shortens_it_the
     saved = estimate.lbfgs_bytes(1024, 1024, 10) - estimate.lbfgs32_bytes(1024, 1024, 10)
     untiled32 = estimate.plan_stage(settings, "vgg19", 1024, 1024, need - saved // 2)
     assert untiled32.tile == 0 and untiled32.optimizer == "lbfgs32"
+
+
+def test_on_a_gpu_the_articles_lbfgs_runs_as_the_float32_lbfgs_there():
+    """scipy's L-BFGS-B keeps its state on the host: where the backend keeps the optimiser's arrays on a
+    GPU, the plan runs the same loops with the float32 L-BFGS there; elsewhere, and for lbfgs32 or
+    Adam, the optimiser asked for."""
+    article = TransferSettings(size=512)
+    assert estimate.plan_run(article, "vgg19", [(512, 512)], None) == [estimate.plan_stage(article, "vgg19", 512, 512, None)]
+    assert estimate.plan_stage(article, "vgg19", 512, 512, None).optimizer == "lbfgs"
+    on_gpu = estimate.plan_run(TransferSettings.from_preset("print", size=2048, optimizer="lbfgs"), "vgg19",
+                               [(512, 512), (1024, 1024), (2048, 2048)], None, optimiser_on_device=True)
+    assert [plan.optimizer for plan in on_gpu] == ["lbfgs32"] * 3
+    for kept in ("lbfgs32", "adam"):
+        settings = dataclasses.replace(article, optimizer=kept)
+        assert estimate.plan_stage(settings, "vgg19", 512, 512, None, optimiser_on_device=True).optimizer == kept
 
 
 @pytest.mark.parametrize("precision", ["bfloat16", "float32"])

@@ -110,6 +110,9 @@ class TensorFlowOps:
     def to_float(self, x) -> float:
         return float(x.numpy()) if hasattr(x, "numpy") else float(x)
 
+    def to_floats(self, values: list) -> list[float]:
+        return [self.to_float(v) for v in values]
+
     def indices(self, rows: list[list[int]]):
         """Integer boxes a traced graph reads (a tensor, so one trace serves every tile)."""
         return tf.constant(rows, tf.int32) if rows else tf.zeros((0, 4), tf.int32)
@@ -205,6 +208,10 @@ class TensorFlowBackend:
         from ..device import gpus
 
         return bool(gpus()) and self.device != "cpu"
+
+    def optimiser_on_gpu(self) -> bool:
+        """The optimiser's arrays are NumPy on the host here, GPU or not."""
+        return False
 
     def free_memory(self) -> int | None:
         """Bytes free where the activations live: None for the host's (nst.estimate reads those)."""

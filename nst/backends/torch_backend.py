@@ -149,6 +149,10 @@ class TorchOps:
     def to_float(self, x) -> float:
         return float(x)
 
+    def to_floats(self, values: list) -> list[float]:
+        """Scalars to the host in one transfer (on a GPU, one wait instead of one per value)."""
+        return torch.stack([torch.as_tensor(v, device=self.device).to(torch.float64) for v in values]).tolist()
+
     def indices(self, rows: list[list[int]]):
         return rows  # eager slicing takes plain numbers
 
@@ -314,6 +318,10 @@ class TorchBackend:
 
     def on_gpu(self) -> bool:
         return self.device.type in ("cuda", "mps")
+
+    def optimiser_on_gpu(self) -> bool:
+        """The optimiser's arrays (self.vectors) live on the GPU."""
+        return self.on_gpu()
 
     def free_memory(self) -> int | None:
         """Bytes free on the GPU (where the activations live); None on the CPU (the host's: nst.estimate)."""

@@ -87,6 +87,10 @@ class NumpyVectors:
         a, b = a.ravel(), b.ravel()
         return float(sum(float(np.dot(a[c], b[c]).astype(np.float64)) for c in self.chunks(a.size)))
 
+    def kept_dot(self, a, b) -> float:
+        """a·b where the optimiser only passes it back in (`add_scaled`, `scale`): here, the dot."""
+        return self.dot(a, b)
+
     def dot_of_difference(self, a, b, c) -> float:
         """a·(b - c) without an image-sized difference: (b - c) chunk by chunk, as float32."""
         a, b, c = a.ravel(), b.ravel(), c.ravel()
@@ -190,8 +194,12 @@ class TorchVectors:
     def subtract_into(self, out, a, b) -> None:
         self.torch.sub(a, b, out=out)
 
-    def scale(self, x, factor: float) -> None:
-        x.mul_(float(np.float32(factor)))
+    def scale(self, x, factor) -> None:
+        """x *= factor: a number, or a `kept_dot`'s device value (no wait for the device)."""
+        if isinstance(factor, self.torch.Tensor):
+            x.mul_(factor.to(self.torch.float32))
+        else:
+            x.mul_(float(np.float32(factor)))
 
     # --- products, chunk by chunk -----------------------------------------------------------
 
@@ -201,24 +209,34 @@ class TorchVectors:
 
     def dot(self, a, b) -> float:
         """a·b, chunk by chunk in float64, added up on the device: one number crosses to the host."""
+        return float(self.kept_dot(a, b))
+
+    def kept_dot(self, a, b):
+        """a·b left on the device (a 0-d float64 tensor): the two-loop recursion passes its products
+        straight back in, so a GPU runs it without waiting for the host 2m + 1 times a step."""
         a, b = a.reshape(-1), b.reshape(-1)
-        total = self.torch.zeros((), dtype=self.torch.float64, device=a.device)
-        for k in range(0, a.numel(), self.CHUNK):
+        total = self._dot64(a[:self.CHUNK], b[:self.CHUNK])  # no zero to start from: fewer kernel launches
+        for k in range(self.CHUNK, a.numel(), self.CHUNK):
             part = slice(k, k + self.CHUNK)
-            total += self._dot64(a[part], b[part])
-        return float(total)
+            total = total + self._dot64(a[part], b[part])
+        return total
 
     def dot_of_difference(self, a, b, c) -> float:
         """a·(b - c), (b - c) made chunk by chunk in float32, as on the host."""
         a, b, c = a.reshape(-1), b.reshape(-1), c.reshape(-1)
-        total = self.torch.zeros((), dtype=self.torch.float64, device=a.device)
-        for k in range(0, a.numel(), self.CHUNK):
+        first = slice(0, self.CHUNK)
+        total = self._dot64(a[first], b[first] - c[first])
+        for k in range(self.CHUNK, a.numel(), self.CHUNK):
             part = slice(k, k + self.CHUNK)
-            total += self._dot64(a[part], b[part] - c[part])
+            total = total + self._dot64(a[part], b[part] - c[part])
         return float(total)
 
-    def add_scaled(self, out, scale: float, v) -> None:
-        out.add_(v, alpha=float(np.float32(scale)))
+    def add_scaled(self, out, scale, v) -> None:
+        """out += scale * v: a number, or a `kept_dot`'s device value (rounded to float32 as a number is)."""
+        if isinstance(scale, self.torch.Tensor):
+            out.addcmul_(v, scale.to(self.torch.float32))
+        else:
+            out.add_(v, alpha=float(np.float32(scale)))
 
     def curvature(self, x_new, x_old, g_new, g_old) -> tuple[float, float, float]:
         torch = self.torch
