@@ -160,8 +160,13 @@ def test_a_transfer_killed_at_its_time_limit_is_retried_and_resumes(tmp_path, sl
     # Snakemake keeps a failed attempt's job output in its Slurm log, and gives each attempt a fresh rule log
     slurm_logs = "".join(p.read_text() for p in (tmp_path / ".snakemake/slurm_logs/rule_transfer_pair").rglob("*.log"))
     assert "CANCELLED" in slurm_logs and "DUE TO TIME LIMIT" in slurm_logs
-    assert f"stopped by SIGTERM; results/checkpoints/{run} holds iteration" in slurm_logs
-    assert "resumed at iteration" in (tmp_path / "results/logs/transfer/c_chelsea_s_mosaic.log").read_text()
+    # nst's own line on SIGTERM races the step's end: Snakemake exits once the shell around the script
+    # dies, and Slurm then kills what is left of the step, so on a loaded machine the line can be cut
+    # (seen once in CI). Where it was written it names the checkpoint; the resume below is what counts.
+    stopped = [line for line in slurm_logs.splitlines() if "stopped by SIGTERM" in line]
+    assert all(f"results/checkpoints/{run} holds iteration 1 of {iterations}" in line for line in stopped), stopped
+    assert f"resumed at iteration 1 of {iterations} from results/checkpoints/{run}" in (
+        tmp_path / "results/logs/transfer/c_chelsea_s_mosaic.log").read_text()
     history = pd.read_csv(tmp_path / f"results/runs/{run}/history.csv")
     assert list(history["iteration"]) == list(range(iterations)) and history["evaluations"].is_monotonic_increasing
     assert len(list((tmp_path / f"results/runs/{run}/iterations").glob("*.png"))) == iterations
