@@ -25,8 +25,9 @@ def image_losses(content, styles, paths, settings: TransferSettings) -> list[dic
     candidates = [(Path(p), images.load_rgb(p)) for p in paths]  # every file checked before the model is built
     engine = engine_for(settings, precision="float32")
     inputs.check_sizes(settings, engine.backbone)
-    plan = plan_stage(settings, engine.backbone, *inputs.shape_at(settings.size), memory_limit(settings.max_memory, engine.backend.free_memory())[0],
-                      engine.precision)
+    plan = plan_stage(settings, engine.backbone, *inputs.shape_at(settings.size),
+                      memory_limit(settings.max_memory, engine.backend.free_memory())[0],
+                      engine.backend.plan_precision(engine.precision))
     objective = engine.objective_for(plan.tile, plan.forward_tile)  # print sizes are scored tile by tile, exactly
     stage = inputs.stage(settings, settings.size)
     targets = stage.targets(objective, settings)

@@ -129,7 +129,7 @@ class Transfer:
         limit, source = memory_limit(settings.max_memory, engine.backend.free_memory())
         on_device = engine.backend.optimiser_on_gpu()
         plans = plan_run(settings, engine.backbone, [inputs.shape_at(size) for size in settings.sizes()], limit,
-                         engine.precision, on_device)
+                         engine.backend.plan_precision(engine.precision), on_device)
         notices = list(inputs.notices) + inputs.upscaled_styles(settings)
         if on_device and settings.optimizer == "lbfgs":
             notices.append("the float32 L-BFGS (optimizer lbfgs32) runs scipy's L-BFGS-B loops on the GPU, where "

@@ -213,6 +213,10 @@ class TensorFlowBackend:
         """The optimiser's arrays are NumPy on the host here, GPU or not."""
         return False
 
+    def plan_precision(self, precision: str) -> str:
+        """The precision whose bytes per activation plan a run: the one computing (measured on TensorFlow)."""
+        return precision
+
     def free_memory(self) -> int | None:
         """Bytes free where the activations live: None for the host's (nst.estimate reads those)."""
         return None

@@ -323,6 +323,13 @@ class TorchBackend:
         """The optimiser's arrays (self.vectors) live on the GPU."""
         return self.on_gpu()
 
+    def plan_precision(self, precision: str) -> str:
+        """The precision whose bytes per activation plan a run here: float32's, whatever computes.
+        The terms take float32 copies of bfloat16 maps (Gram matrices, differences), so bfloat16
+        peaked above TensorFlow's bfloat16 bytes on the H200 (4096²: 37.6 GiB against 31.2 planned)
+        and below float32's (46.6); docs/gpu.md."""
+        return "float32"
+
     def free_memory(self) -> int | None:
         """Bytes free on the GPU (where the activations live); None on the CPU (the host's: nst.estimate)."""
         if self.device.type == "cuda":
