@@ -5,17 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# One thread per tensor library in every test process and in the processes the tests start. The
-# suite runs three workers on two cores, where the libraries' thread pools, spinning against each
-# other, more than doubled a test's CPU time (three copies of the fast-preset comparison at once:
-# 538 CPU-s with their default threads, 229 with one; docs/testing.md). Speed is measured by
-# benchmarks/, not here; a job Snakemake starts still sets its own threads (--set-threads).
-for _name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
-    os.environ.setdefault(_name, "1")
-
-import numpy as np  # noqa: E402 (after the threads above, which NumPy's BLAS reads as it loads)
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = Path(os.environ.get("NST_ARTICLE_DIR", ROOT.parent / "shared" / "article"))

@@ -114,7 +114,7 @@ def test_the_coarse_style_gives_the_same_on_both(small_images):
     assert_same(evaluate_both(small_images["wide"], [small_images["style"]], settings, 96, coarse=True))
 
 
-THREADED = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")  # the suite's one thread
+THREADED = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")  # what a caller's env may pin
 
 
 def test_the_fast_preset_ends_at_the_same_quality_on_both(tmp_path, small_images, record_property):
