@@ -51,6 +51,18 @@ def layers_up_to(backbone: str, deepest: set[str] | list[str]) -> list[Layer]:
     return architecture(backbone)[: last + 1]
 
 
+def cut_after(network, outputs: list[str]):
+    """Either library's feature network, the same (the same weights, not copies) cut after the deepest of
+    `outputs`: its backbone, precision and pooling kept, its layers, channels and convolutions the prefix's."""
+    cut = object.__new__(type(network))
+    cut.backbone, cut.precision, cut.pooling = network.backbone, network.precision, network.pooling
+    cut.outputs = list(outputs)
+    cut.layers = layers_up_to(network.backbone, cut.outputs)
+    cut.channels = {layer.name: layer.out_channels for layer in cut.layers}
+    cut._convs = {name: conv for name, conv in network._convs.items() if name in cut.channels}
+    return cut
+
+
 # Tiling needs these and so does the memory plan, which the workflow runs while it parses: kept
 # here, beside the layers they are computed from, so planning never imports TensorFlow.
 ALIGN = 16  # 2^(pooling layers before block5): tiles start where pooling windows start

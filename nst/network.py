@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backbones import Layer, layers_up_to
+from .backbones import Layer, cut_after, layers_up_to
 from .quiet import tf
 
 
@@ -84,13 +84,7 @@ class FeatureNetwork:
 
     def up_to(self, outputs: list[str]) -> "FeatureNetwork":
         """The same network (the same weights, not copies) cut after the deepest of `outputs`."""
-        cut = object.__new__(FeatureNetwork)
-        cut.backbone, cut.precision, cut.pooling = self.backbone, self.precision, self.pooling
-        cut.outputs = list(outputs)
-        cut.layers = layers_up_to(self.backbone, cut.outputs)
-        cut.channels = {layer.name: layer.out_channels for layer in cut.layers}
-        cut._convs = {name: conv for name, conv in self._convs.items() if name in cut.channels}
-        return cut
+        return cut_after(self, outputs)
 
     def __call__(self, image: tf.Tensor) -> list[tf.Tensor]:
         x = image

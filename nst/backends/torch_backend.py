@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..backbones import Layer, layers_up_to
+from ..backbones import Layer, cut_after, layers_up_to
 from ..errors import SettingsError
 from .vectors import TorchVectors
 
@@ -194,13 +194,7 @@ class TorchFeatureNetwork:
 
     def up_to(self, outputs: list[str]) -> "TorchFeatureNetwork":
         """The same network (the same weights, not copies) cut after the deepest of `outputs`."""
-        cut = object.__new__(TorchFeatureNetwork)
-        cut.backbone, cut.precision, cut.pooling = self.backbone, self.precision, self.pooling
-        cut.outputs = list(outputs)
-        cut.layers = layers_up_to(self.backbone, cut.outputs)
-        cut.channels = {layer.name: layer.out_channels for layer in cut.layers}
-        cut._convs = {name: conv for name, conv in self._convs.items() if name in cut.channels}
-        return cut
+        return cut_after(self, outputs)
 
     def __call__(self, image):
         x = image.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
