@@ -185,7 +185,9 @@ class LBFGS32:
         for _ in range(budget):
             trial = self.trial_point(t, d)
             f, g, extra = self._evaluate(trial)
-            decrease = v.dot_of_difference(self.g, trial, self.x)
+            # the slope at the trial point is needed only after a sufficient decrease, but both products
+            # cross to the host in one wait: on a GPU a wait costs more than a product
+            decrease, slope_here = v.slopes_of_step(trial, self.x, self.g, g)
             if f > self.f + ARMIJO * decrease:  # too long: shrink, by interpolation or into the bracket
                 too_long = t
                 if longest is None:  # minimiser of the quadratic through f(0), its slope and f(t)
@@ -194,7 +196,6 @@ class LBFGS32:
                 else:
                     t = (longest[0] + too_long) / 2
                 continue
-            slope_here = v.dot_of_difference(g, trial, self.x)
             if slope_here >= CURVATURE * decrease:  # the slope has flattened enough: a Wolfe step
                 self._accept(trial, f, g, extra)
                 return True
@@ -210,13 +211,12 @@ class LBFGS32:
         return False
 
     def _accept(self, x, f, g, extra) -> None:
-        sy, ss, yy = self.v.curvature(x, self.x, g, self.g)
+        sy, ss, yy, projected = self.v.step_numbers(x, self.x, g, self.g, self.lower, self.upper)
         self.last_step = np.sqrt(ss)
         if sy > np.finfo(np.float32).eps * yy:
             self.memory.add(x, self.x, g, self.g, sy)
         f_old = self.f
         self.x, self.f, self.g, self.extra = x, f, g, extra
-        projected = self.v.largest_free(x, g, self.lower, self.upper)
         if (f_old - f) <= RELATIVE_DECREASE * max(abs(f_old), abs(f), 1.0) or projected <= PROJECTED_GRADIENT:
             self.converged = True
 

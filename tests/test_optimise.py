@@ -1,7 +1,9 @@
 """The optimisation loops on a NumPy objective whose minimum is known."""
 
+import collections
 import copy
 import functools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from nst.lbfgs32 import Memory
 from nst.optimise import lbfgs
 
 HOST = NumpyVectors()
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def vectors_of(kind: str):
@@ -179,16 +182,18 @@ def test_the_chunked_vector_helpers_equal_their_whole_array_forms(kind):
     # on the host the same float32 chunk sums as its whole-array dot; on a PyTorch device each chunk's
     # product in float64, so against the float64 product of the same float32 values
     dot = HOST.dot if kind == "numpy" else (lambda a, b: float(a.astype(np.float64).ravel() @ b.astype(np.float64).ravel()))
-    assert v.dot_of_difference(G, X, X_old) == pytest.approx(dot(g, x - x_old), rel=1e-12)
-    sy, ss, yy = v.curvature(X, X_old, G, G_old)
+    assert v.slopes_of_step(X, X_old, G_old, G) == pytest.approx((dot(g_old, x - x_old), dot(g, x - x_old)), rel=1e-12)
+    sy, ss, yy, largest = v.step_numbers(X, X_old, G, G_old, None, None)
     assert (sy, ss, yy) == pytest.approx((dot(x - x_old, g - g_old), dot(x - x_old, x - x_old),
                                           dot(g - g_old, g - g_old)), rel=1e-12)
+    assert largest == v.largest_free(X, G, None, None) == np.abs(g).max()
     lower, upper = np.array([-1.0, -2.0, -0.5], np.float32), np.array([1.0, 2.0, 0.5], np.float32)
     clipped = np.clip(x, lower, upper)
     at_bound_pushing_out = ((clipped <= lower) & (g > 0)) | ((clipped >= upper) & (g < 0))
     assert at_bound_pushing_out.any()
-    assert v.largest_free(v.from_host(clipped), G, lower, upper) == np.abs(np.where(at_bound_pushing_out, 0, g)).max()
-    assert v.largest_free(X, G, None, None) == np.abs(g).max()
+    free = np.abs(np.where(at_bound_pushing_out, 0, g)).max()
+    assert v.largest_free(v.from_host(clipped), G, lower, upper) == free
+    assert v.step_numbers(v.from_host(clipped), X_old, G, G_old, lower, upper)[3] == free
 
 
 @pytest.mark.parametrize("restarts", [True, False])
@@ -204,3 +209,33 @@ def test_float32_lbfgs_resumes_bit_for_bit_from_any_iteration(restarts):
                           restarts=restarts, first_step=1.0, bounds=(np.full(3, -50.0), np.full(3, 50.0)),
                           resume=state)
         np.testing.assert_array_equal(resumed, whole)
+
+
+def test_on_pytorch_the_host_waits_for_the_device_three_times_an_evaluation_and_twice_a_step(monkeypatch, record_property):
+    """On a GPU each number that crosses to the host is a wait for the device, and at 512 px such waits
+    and the optimiser's small kernels were most of nst's time over a bare PyTorch loop (docs/gpu.md).
+    Counted on a CPU, where the crossings are the same PyTorch calls: in a `--preset fast` transfer (the
+    float32 L-BFGS, its state on the backend's device) an evaluation reads its losses (one transfer),
+    whether its gradient is finite, and the line search's two slopes (one transfer); a step, the slope of
+    its direction and the accepted point's four numbers (one transfer); an iteration, its frame and the
+    checkpoint's arrays (the image, its gradient, the L-BFGS memory). A step takes one evaluation or more,
+    so at most five per evaluation (seven before the line search's and the step's numbers crossed together)."""
+    torch = pytest.importorskip("torch")
+    from nst.settings import TransferSettings
+    from nst.transfer import stylize
+
+    reads = collections.Counter()
+    for name in ("__float__", "__bool__", "__int__", "item", "tolist", "numpy", "cpu"):
+        def counted(self, *args, _original=getattr(torch.Tensor, name), _name=name, **kwargs):
+            reads[_name] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    settings = TransferSettings.from_preset("fast", size=48, backend="torch", device="cpu", precision="float32", seed=0,
+                                            init="content", iterations=2, evals_per_iteration=20)
+    done = stylize(DATA / "content" / "chelsea.png", [DATA / "styles" / "mosaic.png"], settings, progress=False)
+    evaluations, iterations = done.record.evaluations, done.record.iterations_completed
+    record_property("host reads per evaluation, PyTorch, fast preset",
+                    f"{sum(reads.values()) / evaluations:.2f} ({dict(reads)} in {evaluations} evaluations)")
+    assert evaluations >= 30 and done.record.settings["optimizer"] == "lbfgs32"
+    assert sum(reads.values()) <= 5 * evaluations + 6 * iterations + 2, dict(reads)

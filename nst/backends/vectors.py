@@ -10,7 +10,8 @@ functions where an array may live on a device; the host sees an image once per i
 The float32 L-BFGS's products are made chunk by chunk (no image-sized temporaries at print size)
 and its dot products summed in float64 (on the host over float32 chunk sums; on a PyTorch device
 each chunk's in float64), so they keep their digits at 50 million values; a GPU takes larger
-chunks, since each is a kernel launch.
+chunks, since each is a kernel launch. The numbers the optimiser decides on cross to the host
+together (`slopes_of_step`, `step_numbers`): each crossing is a wait for the device.
 """
 
 from __future__ import annotations
@@ -91,10 +92,16 @@ class NumpyVectors:
         """a·b where the optimiser only passes it back in (`add_scaled`, `scale`): here, the dot."""
         return self.dot(a, b)
 
-    def dot_of_difference(self, a, b, c) -> float:
-        """a·(b - c) without an image-sized difference: (b - c) chunk by chunk, as float32."""
-        a, b, c = a.ravel(), b.ravel(), c.ravel()
-        return float(sum(float(np.dot(a[k], b[k] - c[k]).astype(np.float64)) for k in self.chunks(a.size)))
+    def slopes_of_step(self, x_new, x_old, g_old, g_new) -> tuple[float, float]:
+        """g_old·s and g_new·s of a step s = x_new - x_old (the line search's decrease and the slope at
+        its trial point), s made chunk by chunk as float32, never whole."""
+        x_new, x_old, g_old, g_new = (a.ravel() for a in (x_new, x_old, g_old, g_new))
+        before = after = 0.0
+        for k in self.chunks(x_new.size):
+            s = x_new[k] - x_old[k]
+            before += float(np.dot(g_old[k], s).astype(np.float64))
+            after += float(np.dot(g_new[k], s).astype(np.float64))
+        return before, after
 
     def add_scaled(self, out, scale: float, v) -> None:
         """out += scale * v in place, without an image-sized product."""
@@ -102,14 +109,15 @@ class NumpyVectors:
         for c in self.chunks(out.size):
             out[c] += scale * v[c]
 
-    def curvature(self, x_new, x_old, g_new, g_old) -> tuple[float, float, float]:
-        """s·y, s·s and y·y of a step (s = x_new - x_old, y = g_new - g_old), chunk by chunk."""
+    def step_numbers(self, x_new, x_old, g_new, g_old, lower, upper) -> tuple[float, float, float, float]:
+        """What an accepted step is judged by: s·y, s·s and y·y (s = x_new - x_old, y = g_new - g_old,
+        chunk by chunk) and the largest free |g_new| (`largest_free`)."""
         sums = np.zeros(3)
-        x_new, x_old, g_new, g_old = (a.ravel() for a in (x_new, x_old, g_new, g_old))
-        for c in self.chunks(x_new.size):
-            s, y = x_new[c] - x_old[c], g_new[c] - g_old[c]
+        x_new_flat, x_old, g_new_flat, g_old = (a.ravel() for a in (x_new, x_old, g_new, g_old))
+        for c in self.chunks(x_new_flat.size):
+            s, y = x_new_flat[c] - x_old[c], g_new_flat[c] - g_old[c]
             sums += [np.dot(s, y), np.dot(s, s), np.dot(y, y)]
-        return float(sums[0]), float(sums[1]), float(sums[2])
+        return float(sums[0]), float(sums[1]), float(sums[2]), self.largest_free(x_new, g_new, lower, upper)
 
     def largest_free(self, x, g, lower, upper) -> float:
         """The largest |g| over the values not held at a bound (the projected gradient's sup norm),
@@ -221,15 +229,19 @@ class TorchVectors:
             total = total + self._dot64(a[part], b[part])
         return total
 
-    def dot_of_difference(self, a, b, c) -> float:
-        """a·(b - c), (b - c) made chunk by chunk in float32, as on the host."""
-        a, b, c = a.reshape(-1), b.reshape(-1), c.reshape(-1)
-        first = slice(0, self.CHUNK)
-        total = self._dot64(a[first], b[first] - c[first])
-        for k in range(self.CHUNK, a.numel(), self.CHUNK):
+    def slopes_of_step(self, x_new, x_old, g_old, g_new) -> tuple[float, float]:
+        """As on the host, both products crossing to the host in one transfer (one wait for the device
+        per trial point, not two)."""
+        torch = self.torch
+        x_new, x_old, g_old, g_new = (a.reshape(-1) for a in (x_new, x_old, g_old, g_new))
+        total = None
+        for k in range(0, x_new.numel(), self.CHUNK):
             part = slice(k, k + self.CHUNK)
-            total = total + self._dot64(a[part], b[part] - c[part])
-        return float(total)
+            s = x_new[part] - x_old[part]
+            pair = torch.stack([self._dot64(g_old[part], s), self._dot64(g_new[part], s)])
+            total = pair if total is None else total + pair
+        before, after = total.tolist()
+        return before, after
 
     def add_scaled(self, out, scale, v) -> None:
         """out += scale * v: a number, or a `kept_dot`'s device value (rounded to float32 as a number is)."""
@@ -238,18 +250,23 @@ class TorchVectors:
         else:
             out.add_(v, alpha=float(np.float32(scale)))
 
-    def curvature(self, x_new, x_old, g_new, g_old) -> tuple[float, float, float]:
+    def step_numbers(self, x_new, x_old, g_new, g_old, lower, upper) -> tuple[float, float, float, float]:
+        """As on the host, the four numbers crossing in one transfer."""
         torch = self.torch
         sums = torch.zeros(3, dtype=torch.float64, device=self.device)
-        x_new, x_old, g_new, g_old = (a.reshape(-1) for a in (x_new, x_old, g_new, g_old))
-        for k in range(0, x_new.numel(), self.CHUNK):
+        flat = [a.reshape(-1) for a in (x_new, x_old, g_new, g_old)]
+        for k in range(0, flat[0].numel(), self.CHUNK):
             part = slice(k, k + self.CHUNK)
-            s, y = x_new[part] - x_old[part], g_new[part] - g_old[part]
+            s, y = flat[0][part] - flat[1][part], flat[2][part] - flat[3][part]
             sums += torch.stack([self._dot64(s, y), self._dot64(s, s), self._dot64(y, y)])
-        sy, ss, yy = sums.tolist()
-        return sy, ss, yy
+        largest = self._largest_free(x_new, g_new, lower, upper).to(torch.float64)  # a float32's exact value
+        sy, ss, yy, free = torch.cat([sums, largest.reshape(1)]).tolist()
+        return sy, ss, yy, free
 
-    def largest_free(self, x, g, lower, upper) -> float:
+    def _largest_free(self, x, g, lower, upper):
         keep = self.held(x, g, lower, upper)
         magnitude = g.abs() if keep is None else g.abs().masked_fill(keep, 0)
-        return float(magnitude.max())
+        return magnitude.max()
+
+    def largest_free(self, x, g, lower, upper) -> float:
+        return float(self._largest_free(x, g, lower, upper))
