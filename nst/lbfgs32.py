@@ -4,7 +4,8 @@ scipy's L-BFGS-B keeps (2m + 5) float64 vectors and widens every gradient to flo
 4096 px with m = 10 that is 6.7 GiB before the network runs. This one keeps its m pairs
 (s, y) in float32 ring buffers, 2m + 5 vectors of 4 bytes in all (nst.estimate.lbfgs32_bytes):
 steps, differences and products are made chunk by chunk, never as image-sized temporaries.
-It evaluates the image as it is.
+It evaluates the image as it is. A gradient with NaN or Inf raises NonFiniteGradient: the line
+search's product g·s shows it, with no further wait for the device.
 
 The method (Nocedal & Wright, *Numerical Optimization*, 2nd ed.): the search direction is
 -H g from the two-loop recursion (Algorithm 7.4) with H0 = (s·y / y·y) I; bounds by
@@ -41,6 +42,10 @@ RELATIVE_DECREASE = 1e7 * np.finfo(float).eps
 PROJECTED_GRADIENT = 1e-5
 
 HOST = NumpyVectors()
+
+
+class NonFiniteGradient(ArithmeticError):
+    """An evaluation's gradient holds NaN or Inf: the run has diverged."""
 
 
 @dataclass
@@ -135,6 +140,8 @@ class LBFGS32:
     def start(self) -> None:
         """Evaluates the starting point (one evaluation)."""
         self.f, self.g, self.extra = self._evaluate(self.x)
+        if not self.v.is_finite(self.g):
+            raise NonFiniteGradient()
 
     def direction(self):
         """-H g over the free values, and its slope g·d; steepest descent when that is no descent.
@@ -188,6 +195,8 @@ class LBFGS32:
             # the slope at the trial point is needed only after a sufficient decrease, but both products
             # cross to the host in one wait: on a GPU a wait costs more than a product
             decrease, slope_here = v.slopes_of_step(trial, self.x, self.g, g)
+            if not np.isfinite(slope_here):  # g·s, s finite and not 0: finite exactly when g is
+                raise NonFiniteGradient()
             if f > self.f + ARMIJO * decrease:  # too long: shrink, by interpolation or into the bracket
                 too_long = t
                 if longest is None:  # minimiser of the quadratic through f(0), its slope and f(t)

@@ -41,8 +41,9 @@ class IterationResult:
 class _Counter:
     """Wraps the objective: counts evaluations, reports each, and stops on NaN/Inf."""
 
-    def __init__(self, evaluate: Evaluate, shape, on_evaluation, count: int = 0, vectors=HOST):
+    def __init__(self, evaluate: Evaluate, shape, on_evaluation, count: int = 0, vectors=HOST, check_gradient=True):
         self.evaluate = evaluate
+        self.check_gradient = check_gradient  # False where the optimiser sees a non-finite gradient itself
         self.shape = tuple(shape)
         self.on_evaluation = on_evaluation
         self.count = count
@@ -54,7 +55,7 @@ class _Counter:
             x = x.reshape(self.shape).astype(np.float32, copy=False)
         parts, grad = self.evaluate(x)
         self.count += 1
-        if not (parts.finite() and self.vectors.is_finite(grad)):
+        if not (parts.finite() and (not self.check_gradient or self.vectors.is_finite(grad))):
             raise _NonFinite()
         self.seen.append((parts.total, parts))
         if self.on_evaluation:
@@ -192,10 +193,12 @@ def _lbfgs32(evaluate, x0, iterations, evals_per_iteration, history, on_iteratio
     first evaluation the point the last one ended at, as scipy's are); without, one L-BFGS
     reports an iteration at the first step that takes the evaluations past each multiple.
     """
-    from .lbfgs32 import LBFGS32
+    from .lbfgs32 import LBFGS32, NonFiniteGradient
 
     shape = x0.shape
-    counter = _Counter(evaluate, shape, on_evaluation, resume["count"] if resume else 0, vectors)
+    # the solver's own products with each gradient show a non-finite one (NonFiniteGradient), so the
+    # counter does not wait for the device a second time to check it
+    counter = _Counter(evaluate, shape, on_evaluation, resume["count"] if resume else 0, vectors, check_gradient=False)
 
     def objective(x):
         parts, grad = counter(x)
@@ -240,7 +243,7 @@ def _lbfgs32(evaluate, x0, iterations, evals_per_iteration, history, on_iteratio
             while reported < iterations and counter.count - first_count >= (reported + 1) * evals_per_iteration:
                 report(reported)
                 reported += 1
-    except _NonFinite:
+    except (_NonFinite, NonFiniteGradient):
         raise DivergedError(last, iteration if restarts else reported, counter.count) from None
     while reported < iterations:  # converged early, or the budget ended inside a line search
         if solver.extra is None:  # resumed at a point whose losses were not kept
