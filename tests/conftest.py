@@ -11,7 +11,7 @@ from PIL import Image
 
 # Idle OpenMP threads (PyTorch's CPU kernels) sleep at once instead of spinning: the suite runs three
 # workers, and each worker's runs and jobs their own threads, on two cores, where spinning threads take
-# the cores from working ones (the engine's tests on PyTorch: 82 CPU-s instead of 102, docs/testing.md).
+# the cores from working ones (the engine's tests on PyTorch: 42-44 s instead of 49-51, docs/testing.md).
 # Set before anything loads an OpenMP runtime; the processes tests start inherit it. No result depends
 # on it: the threads' number, and so every sum's order, stay as they are.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
