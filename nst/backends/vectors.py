@@ -254,10 +254,10 @@ class TorchVectors:
         """As on the host, the four numbers crossing in one transfer."""
         torch = self.torch
         sums = torch.zeros(3, dtype=torch.float64, device=self.device)
-        flat = [a.reshape(-1) for a in (x_new, x_old, g_new, g_old)]
-        for k in range(0, flat[0].numel(), self.CHUNK):
+        x_new_flat, x_old, g_new_flat, g_old = (a.reshape(-1) for a in (x_new, x_old, g_new, g_old))
+        for k in range(0, x_new_flat.numel(), self.CHUNK):
             part = slice(k, k + self.CHUNK)
-            s, y = flat[0][part] - flat[1][part], flat[2][part] - flat[3][part]
+            s, y = x_new_flat[part] - x_old[part], g_new_flat[part] - g_old[part]
             sums += torch.stack([self._dot64(s, y), self._dot64(s, s), self._dot64(y, y)])
         largest = self._largest_free(x_new, g_new, lower, upper).to(torch.float64)  # a float32's exact value
         sy, ss, yy, free = torch.cat([sums, largest.reshape(1)]).tolist()
