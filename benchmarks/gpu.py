@@ -22,6 +22,9 @@ article's walk-through pair (hugo x wave, from .gpu/ or ../shared/article):
 7. where an evaluation's time goes at 512 and 1024 px: the bare loop in NCHW and channels-last,
    nst's objective alone (free and deterministic kernels), nst in seeded and unseeded runs, and
    PyTorch's profiler over the objective at the first size.
+8. the float32 L-BFGS's own work per step at 512 and 1024 px, apart from any evaluation (a quadratic
+   of the image's size, memory 10): PyTorch operations launched per step (each a kernel on a GPU) and
+   milliseconds per step with the device's work awaited.
 
 Each part's goal (issue 33) is printed beside its figure. `--json FILE` (or $OUT/gpu.json) keeps them,
 rewritten after each part. A part that fails prints its traceback and the next one runs; a part that
@@ -334,6 +337,24 @@ def part_overhead(content: Path, style: Path, sizes: list[int], repeats: int) ->
     return rows
 
 
+# --- 8: the optimiser's own work ----------------------------------------------------------------
+
+
+def part_optimiser(sizes: list[int], steps: int) -> list[dict]:
+    """benchmarks/lbfgs32_step.py on the PyTorch backend's device: the float32 L-BFGS's milliseconds and
+    operations per step, the objective's own excluded."""
+    from lbfgs32_step import describe, step_costs
+
+    from nst.backends import backend_for
+
+    vectors = backend_for("torch").vectors
+    rows = []
+    for size in sizes:
+        rows.append(step_costs(vectors, size, steps))
+        print(describe(rows[-1]), flush=True)
+    return rows
+
+
 # --- 2 and 3: the article's settings, and the fast preset's time to their quality ---------------
 
 
@@ -528,6 +549,8 @@ def main() -> int:
         "6": ("6. The default sweep", "sweep", lambda: part_sweep(folder, quick)),
         "7": ("7. Where an evaluation's time goes (layout, deterministic kernels, the optimiser)", "overhead",
               lambda: part_overhead(content, style, [64, 128] if quick else [512, 1024], 3 if quick else 20)),
+        "8": ("8. The float32 L-BFGS's own work per step", "optimiser",
+              lambda: part_optimiser([64, 128] if quick else [512, 1024], 5 if quick else 20)),
     }
     started = time.perf_counter()
     try:

@@ -8,7 +8,7 @@ It evaluates the image as it is. A gradient with NaN or Inf raises NonFiniteGrad
 search's product g·s shows it, with no further wait for the device.
 
 The method (Nocedal & Wright, *Numerical Optimization*, 2nd ed.): the search direction is
--H g from the two-loop recursion (Algorithm 7.4) with H0 = (s·y / y·y) I; bounds by
+-H g, H in the compact form (class Memory) with H0 = (s·y / y·y) I; bounds by
 projection: values at a bound whose gradient pushes outwards are held (their gradient and
 direction zeroed), and each trial point is the search direction's point clipped to the box;
 a line search on the projected path for a step that meets the weak Wolfe conditions
@@ -28,8 +28,6 @@ on the PyTorch backend's device, where the whole run then stays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .backends.vectors import NumpyVectors
@@ -48,66 +46,106 @@ class NonFiniteGradient(ArithmeticError):
     """An evaluation's gradient holds NaN or Inf: the run has diverged."""
 
 
-@dataclass
 class Memory:
-    """The last m pairs s = x_{k+1} - x_k, y = g_{k+1} - g_k, oldest first (a ring buffer)."""
+    """The last m pairs s = x_{k+1} - x_k, y = g_{k+1} - g_k in a ring buffer, and their products
+    s_i·y_j and y_i·y_j (m x m, float64, oldest first) for the compact form of H.
 
-    s: object  # (m, *shape) float32, the vectors' kind
-    y: object
-    rho: np.ndarray  # (m,) float64, 1 / s·y
-    count: int = 0  # pairs held
-    newest: int = -1  # row of the newest pair
-    vectors: object = HOST
+    The two-loop recursion (Nocedal & Wright, Algorithm 7.4) makes H q in 4m + 1 vector operations, each
+    a kernel launched from the host on a GPU; the compact form (Byrd, Nocedal & Schnabel, "Representations
+    of quasi-Newton matrices and their use in limited memory methods", Math. Program. 63, 1994; L-BFGS-B
+    is built on it) makes the same H q in two matrix-vector products over the stacked pairs and a little
+    m x m algebra, whatever m is:
 
-    @classmethod
-    def empty(cls, m: int, shape: tuple, vectors=HOST) -> "Memory":
-        return cls(vectors.zeros((m, *shape)), vectors.zeros((m, *shape)), np.zeros(m), vectors=vectors)
+        H = g0 I + [S  g0 Y] [[R^-T (D + g0 Y'Y) R^-1, -R^-T], [-R^-1, 0]] [S'; g0 Y']
 
-    def rows(self) -> list[int]:
-        m = len(self.rho)
-        return [(self.newest - self.count + 1 + k) % m for k in range(self.count)]
+    with R the upper triangle of S'Y (oldest first), D its diagonal and g0 = s·y / y·y of the newest
+    pair. Each new pair adds one column of products, made as it is added.
+    """
 
-    def add(self, x_new, x_old, g_new, g_old, sy: float) -> None:
-        """Adds s = x_new - x_old and y = g_new - g_old, written straight into the oldest row."""
-        self.newest = (self.newest + 1) % len(self.rho)
-        self.vectors.subtract_into(self.s[self.newest], x_new, x_old)
-        self.vectors.subtract_into(self.y[self.newest], g_new, g_old)
-        self.rho[self.newest] = 1.0 / sy
-        self.count = min(self.count + 1, len(self.rho))
+    def __init__(self, m: int, shape: tuple, vectors=HOST):
+        self.m, self.vectors = m, vectors
+        self.pairs = vectors.zeros((2 * m, *shape))  # s rows, then y rows: one product covers both
+        self.s, self.y = self.pairs[:m], self.pairs[m:]
+        self.sy = vectors.small_zeros((m, m))  # [i, j] = s_i·y_j for i <= j, oldest first
+        self.yy = vectors.small_zeros((m, m))  # [i, j] = y_i·y_j, oldest first
+        self.count = 0  # pairs held
+        self.newest = -1  # ring row of the newest pair
+
+    def _oldest_first(self, by_row):
+        """A vector over the ring's rows -> over the pairs held, oldest first."""
+        if self.count < self.m:  # not yet wrapped: rows 0 .. count-1 in order
+            return by_row[:self.count]
+        return self.vectors.roll(by_row, -(self.newest + 1))
+
+    def _by_row(self, oldest_first, out) -> None:
+        """`_oldest_first` undone, written into `out` (a vector over the ring's rows)."""
+        if self.count < self.m:
+            out[:self.count] = oldest_first
+        else:
+            out[:] = self.vectors.roll(oldest_first, self.newest + 1)
+
+    def add(self, x_new, x_old, g_new, g_old) -> None:
+        """Adds s = x_new - x_old and y = g_new - g_old, written straight into the oldest row, and
+        their products with the pairs held (one matrix-vector product)."""
+        v = self.vectors
+        if self.count == self.m:  # the oldest pair leaves: its products too
+            self.sy, self.yy = (v.roll(p, (-1, -1), (0, 1)) for p in (self.sy, self.yy))
+        self.newest = (self.newest + 1) % self.m
+        v.subtract_into(self.s[self.newest], x_new, x_old)
+        v.subtract_into(self.y[self.newest], g_new, g_old)
+        self.count = min(self.count + 1, self.m)
+        self._add_products(self.count - 1)
+
+    def _add_products(self, k: int) -> None:
+        """Column k (oldest first) of S'Y's upper triangle and of Y'Y, from pair k's y."""
+        products = self.vectors.rows_dot(self.pairs, self.y[(self.newest - (self.count - 1 - k)) % self.m])
+        with_s, with_y = self._oldest_first(products[:self.m]), self._oldest_first(products[self.m:])
+        self.sy[:k + 1, k] = with_s[:k + 1]
+        self.yy[:k + 1, k] = with_y[:k + 1]
+        self.yy[k, :k + 1] = with_y[:k + 1]
 
     def clear(self) -> None:
         self.count, self.newest = 0, -1
 
     def times(self, q):
-        """H q by the two-loop recursion, in place (q becomes H q); H0 scaled by the newest pair's
-        s·y / y·y."""
-        v = self.vectors
-        rows = self.rows()
-        alphas = {}
-        for row in reversed(rows):  # kept_dot: on a GPU the products stay there, nothing waits for them
-            alphas[row] = float(self.rho[row]) * v.kept_dot(self.s[row], q)
-            v.add_scaled(q, -alphas[row], self.y[row])
-        if rows:
-            newest = self.y[self.newest]
-            v.scale(q, 1.0 / (float(self.rho[self.newest]) * v.kept_dot(newest, newest)))
-        for row in rows:
-            beta = float(self.rho[row]) * v.kept_dot(self.y[row], q)
-            v.add_scaled(q, alphas[row] - beta, self.s[row])
+        """H q, in place (q becomes H q); H0 = g0 I, g0 = s·y / y·y of the newest pair."""
+        k = self.count
+        if not k:
+            return q
+        v, m = self.vectors, self.m
+        products = v.rows_dot(self.pairs, q)
+        sq, yq = self._oldest_first(products[:m]), self._oldest_first(products[m:])
+        upper, yy = self.sy[:k, :k], self.yy[:k, :k]
+        diagonal = upper.diagonal()
+        g0 = diagonal[k - 1] / yy[k - 1, k - 1]
+        p = v.solve_upper(upper, sq)
+        top = v.solve_upper(upper, diagonal * p + g0 * (yy @ p - yq), transpose=True)
+        coefficients = v.small_zeros((2 * m,))  # rows not held get 0
+        self._by_row(top, coefficients[:m])
+        self._by_row(-g0 * p, coefficients[m:])
+        v.add_rows_into(q, g0, self.pairs, coefficients)
         return q
 
     def arrays(self) -> dict:
         """The buffers' rows in use (views on the host: no copy of 2m image-sized vectors; save them
-        before the next step changes them)."""
-        to_host = self.vectors.to_host
-        return {"s": to_host(self.s[:self.count]), "y": to_host(self.y[:self.count]),
-                "rho": self.rho[:self.count].copy(), "newest": self.newest}
+        before the next step changes them) and their products."""
+        k, to_host, small = self.count, self.vectors.to_host, self.vectors.small_to_host
+        return {"s": to_host(self.s[:k]), "y": to_host(self.y[:k]), "newest": self.newest,
+                "sy": small(self.sy[:k, :k]), "yy": small(self.yy[:k, :k])}
 
     @classmethod
-    def from_arrays(cls, m: int, shape: tuple, s, y, rho, newest: int, vectors=HOST) -> "Memory":
-        memory = cls.empty(m, shape, vectors)
-        k = len(rho)
-        memory.s[:k], memory.y[:k], memory.rho[:k] = vectors.from_host(s), vectors.from_host(y), rho
+    def from_arrays(cls, m: int, shape: tuple, s, y, newest: int, vectors=HOST, sy=None, yy=None) -> "Memory":
+        """A memory as `arrays` left it; one saved without its products (a checkpoint from before the
+        compact form) has them made again from its pairs."""
+        memory = cls(m, shape, vectors)
+        k = len(s)
+        memory.s[:k], memory.y[:k] = vectors.from_host(s), vectors.from_host(y)
         memory.count, memory.newest = k, int(newest)
+        if sy is not None and yy is not None:
+            memory.sy[:k, :k], memory.yy[:k, :k] = vectors.small_from_host(sy), vectors.small_from_host(yy)
+        else:
+            for column in range(k):
+                memory._add_products(column)
         return memory
 
 
@@ -125,7 +163,7 @@ class LBFGS32:
         self.upper = None if upper is None else vectors.from_host(upper)
         self.first_step = first_step
         self.x = self.project(vectors.copy(x))
-        self.memory = Memory.empty(history, tuple(self.x.shape), vectors)
+        self.memory = Memory(history, tuple(self.x.shape), vectors)
         self.f = self.g = self.extra = None
         self.converged = False
         self.last_step = 0.0  # the length of the last step taken
@@ -223,7 +261,7 @@ class LBFGS32:
         sy, ss, yy, projected = self.v.step_numbers(x, self.x, g, self.g, self.lower, self.upper)
         self.last_step = np.sqrt(ss)
         if sy > np.finfo(np.float32).eps * yy:
-            self.memory.add(x, self.x, g, self.g, sy)
+            self.memory.add(x, self.x, g, self.g)
         f_old = self.f
         self.x, self.f, self.g, self.extra = x, f, g, extra
         if (f_old - f) <= RELATIVE_DECREASE * max(abs(f_old), abs(f), 1.0) or projected <= PROJECTED_GRADIENT:
@@ -242,5 +280,5 @@ class LBFGS32:
         self.g = self.v.from_host(np.asarray(state["g"], np.float32).reshape(shape))
         self.f, self.converged = float(state["f"]), bool(state["converged"])
         self.last_step = float(state["last_step"])
-        self.memory = Memory.from_arrays(self.history, shape, state["s"], state["y"], state["rho"],
-                                         state["newest"], self.v)
+        self.memory = Memory.from_arrays(self.history, shape, state["s"], state["y"], state["newest"], self.v,
+                                         state.get("sy"), state.get("yy"))

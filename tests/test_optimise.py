@@ -19,16 +19,20 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def vectors_of(kind: str):
-    """The optimiser's arrays: on the host (NumPy), or PyTorch's on its CPU where PyTorch is installed."""
+    """The optimiser's arrays: on the host (NumPy), or PyTorch's on its CPU where PyTorch is installed;
+    `torch-as-gpu` makes its products as on a GPU (float64 chunks), small chunks so that there are many."""
     if kind == "numpy":
         return HOST
     torch = pytest.importorskip("torch")
     from nst.backends.vectors import TorchVectors
 
-    return TorchVectors(torch.device("cpu"))
+    vectors = TorchVectors(torch.device("cpu"))
+    if kind == "torch-as-gpu":
+        vectors.CHUNK, vectors.on_host = 1 << 10, False
+    return vectors
 
 
-VECTORS = pytest.mark.parametrize("kind", ["numpy", "torch"])
+VECTORS = pytest.mark.parametrize("kind", ["numpy", "torch", "torch-as-gpu"])
 
 lbfgs32 = functools.partial(lbfgs, state="float32")  # nst's float32 L-BFGS, scipy's loops
 
@@ -149,31 +153,62 @@ def test_one_run_keeps_its_memory_and_beats_restarts_on_an_ill_conditioned_probl
     assert found[False] < 0.5 * found[True]
 
 
-@VECTORS
-def test_two_loop_recursion_is_the_bfgs_inverse_hessian_product(kind):
-    """H g from the two-loop recursion equals the matrix of the BFGS updates (Nocedal & Wright (6.17)),
-    built densely in NumPy from the same pairs."""
-    v = vectors_of(kind)
-    rng = np.random.default_rng(1)
-    n, m = 12, 4
+def filled_memory(v, n: int, m: int, added: int, cleared_after: int | None, seed: int = 1):
+    """A memory of m pairs from a convex quadratic (y = A s) after `added` pairs, cleared once after
+    `cleared_after` of them (its rows then hold stale pairs); the pairs it should hold, as float64."""
+    rng = np.random.default_rng(seed)
     a = rng.normal(size=(n, n))
-    hessian = a @ a.T + n * np.eye(n)  # pairs of a convex quadratic: y = A s
-    memory = Memory.empty(m, (n,), v)
-    pairs = []
-    for _ in range(m + 2):  # more pairs than it keeps: the oldest are dropped
+    hessian = a @ a.T + n * np.eye(n)
+    memory = Memory(m, (n,), v)
+    held = []
+    for k in range(added):
+        if k == cleared_after:
+            memory.clear()
+            held = []
         s_ = rng.normal(size=n)
         y_ = hessian @ s_
         zero = v.zeros((n,))  # pairs are written from the points and gradients: s = x - 0, y = g - 0
-        memory.add(v.from_host(s_), zero, v.from_host(y_), zero, float(s_.astype(np.float32) @ y_.astype(np.float32)))
-        pairs = (pairs + [(s_.astype(np.float32).astype(float), y_.astype(np.float32).astype(float))])[-m:]
-    s_new, y_new = pairs[-1]
+        memory.add(v.from_host(s_), zero, v.from_host(y_), zero)
+        held = (held + [(s_.astype(np.float32).astype(float), y_.astype(np.float32).astype(float))])[-m:]
+    return memory, held
+
+
+@VECTORS
+@pytest.mark.parametrize("added, cleared_after", [(2, None), (4, None), (7, None), (7, 5)],
+                         ids=["filling", "full", "wrapped", "cleared"])
+def test_the_memory_multiplies_by_the_bfgs_inverse_hessian(kind, added, cleared_after):
+    """H g from the compact form equals the matrix of the BFGS updates (Nocedal & Wright (6.17)), built
+    densely in NumPy from the same pairs, oldest first: while the ring fills, once it wraps (the oldest
+    pairs dropped) and after a restart cleared it (its rows holding stale pairs)."""
+    v = vectors_of(kind)
+    n, m = 12, 4
+    memory, held = filled_memory(v, n, m, added, cleared_after)
+    assert memory.count == len(held)
+    s_new, y_new = held[-1]
     inverse = (s_new @ y_new) / (y_new @ y_new) * np.eye(n)
-    for s_, y_ in pairs:
+    for s_, y_ in held:
         rho = 1 / (s_ @ y_)
         left = np.eye(n) - rho * np.outer(s_, y_)
         inverse = left @ inverse @ left.T + rho * np.outer(s_, s_)
-    g = rng.normal(size=n).astype(np.float32)
+    g = np.random.default_rng(9).normal(size=n).astype(np.float32)
     np.testing.assert_allclose(v.to_host(memory.times(v.copy(g))), inverse @ g, rtol=1e-4, atol=1e-5)  # in place
+
+
+@VECTORS
+def test_a_memory_saved_without_its_products_makes_them_again(kind):
+    """A checkpoint from before the compact form holds the pairs but not their products: a resume makes
+    them from the pairs, oldest first, as the run had."""
+    v = vectors_of(kind)
+    memory, _ = filled_memory(v, 12, 4, 7, None)
+    saved = memory.arrays()
+    again = Memory.from_arrays(4, (12,), saved["s"], saved["y"], saved["newest"], v)
+    assert again.count == memory.count and again.newest == memory.newest
+    restored = again.arrays()
+    for name in ("sy", "yy"):
+        upper = np.triu(saved[name]) if name == "sy" else saved[name]  # S'Y below its diagonal is not used
+        np.testing.assert_allclose(np.triu(restored[name]) if name == "sy" else restored[name], upper, rtol=1e-12)
+    g = v.from_host(np.random.default_rng(9).normal(size=12).astype(np.float32))
+    np.testing.assert_allclose(v.to_host(again.times(v.copy(g))), v.to_host(memory.times(v.copy(g))), rtol=1e-6)
 
 
 @VECTORS
@@ -199,15 +234,19 @@ def test_the_chunked_vector_helpers_equal_their_whole_array_forms(kind):
         np.testing.assert_array_equal(v.to_host(out), x + np.float32(0.37) * g)
     else:  # a fused multiply-add may round once where NumPy rounds twice
         np.testing.assert_allclose(v.to_host(out), x + np.float32(0.37) * g, rtol=1e-6, atol=1e-6)
-    # a product the two-loop recursion keeps on the device scales as the number it stands for does
-    kept = v.kept_dot(G, X)
-    assert float(kept) == v.dot(G, X)
-    by_kept, by_number = v.copy(X), v.copy(X)
-    v.add_scaled(by_kept, kept * 1e-7, G)
-    v.add_scaled(by_number, float(kept) * 1e-7, G)
-    v.scale(by_kept, 1.0 / kept)
-    v.scale(by_number, 1.0 / float(kept))
-    np.testing.assert_allclose(v.to_host(by_kept), v.to_host(by_number), rtol=1e-6, atol=1e-12)
+    # the memory's two products with its stacked pairs: each row's dot, and out = scale * out + rows' c
+    rows = np.stack([g, x_old, g_old]).reshape(3, -1)
+    rows_dot = v.small_to_host(v.rows_dot(v.from_host(rows.reshape(3, *x.shape)), X))
+    exact = rows.astype(np.float64) @ x.astype(np.float64).ravel()
+    magnitude = np.abs(rows.astype(np.float64) * x.ravel()).sum(axis=1)
+    assert (np.abs(rows_dot - exact) <= 1e-7 * magnitude).all()  # float32 chunk sums on a CPU, float64 on a GPU
+    if kind == "numpy":  # each row's product is `dot`'s, bit for bit
+        assert list(rows_dot) == [v.dot(v.from_host(row.reshape(x.shape)), X) for row in rows]
+    combined = v.copy(X)
+    coefficients = np.array([0.5, -1.25, 3.0])
+    v.add_rows_into(combined, 0.37, v.from_host(rows.reshape(3, *x.shape)), v.small_from_host(coefficients))
+    np.testing.assert_allclose(v.to_host(combined).ravel(), np.float32(0.37) * x.ravel() + coefficients @ rows,
+                               rtol=1e-5, atol=1e-5)
     # on the host the same float32 chunk sums as its whole-array dot; on a PyTorch device each chunk's
     # product in float64, so against the float64 product of the same float32 values
     dot = HOST.dot if kind == "numpy" else (lambda a, b: float(a.astype(np.float64).ravel() @ b.astype(np.float64).ravel()))
@@ -269,3 +308,38 @@ def test_on_pytorch_the_host_waits_for_the_device_twice_an_evaluation_and_twice_
                     f"{sum(reads.values()) / evaluations:.2f} ({dict(reads)} in {evaluations} evaluations)")
     assert evaluations >= 30 and done.record.settings["optimizer"] == "lbfgs32"
     assert sum(reads.values()) <= 4 * evaluations + 7 * iterations + 2, dict(reads)
+
+
+def test_on_pytorch_the_memory_launches_as_many_kernels_whatever_its_length(record_property):
+    """On a GPU each PyTorch operation is a kernel launched from the host, and at 512 px launches and
+    waits were most of nst's time over a bare PyTorch loop (docs/gpu.md). The memory's product H q and
+    its update are a fixed number of operations whatever m is (the two-loop recursion made 13 more per
+    pair: 202 a step at m = 10 against 133 at m = 5). Counted on a CPU, with a GPU's chunks."""
+    pytest.importorskip("torch")
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    no_kernel = {"view", "slice", "select", "reshape", "alias", "_unsafe_view", "t", "transpose", "expand",
+                 "as_strided", "diagonal", "detach", "unsqueeze", "squeeze", "lift_fresh"}
+
+    class Count(TorchDispatchMode):
+        launched = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.overloadpacket.__name__ not in no_kernel:
+                self.launched += 1
+            return func(*args, **(kwargs or {}))
+
+    launched = {}
+    for m in (3, 10, 20):
+        v = vectors_of("torch")
+        v.CHUNK, v.on_host = 1 << 22, False  # a GPU's products
+        memory, _ = filled_memory(v, 300, m, m + 2, None)  # wrapped: the most work a step does
+        q, x_new, g_new, zero = (v.from_host(np.random.default_rng(k).normal(size=300)) for k in range(4))
+        with Count() as product:
+            memory.times(q)
+        with Count() as update:
+            memory.add(x_new, zero, g_new, zero)
+        launched[m] = (product.launched, update.launched)
+    record_property("PyTorch operations of the memory's product and update, by its length", launched)
+    assert launched[3] == launched[10] == launched[20], launched
+    assert sum(launched[10]) <= 40, launched

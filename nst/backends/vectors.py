@@ -88,9 +88,49 @@ class NumpyVectors:
         a, b = a.ravel(), b.ravel()
         return float(sum(float(np.dot(a[c], b[c]).astype(np.float64)) for c in self.chunks(a.size)))
 
-    def kept_dot(self, a, b) -> float:
-        """a·b where the optimiser only passes it back in (`add_scaled`, `scale`): here, the dot."""
-        return self.dot(a, b)
+    def rows_dot(self, rows, v) -> np.ndarray:
+        """Each row of `rows` (k, *v.shape) dotted with v, as float64 (k,): each exactly `dot`'s. Vector
+        dot products, not one matrix-vector product: OpenBLAS runs the latter in threads that spin on
+        after it, taking a core from TensorFlow's next evaluation (a fast-preset run took 18 s instead
+        of 14.5 s), and its sums then depend on the thread count."""
+        rows, v = rows.reshape(len(rows), -1), v.ravel()
+        total = np.zeros(len(rows))
+        for c in self.chunks(v.size):
+            for i, row in enumerate(rows):
+                total[i] += float(np.dot(row[c], v[c]))
+        return total
+
+    def add_rows_into(self, out, scale, rows, coefficients) -> None:
+        """out = scale * out + sum_i coefficients[i] * rows[i], in place, chunk by chunk (float32,
+        element by element, for `rows_dot`'s reason)."""
+        out, rows = out.reshape(-1), rows.reshape(len(rows), -1)
+        scale, coefficients = np.float32(scale), np.asarray(coefficients, np.float32)
+        for c in self.chunks(out.size):
+            part = out[c]
+            part *= scale
+            for coefficient, row in zip(coefficients, rows):
+                if coefficient:
+                    part += coefficient * row[c]
+
+    # --- small float64 arrays (the L-BFGS memory's products), where the vectors live ----------
+
+    def small_zeros(self, shape) -> np.ndarray:
+        return np.zeros(shape)
+
+    def small_from_host(self, array) -> np.ndarray:
+        return np.array(array, np.float64)
+
+    def small_to_host(self, x) -> np.ndarray:
+        return np.array(x, np.float64)  # a copy: the memory changes its products in place
+
+    def roll(self, x, shift, dims=0):
+        return np.roll(x, shift, axis=dims)
+
+    def solve_upper(self, upper, b, transpose: bool = False):
+        """upper^-1 b (or upper^-T b), reading only the upper triangle."""
+        from scipy.linalg import solve_triangular
+
+        return solve_triangular(upper, b, lower=False, trans="T" if transpose else "N")
 
     def slopes_of_step(self, x_new, x_old, g_old, g_new) -> tuple[float, float]:
         """g_old·s and g_new·s of a step s = x_new - x_old (the line search's decrease and the slope at
@@ -146,7 +186,8 @@ class TorchVectors:
 
         self.torch, self.device = torch, device
         # the host's chunks on a CPU; on a GPU each chunk is a kernel launch, so larger ones
-        self.CHUNK = NumpyVectors.CHUNK if torch.device(device).type == "cpu" else 1 << 22
+        self.on_host = torch.device(device).type == "cpu"
+        self.CHUNK = NumpyVectors.CHUNK if self.on_host else 1 << 22
 
     # --- moving and making ------------------------------------------------------------------
 
@@ -203,7 +244,8 @@ class TorchVectors:
         self.torch.sub(a, b, out=out)
 
     def scale(self, x, factor) -> None:
-        """x *= factor: a number, or a `kept_dot`'s device value (no wait for the device)."""
+        """x *= factor: a number, or a value left on the device (no wait for it), rounded to float32 as
+        a number is."""
         if isinstance(factor, self.torch.Tensor):
             x.mul_(factor.to(self.torch.float32))
         else:
@@ -217,17 +259,12 @@ class TorchVectors:
 
     def dot(self, a, b) -> float:
         """a·b, chunk by chunk in float64, added up on the device: one number crosses to the host."""
-        return float(self.kept_dot(a, b))
-
-    def kept_dot(self, a, b):
-        """a·b left on the device (a 0-d float64 tensor): the two-loop recursion passes its products
-        straight back in, so a GPU runs it without waiting for the host 2m + 1 times a step."""
         a, b = a.reshape(-1), b.reshape(-1)
         total = self._dot64(a[:self.CHUNK], b[:self.CHUNK])  # no zero to start from: fewer kernel launches
         for k in range(self.CHUNK, a.numel(), self.CHUNK):
             part = slice(k, k + self.CHUNK)
             total = total + self._dot64(a[part], b[part])
-        return total
+        return float(total)
 
     def slopes_of_step(self, x_new, x_old, g_old, g_new) -> tuple[float, float]:
         """As on the host, both products crossing to the host in one transfer (one wait for the device
@@ -243,12 +280,52 @@ class TorchVectors:
         before, after = total.tolist()
         return before, after
 
-    def add_scaled(self, out, scale, v) -> None:
-        """out += scale * v: a number, or a `kept_dot`'s device value (rounded to float32 as a number is)."""
-        if isinstance(scale, self.torch.Tensor):
-            out.addcmul_(v, scale.to(self.torch.float32))
-        else:
-            out.add_(v, alpha=float(np.float32(scale)))
+    def rows_dot(self, rows, v):
+        """Each row of `rows` dotted with v, left on the device (float64): a matrix-vector product per
+        chunk of columns, on float64 copies no larger than `dot`'s two (2 x CHUNK values)."""
+        torch = self.torch
+        rows, v = rows.reshape(len(rows), -1), v.reshape(-1)
+        if self.on_host:  # as NumpyVectors: float32 products of the host's chunks, summed in float64
+            total = torch.mv(rows[:, :self.CHUNK], v[:self.CHUNK]).double()
+            for k in range(self.CHUNK, v.numel(), self.CHUNK):
+                total += torch.mv(rows[:, k:k + self.CHUNK], v[k:k + self.CHUNK])
+            return total
+        width = max(1, 2 * self.CHUNK // len(rows))
+        total = torch.mv(rows[:, :width].double(), v[:width].double())
+        for k in range(width, v.numel(), width):
+            total = total + torch.mv(rows[:, k:k + width].double(), v[k:k + width].double())
+        return total
+
+    def add_rows_into(self, out, scale, rows, coefficients) -> None:
+        """out = scale * out + sum_i coefficients[i] * rows[i], in place: two kernels, no temporaries."""
+        flat = out.view(-1)
+        self.scale(flat, scale)
+        flat.addmv_(rows.reshape(len(rows), -1).T, coefficients.to(self.torch.float32))
+
+    # --- small float64 arrays (the L-BFGS memory's products), on the device -------------------
+
+    def small_zeros(self, shape):
+        return self.torch.zeros(tuple(shape), dtype=self.torch.float64, device=self.device)
+
+    def small_from_host(self, array):
+        return self.torch.as_tensor(np.asarray(array, np.float64), device=self.device).clone()
+
+    def small_to_host(self, x) -> np.ndarray:
+        return x.detach().to("cpu", copy=True).numpy()
+
+    def roll(self, x, shift, dims=0):
+        return self.torch.roll(x, shift, dims)
+
+    def solve_upper(self, upper, b, transpose: bool = False):
+        """upper^-1 b (or upper^-T b), reading only the upper triangle."""
+        solve = self.torch.linalg.solve_triangular
+        if transpose:
+            return solve(upper.mT, b[:, None], upper=False)[:, 0]
+        return solve(upper, b[:, None], upper=True)[:, 0]
+
+    def add_scaled(self, out, scale: float, v) -> None:
+        """out += scale * v, the number rounded to float32 as on the host."""
+        out.add_(v, alpha=float(np.float32(scale)))
 
     def step_numbers(self, x_new, x_old, g_new, g_old, lower, upper) -> tuple[float, float, float, float]:
         """As on the host, the four numbers crossing in one transfer."""
