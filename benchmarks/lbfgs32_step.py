@@ -1,12 +1,14 @@
 """The float32 L-BFGS's own work per step, apart from any evaluation, on any machine.
 
-    python benchmarks/lbfgs32_step.py [--sizes 512,1024] [--steps 20] [--vectors numpy,torch]
+    python benchmarks/lbfgs32_step.py [--sizes 512,1024] [--steps 20] [--vectors numpy,torch] [--as-gpu]
 
 Over a quadratic sum(w (x - t)^2) of an image's size (1 x H x W x 3), bounded as a run is, its
 memory full and wrapped (m = 10): milliseconds per step with the objective's own time taken out
 (a GPU's queue awaited), and for PyTorch the operations launched per step (each a kernel on a GPU).
 `numpy` is the TensorFlow backend's arrays (the host), `torch` the PyTorch backend's on its device
-(CUDA where there is one). benchmarks/gpu.py part 8 prints the same on the H200.
+(CUDA where there is one); `--as-gpu` has PyTorch's arrays on a CPU make their products as on a GPU
+(its chunks, float64), to count a GPU's operations on a CPU. benchmarks/gpu.py part 8 prints the same
+on the H200.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="512,1024")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--vectors", default="numpy,torch")
+    parser.add_argument("--as-gpu", action="store_true", help="PyTorch's products as on a GPU, on any device")
     args = parser.parse_args()
     for kind in args.vectors.split(","):
         if kind == "numpy":
@@ -114,6 +117,8 @@ def main() -> int:
             from nst.backends import backend_for
 
             vectors = backend_for("torch").vectors
+            if args.as_gpu:
+                vectors.CHUNK, vectors.on_host = 1 << 22, False
         for size in (int(s) for s in args.sizes.split(",")):
             print(describe(step_costs(vectors, size, args.steps)), flush=True)
     return 0

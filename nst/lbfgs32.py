@@ -66,8 +66,8 @@ class Memory:
         self.m, self.vectors = m, vectors
         self.pairs = vectors.zeros((2 * m, *shape))  # s rows, then y rows: one product covers both
         self.s, self.y = self.pairs[:m], self.pairs[m:]
-        self.sy = vectors.small_zeros((m, m))  # [i, j] = s_i·y_j for i <= j, oldest first
-        self.yy = vectors.small_zeros((m, m))  # [i, j] = y_i·y_j, oldest first
+        # [0, i, j] = s_i·y_j for i <= j, [1, i, j] = y_i·y_j, oldest first (one array: one transfer)
+        self.products = vectors.small_zeros((2, m, m))
         self.count = 0  # pairs held
         self.newest = -1  # ring row of the newest pair
 
@@ -89,7 +89,7 @@ class Memory:
         their products with the pairs held (one matrix-vector product)."""
         v = self.vectors
         if self.count == self.m:  # the oldest pair leaves: its products too
-            self.sy, self.yy = (v.roll(p, (-1, -1), (0, 1)) for p in (self.sy, self.yy))
+            self.products = v.roll(self.products, (-1, -1), (1, 2))
         self.newest = (self.newest + 1) % self.m
         v.subtract_into(self.s[self.newest], x_new, x_old)
         v.subtract_into(self.y[self.newest], g_new, g_old)
@@ -100,9 +100,9 @@ class Memory:
         """Column k (oldest first) of S'Y's upper triangle and of Y'Y, from pair k's y."""
         products = self.vectors.rows_dot(self.pairs, self.y[(self.newest - (self.count - 1 - k)) % self.m])
         with_s, with_y = self._oldest_first(products[:self.m]), self._oldest_first(products[self.m:])
-        self.sy[:k + 1, k] = with_s[:k + 1]
-        self.yy[:k + 1, k] = with_y[:k + 1]
-        self.yy[k, :k + 1] = with_y[:k + 1]
+        self.products[0, :k + 1, k] = with_s[:k + 1]
+        self.products[1, :k + 1, k] = with_y[:k + 1]
+        self.products[1, k, :k + 1] = with_y[:k + 1]
 
     def clear(self) -> None:
         self.count, self.newest = 0, -1
@@ -115,7 +115,7 @@ class Memory:
         v, m = self.vectors, self.m
         products = v.rows_dot(self.pairs, q)
         sq, yq = self._oldest_first(products[:m]), self._oldest_first(products[m:])
-        upper, yy = self.sy[:k, :k], self.yy[:k, :k]
+        upper, yy = self.products[0, :k, :k], self.products[1, :k, :k]
         diagonal = upper.diagonal()
         g0 = diagonal[k - 1] / yy[k - 1, k - 1]
         p = v.solve_upper(upper, sq)
@@ -129,9 +129,9 @@ class Memory:
     def arrays(self) -> dict:
         """The buffers' rows in use (views on the host: no copy of 2m image-sized vectors; save them
         before the next step changes them) and their products."""
-        k, to_host, small = self.count, self.vectors.to_host, self.vectors.small_to_host
-        return {"s": to_host(self.s[:k]), "y": to_host(self.y[:k]), "newest": self.newest,
-                "sy": small(self.sy[:k, :k]), "yy": small(self.yy[:k, :k])}
+        k, to_host = self.count, self.vectors.to_host
+        sy, yy = self.vectors.small_to_host(self.products[:, :k, :k])
+        return {"s": to_host(self.s[:k]), "y": to_host(self.y[:k]), "newest": self.newest, "sy": sy, "yy": yy}
 
     @classmethod
     def from_arrays(cls, m: int, shape: tuple, s, y, newest: int, vectors=HOST, sy=None, yy=None) -> "Memory":
@@ -142,7 +142,7 @@ class Memory:
         memory.s[:k], memory.y[:k] = vectors.from_host(s), vectors.from_host(y)
         memory.count, memory.newest = k, int(newest)
         if sy is not None and yy is not None:
-            memory.sy[:k, :k], memory.yy[:k, :k] = vectors.small_from_host(sy), vectors.small_from_host(yy)
+            memory.products[:, :k, :k] = vectors.small_from_host(np.stack([sy, yy]))
         else:
             for column in range(k):
                 memory._add_products(column)

@@ -286,9 +286,9 @@ def test_on_pytorch_the_host_waits_for_the_device_twice_an_evaluation_and_twice_
     float32 L-BFGS, its state on the backend's device) an evaluation reads its losses (one transfer) and
     the line search's two slopes (one transfer, which also shows a non-finite gradient); a step, the slope
     of its direction and the accepted point's four numbers (one transfer); an iteration, its frame and the
-    checkpoint's arrays (the image, its gradient, the L-BFGS memory) and a start's gradient check. A step
-    takes one evaluation or more, so at most four per evaluation (6.70 before these numbers crossed
-    together and the gradient's own check went)."""
+    checkpoint's arrays (the image, its gradient, the L-BFGS memory and its products) and a start's
+    gradient check. A step takes one evaluation or more, so at most four per evaluation (6.70 before these
+    numbers crossed together and the gradient's own check went)."""
     torch = pytest.importorskip("torch")
     from nst.settings import TransferSettings
     from nst.transfer import stylize
@@ -313,8 +313,8 @@ def test_on_pytorch_the_host_waits_for_the_device_twice_an_evaluation_and_twice_
 def test_on_pytorch_the_memory_launches_as_many_kernels_whatever_its_length(record_property):
     """On a GPU each PyTorch operation is a kernel launched from the host, and at 512 px launches and
     waits were most of nst's time over a bare PyTorch loop (docs/gpu.md). The memory's product H q and
-    its update are a fixed number of operations whatever m is (the two-loop recursion made 13 more per
-    pair: 202 a step at m = 10 against 133 at m = 5). Counted on a CPU, with a GPU's chunks."""
+    its update are a fixed number of operations whatever m is (the two-loop recursion's product made 14 a
+    pair and 8 more: 148 at m = 10). Counted on a CPU, with a GPU's chunks."""
     pytest.importorskip("torch")
     from torch.utils._python_dispatch import TorchDispatchMode
 

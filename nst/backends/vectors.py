@@ -9,8 +9,11 @@ functions where an array may live on a device; the host sees an image once per i
 
 The float32 L-BFGS's products are made chunk by chunk (no image-sized temporaries at print size)
 and its dot products summed in float64 (on the host over float32 chunk sums; on a PyTorch device
-each chunk's in float64), so they keep their digits at 50 million values; a GPU takes larger
-chunks, since each is a kernel launch. The numbers the optimiser decides on cross to the host
+each chunk's in float64, but for the memory's products on a CPU, which sum float32 chunks as the
+host does), so they keep their digits at 50 million values; a GPU takes larger chunks, since each
+is a kernel launch. `rows_dot` and `add_rows_into` are the memory's two products with its 2m
+stacked pairs (nst/lbfgs32.py's compact form); `small_*`, `roll` and `solve_upper` its m x m
+float64 algebra, kept where the vectors are. The numbers the optimiser decides on cross to the host
 together (`slopes_of_step`, `step_numbers`): each crossing is a wait for the device.
 """
 
