@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nst.lbfgs32 import LBFGS32  # noqa: E402 (after the path above)
 
 NO_KERNEL = {"view", "slice", "select", "reshape", "alias", "_unsafe_view", "t", "transpose", "expand",
-             "as_strided", "diagonal", "detach", "unsqueeze", "squeeze", "lift_fresh"}
+             "as_strided", "diagonal", "detach", "unsqueeze", "squeeze", "lift_fresh", "unbind", "permute"}
 
 
 def operation_counter():

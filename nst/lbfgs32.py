@@ -72,10 +72,10 @@ class Memory:
         self.newest = -1  # ring row of the newest pair
 
     def _oldest_first(self, by_row):
-        """A vector over the ring's rows -> over the pairs held, oldest first."""
+        """Vectors over the ring's rows (the last axis) -> over the pairs held, oldest first."""
         if self.count < self.m:  # not yet wrapped: rows 0 .. count-1 in order
-            return by_row[:self.count]
-        return self.vectors.roll(by_row, -(self.newest + 1))
+            return by_row[..., :self.count]
+        return self.vectors.roll(by_row, -(self.newest + 1), -1)
 
     def _by_row(self, oldest_first, out) -> None:
         """`_oldest_first` undone, written into `out` (a vector over the ring's rows)."""
@@ -99,7 +99,7 @@ class Memory:
     def _add_products(self, k: int) -> None:
         """Column k (oldest first) of S'Y's upper triangle and of Y'Y, from pair k's y."""
         products = self.vectors.rows_dot(self.pairs, self.y[(self.newest - (self.count - 1 - k)) % self.m])
-        with_s, with_y = self._oldest_first(products[:self.m]), self._oldest_first(products[self.m:])
+        with_s, with_y = self._oldest_first(products.reshape(2, self.m))
         self.products[0, :k + 1, k] = with_s[:k + 1]
         self.products[1, :k + 1, k] = with_y[:k + 1]
         self.products[1, k, :k + 1] = with_y[:k + 1]
@@ -113,8 +113,7 @@ class Memory:
         if not k:
             return q
         v, m = self.vectors, self.m
-        products = v.rows_dot(self.pairs, q)
-        sq, yq = self._oldest_first(products[:m]), self._oldest_first(products[m:])
+        sq, yq = self._oldest_first(v.rows_dot(self.pairs, q).reshape(2, m))
         upper, yy = self.products[0, :k, :k], self.products[1, :k, :k]
         diagonal = upper.diagonal()
         g0 = diagonal[k - 1] / yy[k - 1, k - 1]

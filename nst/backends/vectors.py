@@ -277,8 +277,8 @@ class TorchVectors:
         total = None
         for k in range(0, x_new.numel(), self.CHUNK):
             part = slice(k, k + self.CHUNK)
-            s = x_new[part] - x_old[part]
-            pair = torch.stack([self._dot64(g_old[part], s), self._dot64(g_new[part], s)])
+            s = (x_new[part] - x_old[part]).double()  # each chunk cast once: fewer kernels, the same sums
+            pair = torch.stack([torch.dot(g_old[part].double(), s), torch.dot(g_new[part].double(), s)])
             total = pair if total is None else total + pair
         before, after = total.tolist()
         return before, after
@@ -333,12 +333,13 @@ class TorchVectors:
     def step_numbers(self, x_new, x_old, g_new, g_old, lower, upper) -> tuple[float, float, float, float]:
         """As on the host, the four numbers crossing in one transfer."""
         torch = self.torch
-        sums = torch.zeros(3, dtype=torch.float64, device=self.device)
+        sums = None
         x_new_flat, x_old, g_new_flat, g_old = (a.reshape(-1) for a in (x_new, x_old, g_new, g_old))
         for k in range(0, x_new_flat.numel(), self.CHUNK):
             part = slice(k, k + self.CHUNK)
-            s, y = x_new_flat[part] - x_old[part], g_new_flat[part] - g_old[part]
-            sums += torch.stack([self._dot64(s, y), self._dot64(s, s), self._dot64(y, y)])
+            s, y = (x_new_flat[part] - x_old[part]).double(), (g_new_flat[part] - g_old[part]).double()
+            three = torch.stack([torch.dot(s, y), torch.dot(s, s), torch.dot(y, y)])
+            sums = three if sums is None else sums + three
         largest = self._largest_free(x_new, g_new, lower, upper).to(torch.float64)  # a float32's exact value
         sy, ss, yy, free = torch.cat([sums, largest.reshape(1)]).tolist()
         return sy, ss, yy, free
