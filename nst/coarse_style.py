@@ -75,7 +75,8 @@ def shrink_matrix(pixels: int, out: int) -> sparse.csr_matrix:
 
 class Shrink:
     """(1, H, W, C) images to (1, h, w, C), and gradients back: on the host with scipy's sparse
-    matrices, or on the PyTorch backend's device with its sparse (CSR) ones."""
+    matrices, or on the PyTorch backend's device with its sparse (CSR) ones, dense where the device
+    has no sparse CSR tensors (Apple's MPS; four matrices of 512 x 8192 float32 values, 64 MiB, at 8192 px)."""
 
     def __init__(self, shape: tuple[int, int], out: tuple[int, int], vectors=None):
         self.shape, self.out = tuple(shape), tuple(out)
@@ -83,7 +84,11 @@ class Shrink:
         rows_t = rows.T.tocsr()
         bands = [rows_t[first:first + BAND_ROWS] for first in range(0, shape[0], BAND_ROWS)]
         self.on_device = vectors is not None and vectors.name == "torch"
-        convert = (lambda m: _torch_csr(m, vectors.device)) if self.on_device else (lambda m: m)
+        if self.on_device:
+            to_device = _torch_dense if "sparse_csr" in vectors.lacks else _torch_csr
+            convert = lambda m: to_device(m, vectors.device)  # noqa: E731
+        else:
+            convert = lambda m: m  # noqa: E731
         self.rows, self.cols, self.cols_t = convert(rows), convert(cols), convert(cols.T.tocsr())
         self.bands = [convert(b) for b in bands]
 
@@ -110,6 +115,13 @@ class Shrink:
             first = k * BAND_ROWS
             last = min(first + BAND_ROWS, height)
             grad[0, first:last] += (band @ wide).reshape(last - first, width, channels)
+
+
+def _torch_dense(matrix: sparse.csr_matrix, device):
+    """A scipy sparse matrix as a dense float32 PyTorch tensor on `device`."""
+    import torch
+
+    return torch.as_tensor(matrix.toarray().astype(np.float32), device=device)
 
 
 def _torch_csr(matrix: sparse.csr_matrix, device):

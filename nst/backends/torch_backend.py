@@ -65,8 +65,10 @@ class TorchOps:
     name = "torch"
     float32 = torch.float32
 
-    def __init__(self, device: torch.device):
+    def __init__(self, device: torch.device, lacks: frozenset = frozenset()):
         self.device = device
+        # the scalars' common type on their way to the host: float64 where the device has it (MPS has not)
+        self.wide = torch.float32 if "float64" in lacks else torch.float64
 
     def spec(self, shape: tuple, dtype=None):
         return None  # nothing is traced: shapes need no declaring
@@ -151,7 +153,7 @@ class TorchOps:
 
     def to_floats(self, values: list) -> list[float]:
         """Scalars to the host in one transfer (on a GPU, one wait instead of one per value)."""
-        return torch.stack([torch.as_tensor(v, device=self.device).to(torch.float64) for v in values]).tolist()
+        return torch.stack([torch.as_tensor(v, device=self.device).to(self.wide) for v in values]).tolist()
 
     def indices(self, rows: list[list[int]]):
         return rows  # eager slicing takes plain numbers
@@ -218,8 +220,8 @@ class TorchBackend:
 
     def __init__(self, device: str = "auto"):
         self.device = pick_device(device)
-        self.ops = TorchOps(self.device)
         self.vectors = TorchVectors(self.device)
+        self.ops = TorchOps(self.device, self.vectors.lacks)
         self.tf32 = False  # whether TF32 products were allowed (CUDA, precision tf32)
 
     # --- graphs -----------------------------------------------------------------------------

@@ -15,6 +15,10 @@ is a kernel launch. `rows_dot` and `add_rows_into` are the memory's two products
 stacked pairs (nst/lbfgs32.py's compact form); `small_*`, `roll` and `solve_upper` its m x m
 float64 algebra, kept where the vectors are. The numbers the optimiser decides on cross to the host
 together (`slopes_of_step`, `step_numbers`): each crossing is a wait for the device.
+
+A device without float64 (Apple's MPS: `device_lacks`) makes every product in float32 chunks and
+adds the chunks' sums in float64 on the host, as the host does, and keeps the m x m algebra on the
+host: no float64 tensor is ever made there.
 """
 
 from __future__ import annotations
@@ -179,6 +183,17 @@ class NumpyVectors:
         return largest
 
 
+HOST = NumpyVectors()
+
+
+def device_lacks(device) -> frozenset[str]:
+    """What a PyTorch device cannot hold: Apple's MPS has no float64 (pytorch/pytorch#122602, by
+    design) and no sparse CSR tensors (pytorch/pytorch#196192); CUDA, ROCm and CPUs have both."""
+    import torch
+
+    return frozenset({"float64", "sparse_csr"}) if torch.device(device).type == "mps" else frozenset()
+
+
 class TorchVectors:
     """Arrays as float32 tensors on one PyTorch device."""
 
@@ -190,7 +205,10 @@ class TorchVectors:
         self.torch, self.device = torch, device
         # the host's chunks on a CPU; on a GPU each chunk is a kernel launch, so larger ones
         self.on_host = torch.device(device).type == "cpu"
-        self.CHUNK = NumpyVectors.CHUNK if self.on_host else 1 << 22
+        self.lacks = device_lacks(device)
+        # without float64 there: float32 products per chunk (at most 2^18 values), added in float64 on the host
+        self.wide = "float64" not in self.lacks
+        self.CHUNK = NumpyVectors.CHUNK if self.on_host else 1 << 22 if self.wide else 1 << 18
 
     # --- moving and making ------------------------------------------------------------------
 
@@ -260,9 +278,17 @@ class TorchVectors:
         """a·b of two flat float32 chunks, in float64 (a chunk's float64 copies are its only temporaries)."""
         return self.torch.dot(a.double(), b.double())
 
+    def _on_host_sum(self, parts) -> np.ndarray:
+        """Float32 products, one (stacked) tensor per chunk, added in float64 on the host: one transfer."""
+        return np.asarray(self.torch.stack(parts).tolist(), np.float64).sum(axis=0)
+
     def dot(self, a, b) -> float:
         """a·b, chunk by chunk in float64, added up on the device: one number crosses to the host."""
         a, b = a.reshape(-1), b.reshape(-1)
+        if not self.wide:
+            torch = self.torch
+            return float(self._on_host_sum([torch.dot(a[k:k + self.CHUNK], b[k:k + self.CHUNK])
+                                            for k in range(0, a.numel(), self.CHUNK)]))
         total = self._dot64(a[:self.CHUNK], b[:self.CHUNK])  # no zero to start from: fewer kernel launches
         for k in range(self.CHUNK, a.numel(), self.CHUNK):
             part = slice(k, k + self.CHUNK)
@@ -274,6 +300,14 @@ class TorchVectors:
         per trial point, not two)."""
         torch = self.torch
         x_new, x_old, g_old, g_new = (a.reshape(-1) for a in (x_new, x_old, g_old, g_new))
+        if not self.wide:
+            parts = []
+            for k in range(0, x_new.numel(), self.CHUNK):
+                part = slice(k, k + self.CHUNK)
+                s = x_new[part] - x_old[part]
+                parts.append(torch.stack([torch.dot(g_old[part], s), torch.dot(g_new[part], s)]))
+            before, after = self._on_host_sum(parts)
+            return float(before), float(after)
         total = None
         for k in range(0, x_new.numel(), self.CHUNK):
             part = slice(k, k + self.CHUNK)
@@ -285,9 +319,13 @@ class TorchVectors:
 
     def rows_dot(self, rows, v):
         """Each row of `rows` dotted with v, left on the device (float64): a matrix-vector product per
-        chunk of columns, on float64 copies no larger than `dot`'s two (2 x CHUNK values)."""
+        chunk of columns, on float64 copies no larger than `dot`'s two (2 x CHUNK values). Without
+        float64 on the device, float32 products per chunk, added on the host (a NumPy array)."""
         torch = self.torch
         rows, v = rows.reshape(len(rows), -1), v.reshape(-1)
+        if not self.wide:
+            return self._on_host_sum([torch.mv(rows[:, k:k + self.CHUNK], v[k:k + self.CHUNK])
+                                      for k in range(0, v.numel(), self.CHUNK)])
         if self.on_host:  # as NumpyVectors: float32 products of the host's chunks, summed in float64
             total = torch.mv(rows[:, :self.CHUNK], v[:self.CHUNK]).double()
             for k in range(self.CHUNK, v.numel(), self.CHUNK):
@@ -303,24 +341,34 @@ class TorchVectors:
         """out = scale * out + sum_i coefficients[i] * rows[i], in place: two kernels, no temporaries."""
         flat = out.view(-1)
         self.scale(flat, scale)
-        flat.addmv_(rows.reshape(len(rows), -1).T, coefficients.to(self.torch.float32))
+        flat.addmv_(rows.reshape(len(rows), -1).T, self.from_host(coefficients))
 
-    # --- small float64 arrays (the L-BFGS memory's products), on the device -------------------
+    # --- small float64 arrays (the L-BFGS memory's products), on the device (the host without float64) --
 
     def small_zeros(self, shape):
+        if not self.wide:
+            return HOST.small_zeros(shape)
         return self.torch.zeros(tuple(shape), dtype=self.torch.float64, device=self.device)
 
     def small_from_host(self, array):
+        if not self.wide:
+            return HOST.small_from_host(array)
         return self.torch.as_tensor(np.asarray(array, np.float64), device=self.device).clone()
 
     def small_to_host(self, x) -> np.ndarray:
+        if not self.wide:
+            return HOST.small_to_host(x)
         return x.detach().to("cpu", copy=True).numpy()
 
     def roll(self, x, shift, dims=0):
+        if not self.wide:
+            return HOST.roll(x, shift, dims)
         return self.torch.roll(x, shift, dims)
 
     def solve_upper(self, upper, b, transpose: bool = False):
         """upper^-1 b (or upper^-T b), reading only the upper triangle."""
+        if not self.wide:
+            return HOST.solve_upper(upper, b, transpose)
         solve = self.torch.linalg.solve_triangular
         if transpose:
             return solve(upper.mT, b[:, None], upper=False)[:, 0]
@@ -335,6 +383,16 @@ class TorchVectors:
         torch = self.torch
         sums = None
         x_new_flat, x_old, g_new_flat, g_old = (a.reshape(-1) for a in (x_new, x_old, g_new, g_old))
+        if not self.wide:
+            parts = []
+            for k in range(0, x_new_flat.numel(), self.CHUNK):
+                part = slice(k, k + self.CHUNK)
+                s, y = x_new_flat[part] - x_old[part], g_new_flat[part] - g_old[part]
+                parts.append(torch.stack([torch.dot(s, y), torch.dot(s, s), torch.dot(y, y)]))
+            largest = self._largest_free(x_new, g_new, lower, upper)  # float32, exact
+            numbers = torch.cat([torch.stack(parts).reshape(-1), largest.reshape(1)]).tolist()  # one transfer
+            sy, ss, yy = np.asarray(numbers[:-1], np.float64).reshape(-1, 3).sum(axis=0)
+            return float(sy), float(ss), float(yy), numbers[-1]
         for k in range(0, x_new_flat.numel(), self.CHUNK):
             part = slice(k, k + self.CHUNK)
             s, y = (x_new_flat[part] - x_old[part]).double(), (g_new_flat[part] - g_old[part]).double()
