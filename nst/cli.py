@@ -18,7 +18,7 @@ import sys
 
 from . import __version__
 from .checkpoint import Interrupted
-from .errors import NSTError
+from .errors import NSTError, from_library
 from .settings import MODEL, TransferSettings
 from .settings_cli import add_arguments, from_arguments, given
 from .video.settings import TEMPORAL_WEIGHT, VIDEO, VideoSettings
@@ -146,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nst: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        explained = from_library(exc)
+        if explained is None:
+            raise
+        print(f"nst: error: {explained}", file=sys.stderr)
+        return explained.exit_code
 
 
 if __name__ == "__main__":

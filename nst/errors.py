@@ -7,6 +7,8 @@ prints it as one line and exits with code 2, so no library traceback reaches a u
 
 from __future__ import annotations
 
+import re
+
 
 class NSTError(Exception):
     """A problem with the user's input or environment, explained in one line."""
@@ -53,3 +55,21 @@ class DivergedError(NSTError):
         if not self.kept:
             return f"optimisation diverged ({where})"
         return f"optimisation diverged ({where}); {self.kept}. Lower the loss weights or use --precision float32"
+
+
+# PyTorch's words when Apple's MPS has no kernel for an operation (pytorch/pytorch#141287 lists them)
+_NO_MPS_KERNEL = re.compile(r"operator '([^']+)' is not currently implemented for the MPS device")
+
+
+def from_library(exc: BaseException) -> NSTError | None:
+    """A library's error the user can act on, as one line; None for any other.
+
+    PyTorch on Apple's MPS lacks kernels for some operations, varying by version, and says so with
+    a NotImplementedError: run again with PyTorch's fallback (that operation on the CPU), or on the CPU.
+    """
+    found = _NO_MPS_KERNEL.search(str(exc)) if isinstance(exc, NotImplementedError) else None
+    if found is None:
+        return None
+    return SettingsError("device", f"mps: this PyTorch has no MPS kernel for {found.group(1)}; run again with "
+                                   "PYTORCH_ENABLE_MPS_FALLBACK=1 in the environment (that operation then runs on "
+                                   "the CPU; a checkpointed run resumes), or with --device cpu")

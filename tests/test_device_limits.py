@@ -1,11 +1,17 @@
 """A PyTorch device without float64 or sparse CSR tensors (Apple's MPS), emulated on the CPU: the
 backend's view of the device (`nst.backends.vectors.device_lacks`) says MPS's limits, and a guard
 notes every operation that reads or makes such a tensor. A run there must make none, and end where
-the same run on the CPU as it is ends."""
+the same run on the CPU as it is ends. And an operation the device has no kernel for (PyTorch's
+NotImplementedError on MPS) ends a run with one line that says what to do."""
 
 from __future__ import annotations
 
 import collections
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,6 +29,12 @@ from nst.settings import TransferSettings  # noqa: E402
 from nst.transfer import stylize  # noqa: E402
 
 MPS_LACKS = frozenset({"float64", "sparse_csr"})
+PLUGINS = Path(__file__).resolve().parent / "plugins"
+
+
+@pytest.fixture(autouse=True)
+def _plugins_importable(monkeypatch):
+    monkeypatch.syspath_prepend(str(PLUGINS))
 
 
 class Guard(TorchDispatchMode):
@@ -109,3 +121,42 @@ def test_without_float64_the_sums_are_the_hosts(device):
     np.testing.assert_allclose(dot, host.dot(a, b), rtol=1e-6)
     np.testing.assert_allclose(slopes, host.slopes_of_step(a, b, b, a), rtol=1e-6)
     np.testing.assert_allclose(rows, host.rows_dot(np.stack([a[0], b[0]]), a[0]), rtol=1e-6)
+
+
+def test_an_operation_the_device_has_no_kernel_for_is_one_line_saying_what_to_do(tmp_path, small_images):
+    """PyTorch on MPS lacks kernels for some operations, varying by version: `nst transfer` ends with one
+    line naming the operation and PyTorch's fallback (after any notices), exit code 2, and no output file."""
+    out = tmp_path / "out.png"
+    done = subprocess.run([sys.executable, "-m", "nst", "transfer", small_images["content"], small_images["style"],
+                           "-o", out, "--size", "64", "--iterations", "1", "--evals-per-iteration", "2", "--quiet",
+                           "--backend", "torch", "--device", "cpu", "--terms", "missing_kernel=1",
+                           "--plugins", "missing_kernel_term"],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGINS), os.environ.get("PYTHONPATH", "")])})
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("nst: notice:")]
+    assert done.returncode == 2 and len(errors) == 1, done.stderr  # no traceback
+    assert errors[0].startswith("nst: error: option device: mps: this PyTorch has no MPS kernel for "
+                               "aten::_upsample_bicubic2d_aa.out; run again with PYTORCH_ENABLE_MPS_FALLBACK=1")
+    assert not out.exists()
+
+
+def test_in_the_workflow_an_operation_the_device_lacks_fails_the_job_in_one_line(tmp_path, capsys):
+    from missing_kernel_term import MESSAGE
+
+    from nst.workflow.script import run
+
+    log = tmp_path / "job.log"
+    job = types.SimpleNamespace(log=[str(log)], rule="transfer_pair")
+
+    def fails(_snakemake):
+        raise NotImplementedError(MESSAGE)
+
+    with pytest.raises(SystemExit) as stopped:
+        run(job, fails)
+    said = capsys.readouterr().err.strip().splitlines()
+    assert stopped.value.code == 1 and len(said) == 1
+    assert said[0].startswith("nst: error in rule transfer_pair: option device: mps: this PyTorch has no MPS kernel")
+    assert "PYTORCH_ENABLE_MPS_FALLBACK=1" in log.read_text() and "Traceback" not in log.read_text()
+    with pytest.raises(NotImplementedError):  # any other is a bug: its traceback goes to the log
+        run(job, lambda _snakemake: (_ for _ in ()).throw(NotImplementedError("not yet")))
+    assert "Traceback" in log.read_text()

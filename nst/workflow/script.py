@@ -1,8 +1,9 @@
 """What every workflow script shares: log to the rule's log file, and fail with one clear line.
 
 Snakemake runs `workflow/scripts/*.py` with a `snakemake` object; those scripts stay thin
-and call `run(snakemake, main)`. An `NSTError` (a bad image, a bad setting) is written to the
-log and as one line to stderr, and the job fails without a Python traceback.
+and call `run(snakemake, main)`. An `NSTError` (a bad image, a bad setting), or a library's error
+the user can act on (`nst.errors.from_library`), is written to the log and as one line to stderr,
+and the job fails without a Python traceback.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import sys
 
 from ..checkpoint import Interrupted
-from ..errors import NSTError
+from ..errors import NSTError, from_library
 
 
 def run(snakemake, main) -> None:
@@ -36,15 +37,16 @@ def run(snakemake, main) -> None:
             print(f"nst: rule {rule}: {exc}", file=stderr)
             sys.stderr = stderr
             sys.exit(exc.exit_code)
-        except NSTError as exc:
+        except Exception as exc:
+            explained = exc if isinstance(exc, NSTError) else from_library(exc)
+            if explained is None:
+                logging.getLogger("nst").exception("unexpected failure")  # the traceback goes to the log too
+                raise
             rule = getattr(snakemake, "rule", "job")
-            message = f"nst: error in rule {rule}: {exc}"
-            logging.getLogger("nst").error("%s", exc)
+            message = f"nst: error in rule {rule}: {explained}"
+            logging.getLogger("nst").error("%s", explained)
             print(message, file=stderr)
             sys.stderr = stderr
             sys.exit(1)
-        except Exception:
-            logging.getLogger("nst").exception("unexpected failure")  # the traceback goes to the log too
-            raise
         finally:
             sys.stderr = stderr
