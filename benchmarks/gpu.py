@@ -19,8 +19,9 @@ article's walk-through pair (hugo x wave, from .gpu/ or ../shared/article):
 4. `--preset print --size 8192` whole: its time, plans and peak GPU memory;
 5. `nst video` on the project's clip (48 frames of 512 x 288, made by nst.video.synthetic);
 6. the default sweep (config/config.yaml) through Snakemake with `nst: {backend: torch}`: wall time.
-7. where an evaluation's time goes at 512 and 1024 px: the bare loop in NCHW and channels-last,
-   nst's objective alone (free and deterministic kernels), nst in seeded and unseeded runs, and
+7. where an evaluation's time goes at 512 and 1024 px: the bare loop in NCHW and channels-last, and
+   channels-last with cuDNN's benchmark mode (and its warm-up, the algorithm search included), nst's
+   objective alone (free and deterministic kernels), nst in seeded and unseeded runs, and
    PyTorch's profiler over the objective at the first size.
 8. the float32 L-BFGS's own work per step at 512 and 1024 px, apart from any evaluation (a quadratic
    of the image's size, memory 10): PyTorch operations launched per step (each a kernel on a GPU) and
@@ -127,10 +128,13 @@ def part_equality(content: Path, style: Path, size: int) -> list[dict]:
 # --- 1: a bare PyTorch loop, and nst's own evaluations ------------------------------------------
 
 
-def bare_loop(content: np.ndarray, style: np.ndarray, precision: str, repeats: int, channels_last: bool = False
-              ) -> dict:
+def bare_loop(content: np.ndarray, style: np.ndarray, precision: str, repeats: int, channels_last: bool = False,
+              benchmark: bool = False) -> dict:
     """Seconds of one loss + gradient of the article's objective in plain PyTorch (the reference).
-    `channels_last`: the kernels and the image in channels-last memory (nst's layout), for part 7."""
+    `channels_last`: the kernels and the image in channels-last memory (nst's layout), for part 7.
+    `benchmark`: cuDNN times its algorithms for each new shape and keeps the fastest (a seeded nst
+    run cannot: the choice may differ between processes, and a resume must be bit for bit); the
+    warm-up's seconds, which include that search, come back as `warm_up_seconds`."""
     import torch
     import torch.nn.functional as F
 
@@ -186,14 +190,20 @@ def bare_loop(content: np.ndarray, style: np.ndarray, precision: str, repeats: i
         return grad
 
     reset_peak()
-    for _ in range(3):  # warm-up: cuDNN picks its algorithms
-        step()
-    synchronize()
-    started = time.perf_counter()
-    for _ in range(repeats):
-        step()
-    synchronize()
-    return {"seconds": (time.perf_counter() - started) / repeats, "peak_gib": peak_gib()}
+    torch.backends.cudnn.benchmark = benchmark
+    try:
+        started = time.perf_counter()
+        for _ in range(3):  # warm-up: cuDNN picks its algorithms
+            step()
+        synchronize()
+        warm_up = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(repeats):
+            step()
+        synchronize()
+    finally:
+        torch.backends.cudnn.benchmark = False
+    return {"seconds": (time.perf_counter() - started) / repeats, "peak_gib": peak_gib(), "warm_up_seconds": warm_up}
 
 
 class Stopwatch(Observer):
@@ -307,8 +317,9 @@ def objective_alone(content: Path, style: Path, size: int, precision: str, repea
 
 
 def part_overhead(content: Path, style: Path, sizes: list[int], repeats: int) -> list[dict]:
-    """At each size: the bare loop (NCHW, and channels-last like nst), nst's objective alone (free
-    kernels, and deterministic as a seeded run is), and nst inside a run (seeded, and unseeded)."""
+    """At each size: the bare loop (NCHW, channels-last like nst, and channels-last with cuDNN's
+    benchmark mode, its 3 warm-up evaluations' seconds beside), nst's objective alone (free kernels,
+    and deterministic as a seeded run is), and nst inside a run (seeded, and unseeded)."""
     from nst.images import fit_size, load_rgb, preprocess, resize, to_array
 
     rows = []
@@ -317,9 +328,11 @@ def part_overhead(content: Path, style: Path, sizes: list[int], repeats: int) ->
         c = preprocess(to_array(resize(picture, fit_size(*picture.size, size))))
         s = preprocess(to_array(resize(art, fit_size(*art.size, size))))
         for precision in ("float32", "bfloat16"):
+            tuned = bare_loop(c, s, precision, repeats, channels_last=True, benchmark=True)
             row = {"size": size, "precision": precision,
                    "bare_nchw_s": bare_loop(c, s, precision, repeats)["seconds"],
-                   "bare_channels_last_s": bare_loop(c, s, precision, repeats, channels_last=True)["seconds"]}
+                   "bare_channels_last_s": bare_loop(c, s, precision, repeats, channels_last=True)["seconds"],
+                   "bare_cudnn_benchmark_s": tuned["seconds"], "its_warm_up_s": tuned["warm_up_seconds"]}
             alone = objective_alone(content, style, size, precision, repeats, False, profile=size == sizes[0])
             row["objective_free_s"] = alone["seconds"]
             row["objective_deterministic_s"] = objective_alone(content, style, size, precision, repeats, True)["seconds"]
