@@ -18,7 +18,8 @@ article's walk-through pair (hugo x wave, from .gpu/ or ../shared/article):
    (`nst loss`, float32) below the article settings' saved image at the same precision;
 4. `--preset print --size 8192` whole: its time, plans and peak GPU memory;
 5. `nst video` on the project's clip (48 frames of 512 x 288, made by nst.video.synthetic);
-6. the default sweep (config/config.yaml) through Snakemake with `nst: {backend: torch}`: wall time.
+6. the default sweep (config/config.yaml) through Snakemake with `nst: {backend: torch}`: wall time,
+   and the transfer jobs' peak host memory (what a Slurm job on a GPU node asks of the host).
 7. where an evaluation's time goes at 512 and 1024 px: the bare loop in NCHW and channels-last, and
    channels-last with cuDNN's benchmark mode (and its warm-up, the algorithm search included), nst's
    objective alone (free and deterministic kernels), nst in seeded and unseeded runs, and
@@ -511,9 +512,15 @@ def part_sweep(folder: Path, quick: bool) -> dict:
                           capture_output=True, text=True)
     wall = time.perf_counter() - started
     runs = len(list((folder / "sweep/results/runs").glob("*/run.json")))
-    found = {"returncode": done.returncode, "wall_s": wall, "runs": runs, "cores": int(cores)}
+    # each transfer job's peak host memory (Snakemake's benchmark: max_rss, MiB): what a Slurm job on a GPU
+    # node needs of the host, where its plan's bytes live on the GPU
+    rss = [float(line.split("\t")[2]) for table in (folder / "sweep/results/benchmarks/transfer").glob("*.tsv")
+           for line in table.read_text().splitlines()[1:] if line.strip()]
+    found = {"returncode": done.returncode, "wall_s": wall, "runs": runs, "cores": int(cores),
+             "transfer_jobs_max_rss_mib": max(rss, default=None)}
     print(f"default sweep, Snakemake with nst: {{backend: torch}}, --cores {cores}: rc {done.returncode}, {runs} runs, "
-          f"{wall:.1f} s wall", flush=True)
+          f"{wall:.1f} s wall; transfer jobs' peak host memory {max(rss, default=float('nan')):.0f} MiB "
+          f"(the largest of {len(rss)})", flush=True)
     if done.returncode:
         print(done.stderr[-3000:])
     return found
