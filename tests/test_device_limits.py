@@ -160,3 +160,34 @@ def test_in_the_workflow_an_operation_the_device_lacks_fails_the_job_in_one_line
     with pytest.raises(NotImplementedError):  # any other is a bug: its traceback goes to the log
         run(job, lambda _snakemake: (_ for _ in ()).throw(NotImplementedError("not yet")))
     assert "Traceback" in log.read_text()
+
+
+def test_a_video_on_a_device_without_float64_makes_none_there_and_ends_alike(tmp_path, device):
+    """The frame chain: the temporal term's guides (the warped previous frame and its weights) on the
+    device, three frames of the fast preset."""
+    from fractions import Fraction
+
+    from PIL import Image
+
+    from nst.video.chain import FrameChain
+    from nst.video.clips import Clip
+    from nst.video.settings import VideoSettings
+    from nst.video.synthetic import synthetic_clip
+
+    root = Path(__file__).resolve().parents[1]
+    photo = np.asarray(Image.open(root / "data/content/coffee.png").convert("RGB"))
+    clip = Clip(synthetic_clip(photo, frames=3, size=(96, 64)).frames, Fraction(12), None)
+    settings = TransferSettings.from_preset("fast", size=64, backend="torch", device="cpu", precision="float32", seed=0)
+    found, rows = {}, {}
+    for limited in (False, True):
+        device(limited)
+        chain = FrameChain(clip, [str(root / "data/styles/strokes.png")], settings, tmp_path / f"work_{limited}",
+                           VideoSettings(frame_evals=6))
+        with Guard() as guard:
+            rows[limited] = chain.run().rows
+        found[limited] = guard.found
+    assert set(found[False]) == {"float64"} and not found[True], dict(found[True])
+    assert [row.evaluations for row in rows[True]] == [row.evaluations for row in rows[False]]
+    assert rows[True][-1].losses["temporal"] > 0
+    for ours, theirs in zip(rows[True], rows[False]):
+        assert ours.losses["total"] == pytest.approx(theirs.losses["total"], rel=0.02)
