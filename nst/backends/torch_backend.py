@@ -68,7 +68,7 @@ class TorchOps:
     def __init__(self, device: torch.device, lacks: frozenset = frozenset()):
         self.device = device
         # the scalars' common type on their way to the host: float64 where the device has it (MPS has not)
-        self.wide = torch.float32 if "float64" in lacks else torch.float64
+        self.scalar_dtype = torch.float32 if "float64" in lacks else torch.float64
 
     def spec(self, shape: tuple, dtype=None):
         return None  # nothing is traced: shapes need no declaring
@@ -153,7 +153,7 @@ class TorchOps:
 
     def to_floats(self, values: list) -> list[float]:
         """Scalars to the host in one transfer (on a GPU, one wait instead of one per value)."""
-        return torch.stack([torch.as_tensor(v, device=self.device).to(self.wide) for v in values]).tolist()
+        return torch.stack([torch.as_tensor(v, device=self.device).to(self.scalar_dtype) for v in values]).tolist()
 
     def indices(self, rows: list[list[int]]):
         return rows  # eager slicing takes plain numbers
