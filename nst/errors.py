@@ -59,6 +59,9 @@ class DivergedError(NSTError):
 
 # PyTorch's words when Apple's MPS has no kernel for an operation (pytorch/pytorch#141287 lists them)
 _NO_MPS_KERNEL = re.compile(r"operator '([^']+)' is not currently implemented for the MPS device")
+# ... and when a GPU's memory runs out (torch.OutOfMemoryError on CUDA and ROCm; a RuntimeError on MPS)
+_OUT_OF_MEMORY = re.compile(r"(CUDA|HIP|MPS backend) out of memory")
+_ASKED = re.compile(r"Tried to allocate ([\d.]+ [KMGT]?i?B)")
 
 
 def from_library(exc: BaseException) -> NSTError | None:
@@ -66,10 +69,20 @@ def from_library(exc: BaseException) -> NSTError | None:
 
     PyTorch on Apple's MPS lacks kernels for some operations, varying by version, and says so with
     a NotImplementedError: run again with PyTorch's fallback (that operation on the CPU), or on the CPU.
+    A GPU out of memory: nst plans within the memory free when a run starts, so another process that
+    took some since (another transfer job of a sweep, most often) is what to look at.
     """
-    found = _NO_MPS_KERNEL.search(str(exc)) if isinstance(exc, NotImplementedError) else None
-    if found is None:
-        return None
-    return SettingsError("device", f"mps: this PyTorch has no MPS kernel for {found.group(1)}; run again with "
-                                   "PYTORCH_ENABLE_MPS_FALLBACK=1 in the environment (that operation then runs on "
-                                   "the CPU; a checkpointed run resumes), or with --device cpu")
+    text = str(exc)
+    found = _NO_MPS_KERNEL.search(text) if isinstance(exc, NotImplementedError) else None
+    if found is not None:
+        return SettingsError("device", f"mps: this PyTorch has no MPS kernel for {found.group(1)}; run again with "
+                                       "PYTORCH_ENABLE_MPS_FALLBACK=1 in the environment (that operation then runs on "
+                                       "the CPU; a checkpointed run resumes), or with --device cpu")
+    if isinstance(exc, RuntimeError) and _OUT_OF_MEMORY.search(text):
+        asked = _ASKED.search(text)
+        more = f" (it asked for {asked.group(1)} more)" if asked else ""
+        return NSTError(f"the GPU ran out of memory{more}: nst planned within what was free when the run started, "
+                        "and another process may have taken some since; in a workflow run one transfer at a time on a GPU "
+                        "(`--resources gpu=1`, profiles/default), or plan with less (--max-memory) or a smaller "
+                        "--size; a checkpointed run resumes")
+    return None

@@ -2,7 +2,8 @@
 backend's view of the device (`nst.backends.vectors.device_lacks`) says MPS's limits, and a guard
 notes every operation that reads or makes such a tensor. A run there must make none, and end where
 the same run on the CPU as it is ends. And an operation the device has no kernel for (PyTorch's
-NotImplementedError on MPS) ends a run with one line that says what to do."""
+NotImplementedError on MPS), or a GPU's memory running out, ends a run with one line that says what
+to do."""
 
 from __future__ import annotations
 
@@ -123,42 +124,53 @@ def test_without_float64_the_sums_are_the_hosts(device):
     np.testing.assert_allclose(rows, host.rows_dot(np.stack([a[0], b[0]]), a[0]), rtol=1e-6)
 
 
-def test_an_operation_the_device_has_no_kernel_for_is_one_line_saying_what_to_do(tmp_path, small_images):
-    """PyTorch on MPS lacks kernels for some operations, varying by version: `nst transfer` ends with one
-    line naming the operation and PyTorch's fallback (after any notices), exit code 2, and no output file."""
+FAILURES = {  # a plugin term failing as PyTorch fails on a GPU: the line nst says
+    "missing_kernel": "option device: mps: this PyTorch has no MPS kernel for aten::_upsample_bicubic2d_aa.out; "
+                      "run again with PYTORCH_ENABLE_MPS_FALLBACK=1",
+    "out_of_device_memory": "the GPU ran out of memory (it asked for 2.00 GiB more): nst planned within what was "
+                            "free when the run started",
+}
+
+
+@pytest.mark.parametrize("term", FAILURES)
+def test_what_the_device_cannot_do_is_one_line_saying_what_to_do(tmp_path, small_images, term):
+    """PyTorch on MPS lacks kernels for some operations, varying by version; a GPU's memory runs out when
+    another process took what a run planned with. `nst transfer` ends with one line saying so and what to
+    do (after any notices), exit code 2, and no output file."""
     out = tmp_path / "out.png"
     done = subprocess.run([sys.executable, "-m", "nst", "transfer", small_images["content"], small_images["style"],
                            "-o", out, "--size", "64", "--iterations", "1", "--evals-per-iteration", "2", "--quiet",
-                           "--backend", "torch", "--device", "cpu", "--terms", "missing_kernel=1",
-                           "--plugins", "missing_kernel_term"],
+                           "--backend", "torch", "--device", "cpu", "--terms", f"{term}=1",
+                           "--plugins", "device_failure_terms"],
                           capture_output=True, text=True, timeout=600,
                           env={**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGINS), os.environ.get("PYTHONPATH", "")])})
     errors = [line for line in done.stderr.splitlines() if not line.startswith("nst: notice:")]
     assert done.returncode == 2 and len(errors) == 1, done.stderr  # no traceback
-    assert errors[0].startswith("nst: error: option device: mps: this PyTorch has no MPS kernel for "
-                               "aten::_upsample_bicubic2d_aa.out; run again with PYTORCH_ENABLE_MPS_FALLBACK=1")
+    assert errors[0].startswith(f"nst: error: {FAILURES[term]}")
     assert not out.exists()
 
 
-def test_in_the_workflow_an_operation_the_device_lacks_fails_the_job_in_one_line(tmp_path, capsys):
-    from missing_kernel_term import MESSAGE
+@pytest.mark.parametrize("term", FAILURES)
+def test_in_the_workflow_what_the_device_cannot_do_fails_the_job_in_one_line(tmp_path, capsys, term):
+    from device_failure_terms import NO_KERNEL, OUT_OF_MEMORY
 
     from nst.workflow.script import run
 
     log = tmp_path / "job.log"
     job = types.SimpleNamespace(log=[str(log)], rule="transfer_pair")
+    failure = NotImplementedError(NO_KERNEL) if term == "missing_kernel" else torch.OutOfMemoryError(OUT_OF_MEMORY)
 
     def fails(_snakemake):
-        raise NotImplementedError(MESSAGE)
+        raise failure
 
     with pytest.raises(SystemExit) as stopped:
         run(job, fails)
     said = capsys.readouterr().err.strip().splitlines()
     assert stopped.value.code == 1 and len(said) == 1
-    assert said[0].startswith("nst: error in rule transfer_pair: option device: mps: this PyTorch has no MPS kernel")
-    assert "PYTORCH_ENABLE_MPS_FALLBACK=1" in log.read_text() and "Traceback" not in log.read_text()
-    with pytest.raises(NotImplementedError):  # any other is a bug: its traceback goes to the log
-        run(job, lambda _snakemake: (_ for _ in ()).throw(NotImplementedError("not yet")))
+    assert said[0].startswith(f"nst: error in rule transfer_pair: {FAILURES[term]}")
+    assert FAILURES[term] in log.read_text() and "Traceback" not in log.read_text()
+    with pytest.raises(type(failure)):  # any other is a bug: its traceback goes to the log
+        run(job, lambda _snakemake: (_ for _ in ()).throw(type(failure)("not yet")))
     assert "Traceback" in log.read_text()
 
 
