@@ -26,12 +26,17 @@ def vectors_of(kind: str):
     torch = pytest.importorskip("torch")
     from nst.backends.vectors import TorchVectors
 
+    if kind == "torch-without-float64":  # Apple's MPS (tests/test_device_limits.py runs whole transfers so)
+        import nst.backends.vectors
+
+        with pytest.MonkeyPatch.context() as patch:  # built as on such a device
+            patch.setattr(nst.backends.vectors, "device_lacks", lambda _device: frozenset({"float64", "sparse_csr"}))
+            vectors = TorchVectors(torch.device("cpu"))
+        vectors.CHUNK, vectors.on_host = 1 << 18, False  # its chunks there
+        return vectors
     vectors = TorchVectors(torch.device("cpu"))
     if kind == "torch-as-gpu":
         vectors.CHUNK, vectors.on_host = 1 << 10, False
-    if kind == "torch-without-float64":  # Apple's MPS (tests/test_device_limits.py runs whole transfers so)
-        vectors.lacks, vectors.wide = frozenset({"float64", "sparse_csr"}), False
-        vectors.CHUNK, vectors.on_host = 1 << 18, False  # its chunks there
     return vectors
 
 

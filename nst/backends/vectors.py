@@ -209,6 +209,9 @@ class TorchVectors:
         # without float64 there: float32 products per chunk (at most 2^18 values), added in float64 on the host
         self.wide = "float64" not in self.lacks
         self.CHUNK = NumpyVectors.CHUNK if self.on_host else 1 << 22 if self.wide else 1 << 18
+        if not self.wide:  # the memory's m x m float64 algebra on the host: NumPy's, as TensorFlow's is
+            for name in ("small_zeros", "small_from_host", "small_to_host", "roll", "solve_upper"):
+                setattr(self, name, getattr(HOST, name))
 
     # --- moving and making ------------------------------------------------------------------
 
@@ -274,68 +277,65 @@ class TorchVectors:
 
     # --- products, chunk by chunk -----------------------------------------------------------
 
-    def _dot64(self, a, b):
-        """a·b of two flat float32 chunks, in float64 (a chunk's float64 copies are its only temporaries)."""
-        return self.torch.dot(a.double(), b.double())
+    def _wide(self, x):
+        """A float32 chunk as its products are made: float64 where the device has it (each chunk's copy is
+        its only temporary), else as it is, its products' chunk sums then added on the host."""
+        return x.double() if self.wide else x
 
-    def _on_host_sum(self, parts) -> np.ndarray:
-        """Float32 products, one (stacked) tensor per chunk, added in float64 on the host: one transfer."""
-        return np.asarray(self.torch.stack(parts).tolist(), np.float64).sum(axis=0)
+    def _added(self, parts):
+        """The chunks' products (one tensor each) added up in float64: on the device where it has float64
+        (a tensor, no wait), else on the host (a NumPy array, one transfer)."""
+        if not self.wide:
+            return np.asarray(self.torch.stack(parts).tolist(), np.float64).sum(axis=0)
+        total = parts[0]  # no zero to start from: fewer kernel launches
+        for part in parts[1:]:
+            total = total + part
+        return total
+
+    def _numbers(self, parts, largest=None) -> list[float]:
+        """`_added`'s sums on the host as numbers, with `largest` (a float32 value on the device) after
+        them, all crossing in one transfer: one wait for the device."""
+        if self.wide:
+            total = self._added(parts).reshape(-1)
+            if largest is not None:
+                total = self.torch.cat([total, largest.to(self.torch.float64).reshape(1)])  # a float32's exact value
+            return total.tolist()
+        if largest is None:
+            return self._added(parts).reshape(-1).tolist()
+        numbers = self.torch.cat([self.torch.stack(parts).reshape(-1), largest.reshape(1)]).tolist()
+        return [*np.asarray(numbers[:-1], np.float64).reshape(len(parts), -1).sum(axis=0).tolist(), numbers[-1]]
 
     def dot(self, a, b) -> float:
-        """a·b, chunk by chunk in float64, added up on the device: one number crosses to the host."""
-        a, b = a.reshape(-1), b.reshape(-1)
-        if not self.wide:
-            torch = self.torch
-            return float(self._on_host_sum([torch.dot(a[k:k + self.CHUNK], b[k:k + self.CHUNK])
-                                            for k in range(0, a.numel(), self.CHUNK)]))
-        total = self._dot64(a[:self.CHUNK], b[:self.CHUNK])  # no zero to start from: fewer kernel launches
-        for k in range(self.CHUNK, a.numel(), self.CHUNK):
-            part = slice(k, k + self.CHUNK)
-            total = total + self._dot64(a[part], b[part])
-        return float(total)
+        """a·b, chunk by chunk in float64: one number crosses to the host."""
+        a, b, w = a.reshape(-1), b.reshape(-1), self._wide
+        return self._numbers([self.torch.dot(w(a[k:k + self.CHUNK]), w(b[k:k + self.CHUNK]))
+                              for k in range(0, a.numel(), self.CHUNK)])[0]
 
     def slopes_of_step(self, x_new, x_old, g_old, g_new) -> tuple[float, float]:
         """As on the host, both products crossing to the host in one transfer (one wait for the device
         per trial point, not two)."""
-        torch = self.torch
+        torch, w = self.torch, self._wide
         x_new, x_old, g_old, g_new = (a.reshape(-1) for a in (x_new, x_old, g_old, g_new))
-        if not self.wide:
-            parts = []
-            for k in range(0, x_new.numel(), self.CHUNK):
-                part = slice(k, k + self.CHUNK)
-                s = x_new[part] - x_old[part]
-                parts.append(torch.stack([torch.dot(g_old[part], s), torch.dot(g_new[part], s)]))
-            before, after = self._on_host_sum(parts)
-            return float(before), float(after)
-        total = None
+        parts = []
         for k in range(0, x_new.numel(), self.CHUNK):
             part = slice(k, k + self.CHUNK)
-            s = (x_new[part] - x_old[part]).double()  # each chunk cast once: fewer kernels, the same sums
-            pair = torch.stack([torch.dot(g_old[part].double(), s), torch.dot(g_new[part].double(), s)])
-            total = pair if total is None else total + pair
-        before, after = total.tolist()
+            s = w(x_new[part] - x_old[part])  # each chunk cast once: fewer kernels, the same sums
+            parts.append(torch.stack([torch.dot(w(g_old[part]), s), torch.dot(w(g_new[part]), s)]))
+        before, after = self._numbers(parts)
         return before, after
 
     def rows_dot(self, rows, v):
-        """Each row of `rows` dotted with v, left on the device (float64): a matrix-vector product per
-        chunk of columns, on float64 copies no larger than `dot`'s two (2 x CHUNK values). Without
-        float64 on the device, float32 products per chunk, added on the host (a NumPy array)."""
+        """Each row of `rows` dotted with v, left where `_added` leaves it: on a GPU a matrix-vector
+        product per chunk of columns, on float64 copies no larger than `dot`'s two (2 x CHUNK values);
+        on a CPU, or a device without float64, float32 products of chunks, added in float64."""
         torch = self.torch
         rows, v = rows.reshape(len(rows), -1), v.reshape(-1)
-        if not self.wide:
-            return self._on_host_sum([torch.mv(rows[:, k:k + self.CHUNK], v[k:k + self.CHUNK])
-                                      for k in range(0, v.numel(), self.CHUNK)])
-        if self.on_host:  # as NumpyVectors: float32 products of the host's chunks, summed in float64
-            total = torch.mv(rows[:, :self.CHUNK], v[:self.CHUNK]).double()
-            for k in range(self.CHUNK, v.numel(), self.CHUNK):
-                total += torch.mv(rows[:, k:k + self.CHUNK], v[k:k + self.CHUNK])
-            return total
-        width = max(1, 2 * self.CHUNK // len(rows))
-        total = torch.mv(rows[:, :width].double(), v[:width].double())
-        for k in range(width, v.numel(), width):
-            total = total + torch.mv(rows[:, k:k + width].double(), v[k:k + width].double())
-        return total
+        if self.wide and not self.on_host:
+            width = max(1, 2 * self.CHUNK // len(rows))
+            return self._added([torch.mv(rows[:, k:k + width].double(), v[k:k + width].double())
+                                for k in range(0, v.numel(), width)])
+        return self._added([self._wide(torch.mv(rows[:, k:k + self.CHUNK], v[k:k + self.CHUNK]))
+                            for k in range(0, v.numel(), self.CHUNK)])
 
     def add_rows_into(self, out, scale, rows, coefficients) -> None:
         """out = scale * out + sum_i coefficients[i] * rows[i], in place: two kernels, no temporaries."""
@@ -343,32 +343,22 @@ class TorchVectors:
         self.scale(flat, scale)
         flat.addmv_(rows.reshape(len(rows), -1).T, self.from_host(coefficients))
 
-    # --- small float64 arrays (the L-BFGS memory's products), on the device (the host without float64) --
+    # --- small float64 arrays (the L-BFGS memory's products), on the device (__init__: the host's without float64)
 
     def small_zeros(self, shape):
-        if not self.wide:
-            return HOST.small_zeros(shape)
         return self.torch.zeros(tuple(shape), dtype=self.torch.float64, device=self.device)
 
     def small_from_host(self, array):
-        if not self.wide:
-            return HOST.small_from_host(array)
         return self.torch.as_tensor(np.asarray(array, np.float64), device=self.device).clone()
 
     def small_to_host(self, x) -> np.ndarray:
-        if not self.wide:
-            return HOST.small_to_host(x)
         return x.detach().to("cpu", copy=True).numpy()
 
     def roll(self, x, shift, dims=0):
-        if not self.wide:
-            return HOST.roll(x, shift, dims)
         return self.torch.roll(x, shift, dims)
 
     def solve_upper(self, upper, b, transpose: bool = False):
         """upper^-1 b (or upper^-T b), reading only the upper triangle."""
-        if not self.wide:
-            return HOST.solve_upper(upper, b, transpose)
         solve = self.torch.linalg.solve_triangular
         if transpose:
             return solve(upper.mT, b[:, None], upper=False)[:, 0]
@@ -380,26 +370,14 @@ class TorchVectors:
 
     def step_numbers(self, x_new, x_old, g_new, g_old, lower, upper) -> tuple[float, float, float, float]:
         """As on the host, the four numbers crossing in one transfer."""
-        torch = self.torch
-        sums = None
+        torch, w = self.torch, self._wide
         x_new_flat, x_old, g_new_flat, g_old = (a.reshape(-1) for a in (x_new, x_old, g_new, g_old))
-        if not self.wide:
-            parts = []
-            for k in range(0, x_new_flat.numel(), self.CHUNK):
-                part = slice(k, k + self.CHUNK)
-                s, y = x_new_flat[part] - x_old[part], g_new_flat[part] - g_old[part]
-                parts.append(torch.stack([torch.dot(s, y), torch.dot(s, s), torch.dot(y, y)]))
-            largest = self._largest_free(x_new, g_new, lower, upper)  # float32, exact
-            numbers = torch.cat([torch.stack(parts).reshape(-1), largest.reshape(1)]).tolist()  # one transfer
-            sy, ss, yy = np.asarray(numbers[:-1], np.float64).reshape(-1, 3).sum(axis=0)
-            return float(sy), float(ss), float(yy), numbers[-1]
+        parts = []
         for k in range(0, x_new_flat.numel(), self.CHUNK):
             part = slice(k, k + self.CHUNK)
-            s, y = (x_new_flat[part] - x_old[part]).double(), (g_new_flat[part] - g_old[part]).double()
-            three = torch.stack([torch.dot(s, y), torch.dot(s, s), torch.dot(y, y)])
-            sums = three if sums is None else sums + three
-        largest = self._largest_free(x_new, g_new, lower, upper).to(torch.float64)  # a float32's exact value
-        sy, ss, yy, free = torch.cat([sums, largest.reshape(1)]).tolist()
+            s, y = w(x_new_flat[part] - x_old[part]), w(g_new_flat[part] - g_old[part])
+            parts.append(torch.stack([torch.dot(s, y), torch.dot(s, s), torch.dot(y, y)]))
+        sy, ss, yy, free = self._numbers(parts, self._largest_free(x_new, g_new, lower, upper))
         return sy, ss, yy, free
 
     def _largest_free(self, x, g, lower, upper):
