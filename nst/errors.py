@@ -69,8 +69,8 @@ def from_library(exc: BaseException) -> NSTError | None:
 
     PyTorch on Apple's MPS lacks kernels for some operations, varying by version, and says so with
     a NotImplementedError: run again with PyTorch's fallback (that operation on the CPU), or on the CPU.
-    A GPU out of memory: nst plans within the memory free when a run starts, so another process that
-    took some since (another transfer job of a sweep, most often) is what to look at.
+    A GPU out of memory: nst plans within the memory free when a run starts, so another process may
+    have taken some since (another transfer job of a sweep sharing the GPU, most often).
     """
     text = str(exc)
     found = _NO_MPS_KERNEL.search(text) if isinstance(exc, NotImplementedError) else None
