@@ -24,30 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nst.lbfgs32 import LBFGS32  # noqa: E402 (after the path above)
 
-NO_KERNEL = {"view", "slice", "select", "reshape", "alias", "_unsafe_view", "t", "transpose", "expand",
-             "as_strided", "diagonal", "detach", "unsqueeze", "squeeze", "lift_fresh", "unbind", "permute"}
-
-
-def operation_counter():
-    """A PyTorch dispatch mode counting the operations that launch work (views do not); `counting`
-    pauses it."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class Count(TorchDispatchMode):
-        launched, counting = 0, True
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            if self.counting and func.overloadpacket.__name__ not in NO_KERNEL:
-                self.launched += 1
-            return func(*args, **(kwargs or {}))
-
-    return Count()
-
 
 def step_costs(vectors, size: int, steps: int, history: int = 10) -> dict:
     on_torch = vectors.name == "torch"
     if on_torch:
         import torch
+
+        from nst.backends.launches import Launches
 
         def synchronize():
             if torch.device(vectors.device).type == "cuda":
@@ -58,7 +41,7 @@ def step_costs(vectors, size: int, steps: int, history: int = 10) -> dict:
     rng = np.random.default_rng(0)
     weight, target = (vectors.from_host(a) for a in (rng.uniform(0.1, 10, (1, size, size, 3)),
                                                      50 * rng.normal(size=(1, size, size, 3))))
-    counter = operation_counter() if on_torch else None  # counts only inside `with counter`
+    counter = Launches() if on_torch else None  # counts only inside `with counter`
     in_objective, evaluations = [0.0], [0]
 
     def evaluate(x):

@@ -342,18 +342,7 @@ def test_on_pytorch_the_memory_launches_as_many_kernels_whatever_its_length(reco
     its update are a fixed number of operations whatever m is (the two-loop recursion's product made 14 a
     pair and 8 more: 148 at m = 10). Counted on a CPU, with a GPU's chunks."""
     pytest.importorskip("torch")
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    no_kernel = {"view", "slice", "select", "reshape", "alias", "_unsafe_view", "t", "transpose", "expand",
-                 "as_strided", "diagonal", "detach", "unsqueeze", "squeeze", "lift_fresh", "unbind", "permute"}
-
-    class Count(TorchDispatchMode):
-        launched = 0
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            if func.overloadpacket.__name__ not in no_kernel:
-                self.launched += 1
-            return func(*args, **(kwargs or {}))
+    from nst.backends.launches import Launches
 
     launched = {}
     for m in (3, 10, 20):
@@ -361,9 +350,9 @@ def test_on_pytorch_the_memory_launches_as_many_kernels_whatever_its_length(reco
         v.CHUNK, v.on_host = 1 << 22, False  # a GPU's products
         memory, _ = filled_memory(v, 300, m, m + 2, None)  # wrapped: the most work a step does
         q, x_new, g_new, zero = (v.from_host(np.random.default_rng(k).normal(size=300)) for k in range(4))
-        with Count() as product:
+        with Launches() as product:
             memory.times(q)
-        with Count() as update:
+        with Launches() as update:
             memory.add(x_new, zero, g_new, zero)
         launched[m] = (product.launched, update.launched)
     record_property("PyTorch operations of the memory's product and update, by its length", launched)
