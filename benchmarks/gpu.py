@@ -23,7 +23,8 @@ article's walk-through pair (hugo x wave, from .gpu/ or ../shared/article):
 7. where an evaluation's time goes at 512 and 1024 px: the bare loop in NCHW and channels-last, and
    channels-last with cuDNN's benchmark mode (and its warm-up, the algorithm search included), nst's
    objective alone (free and deterministic kernels), nst in seeded and unseeded runs, and
-   PyTorch's profiler over the objective at the first size.
+   PyTorch's profiler over the objective at the first size (its busiest kernels, and each
+   convolution's forward and input gradient by shape).
 8. the float32 L-BFGS's own work per step at 512 and 1024 px, apart from any evaluation (a quadratic
    of the image's size, memory 10): PyTorch operations launched per step (each a kernel on a GPU) and
    milliseconds per step with the device's work awaited.
@@ -302,7 +303,7 @@ def objective_alone(content: Path, style: Path, size: int, precision: str, repea
         from torch.profiler import ProfilerActivity, profile as profiler
 
         activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
-        with profiler(activities=activities) as prof:
+        with profiler(activities=activities, record_shapes=True) as prof:
             started = time.perf_counter()
             for _ in range(repeats):
                 engine.objective.value_and_grad(x, targets)
@@ -312,9 +313,22 @@ def objective_alone(content: Path, style: Path, size: int, precision: str, repea
         sort = "self_cuda_time_total" if torch.cuda.is_available() else "self_cpu_time_total"
         device_us = sum(getattr(e, "self_device_time_total", 0) or 0 for e in table)
         found.update({"profiled_wall_s": wall, "device_busy_s": device_us / 1e6,
-                      "table": table.table(sort_by=sort, row_limit=14, max_name_column_width=50)})
+                      "table": table.table(sort_by=sort, row_limit=14, max_name_column_width=50),
+                      "convolutions": convolutions_by_shape(prof.key_averages(group_by_input_shape=True), repeats)})
     free_kernels()
     return found
+
+
+def convolutions_by_shape(events, repeats: int) -> list[str]:
+    """Each convolution's forward and input gradient, by its input's shape: milliseconds per
+    evaluation on the device (where cuDNN's algorithm for one layer may cost more than the rest)."""
+    rows = []
+    for event in events:
+        if event.key in ("aten::cudnn_convolution", "aten::convolution_backward", "aten::mkldnn_convolution"):
+            device_us = getattr(event, "device_time_total", 0) or getattr(event, "cpu_time_total", 0)
+            rows.append((device_us, f"    {event.key:<28} {str(event.input_shapes)[:90]:<90} "
+                                    f"{device_us / 1000 / repeats:7.2f} ms"))
+    return [line for _, line in sorted(rows, reverse=True)]
 
 
 def part_overhead(content: Path, style: Path, sizes: list[int], repeats: int) -> list[dict]:
@@ -347,7 +361,8 @@ def part_overhead(content: Path, style: Path, sizes: list[int], repeats: int) ->
             if "table" in alone:
                 busy = alone["device_busy_s"] / alone["profiled_wall_s"]
                 print(f"  profiled: the GPU computed {100 * busy:.0f} % of the wall time\n{alone['table']}", flush=True)
-                row["profile"] = {k: alone[k] for k in ("profiled_wall_s", "device_busy_s", "table")}
+                print("  convolutions by input shape, per evaluation:\n" + "\n".join(alone["convolutions"]), flush=True)
+                row["profile"] = {k: alone[k] for k in ("profiled_wall_s", "device_busy_s", "table", "convolutions")}
     return rows
 
 
