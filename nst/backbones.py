@@ -51,6 +51,18 @@ def layers_up_to(backbone: str, deepest: set[str] | list[str]) -> list[Layer]:
     return architecture(backbone)[: last + 1]
 
 
+def build(network, backbone: str, weights: dict, outputs: list[str], precision: str, pooling: str, conv) -> None:
+    """Either library's feature network made: the layers up to the deepest of `outputs`, each
+    convolution `conv(layer, kernel, bias, reads_pixels)` of its (Keras-layout) weights; the first
+    reads the image's raw pixel values, which bfloat16 would round to whole units."""
+    network.backbone, network.precision, network.pooling = backbone, precision, pooling
+    network.outputs = list(outputs)
+    network.layers = layers_up_to(backbone, network.outputs)
+    network.channels = {layer.name: layer.out_channels for layer in network.layers}
+    network._convs = {layer.name: conv(layer, *weights[layer.name], layer.in_channels == 3)
+                      for layer in network.layers if layer.kind == "conv"}
+
+
 def cut_after(network, outputs: list[str]):
     """Either library's feature network, the same (the same weights, not copies) cut after the deepest of
     `outputs`: its backbone, precision and pooling kept, its layers, channels and convolutions the prefix's."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backbones import Layer, cut_after, layers_up_to
+from .backbones import Layer, build, cut_after
 from .quiet import tf
 
 
@@ -69,18 +69,8 @@ class FeatureNetwork:
         pooling: str = "max",
     ):
         compute = {"float32": tf.float32, "bfloat16": tf.bfloat16}[precision]
-        self.backbone = backbone
-        self.outputs = list(outputs)
-        self.precision = precision
-        self.pooling = pooling
-        self.layers = layers_up_to(backbone, self.outputs)
-        self.channels = {layer.name: layer.out_channels for layer in self.layers}
-        self._convs = {}
-        for layer in self.layers:
-            if layer.kind == "conv":
-                kernel, bias = weights[layer.name]
-                dtype = tf.float32 if layer.in_channels == 3 else compute
-                self._convs[layer.name] = _Conv(layer, kernel, bias, dtype)
+        build(self, backbone, weights, outputs, precision, pooling,
+              lambda layer, kernel, bias, reads_pixels: _Conv(layer, kernel, bias, tf.float32 if reads_pixels else compute))
 
     def up_to(self, outputs: list[str]) -> "FeatureNetwork":
         """The same network (the same weights, not copies) cut after the deepest of `outputs`."""

@@ -117,7 +117,8 @@ class TransferSettings:
         1.0, "style image's longest side as a multiple of the result's; below 1 gives a finer texture, "
         "above 1 a coarser one", above=0,
     )
-    threads: int = option(0, "TensorFlow CPU threads; 0 lets TensorFlow decide", minimum=0, in_workflow=False)
+    threads: int = option(0, "CPU threads the tensor library (TensorFlow or PyTorch on a CPU) computes with; 0 lets it decide",
+                          minimum=0, in_workflow=False)
     max_memory: int = option(
         0, "MiB the run may use; a size that does not fit runs tiled (exact, memory-bounded). 0: "
         "NST_MEMORY_LIMIT_MB, else the Slurm job's memory, else the memory available", minimum=0, in_workflow=False,

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..backbones import Layer, cut_after, layers_up_to
+from ..backbones import Layer, build, cut_after
 from ..errors import SettingsError
 from .vectors import TorchVectors
 
@@ -183,16 +183,9 @@ class TorchFeatureNetwork:
 
     def __init__(self, backbone: str, weights: dict, outputs: list[str], precision: str, pooling: str, device):
         compute = DTYPES[precision]
-        self.backbone, self.precision, self.pooling = backbone, precision, pooling
-        self.outputs = list(outputs)
-        self.layers = layers_up_to(backbone, self.outputs)
-        self.channels = {layer.name: layer.out_channels for layer in self.layers}
-        self._convs = {}
-        for layer in self.layers:
-            if layer.kind == "conv":
-                kernel, bias = weights[layer.name]
-                dtype = torch.float32 if layer.in_channels == 3 else compute
-                self._convs[layer.name] = _Conv(layer, kernel, bias, dtype, device)
+        build(self, backbone, weights, outputs, precision, pooling,
+              lambda layer, kernel, bias, reads_pixels: _Conv(layer, kernel, bias,
+                                                              torch.float32 if reads_pixels else compute, device))
 
     def up_to(self, outputs: list[str]) -> "TorchFeatureNetwork":
         """The same network (the same weights, not copies) cut after the deepest of `outputs`."""
