@@ -22,7 +22,7 @@ article's walk-through pair (hugo x wave, from .gpu/ or ../shared/article):
    and the transfer jobs' peak host memory (what a Slurm job on a GPU node asks of the host).
 7. where an evaluation's time goes at 512 and 1024 px: the bare loop in NCHW and channels-last, and
    channels-last with cuDNN's benchmark mode (and its warm-up, the algorithm search included), nst's
-   objective alone (free and deterministic kernels), nst in seeded and unseeded runs, and
+   objective alone (free and deterministic kernels, and with cuDNN's benchmark mode), nst in seeded and unseeded runs, and
    PyTorch's profiler over the objective at the first size (its busiest kernels, and each
    convolution's forward and input gradient by shape).
 8. the float32 L-BFGS's own work per step at 512 and 1024 px, apart from any evaluation (a quadratic
@@ -273,10 +273,11 @@ def free_kernels() -> None:
 
 
 def objective_alone(content: Path, style: Path, size: int, precision: str, repeats: int, deterministic: bool,
-                    profile: bool = False) -> dict:
+                    profile: bool = False, benchmark: bool = False) -> dict:
     """nst's objective.value_and_grad called alone (no optimiser), each call ending in its losses on
     the host as in a run; with `profile`, PyTorch's profiler over the calls: the busiest kernels and
-    how much of the wall time the GPU computed."""
+    how much of the wall time the GPU computed; with `benchmark`, cuDNN's benchmark mode (its
+    algorithms timed in the warm-up), to tell its choice of algorithm from nst's own work."""
     import torch
 
     from nst.engine import engine_for
@@ -286,6 +287,7 @@ def objective_alone(content: Path, style: Path, size: int, precision: str, repea
     engine = engine_for(settings)
     if deterministic:
         engine.backend.deterministic()
+    torch.backends.cudnn.benchmark = benchmark
     stage = Inputs.load(content, [style], settings).stage(settings, size)
     targets = stage.targets(engine.objective, settings)
     x = engine.backend.vectors.from_host(stage.initial_image(settings, np.random.default_rng(0), None))
@@ -334,7 +336,8 @@ def convolutions_by_shape(events, repeats: int) -> list[str]:
 def part_overhead(content: Path, style: Path, sizes: list[int], repeats: int) -> list[dict]:
     """At each size: the bare loop (NCHW, channels-last like nst, and channels-last with cuDNN's
     benchmark mode, its 3 warm-up evaluations' seconds beside), nst's objective alone (free kernels,
-    and deterministic as a seeded run is), and nst inside a run (seeded, and unseeded)."""
+    deterministic as a seeded run is, and with cuDNN's benchmark mode), and nst inside a run (seeded,
+    and unseeded)."""
     from nst.images import fit_size, load_rgb, preprocess, resize, to_array
 
     rows = []
@@ -351,6 +354,8 @@ def part_overhead(content: Path, style: Path, sizes: list[int], repeats: int) ->
             alone = objective_alone(content, style, size, precision, repeats, False, profile=size == sizes[0])
             row["objective_free_s"] = alone["seconds"]
             row["objective_deterministic_s"] = objective_alone(content, style, size, precision, repeats, True)["seconds"]
+            row["objective_cudnn_benchmark_s"] = objective_alone(content, style, size, precision, repeats, False,
+                                                                 benchmark=True)["seconds"]
             row["run_seeded_s"] = nst_evaluations(content, style, size, precision, repeats, seed=0)["seconds"]
             free_kernels()
             row["run_unseeded_s"] = nst_evaluations(content, style, size, precision, repeats, seed=None)["seconds"]
