@@ -144,6 +144,7 @@ def load(folder: str | Path, current: dict) -> Saved | None:
         log.warning("notice: checkpoint %s cannot be read (%s); starting afresh", path, exc)
         return None
     differ = differences(_with_new_options(meta.get("fingerprint", {})), current)
+    differ = [d for d in differ if not (d.startswith("settings ") and d[len("settings "):] in differ)]  # said once
     if differ:
         log.warning("notice: checkpoint %s is of another run (%s); starting afresh", folder, "; ".join(differ[:3]))
         return None

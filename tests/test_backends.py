@@ -163,7 +163,7 @@ def test_a_checkpoint_of_one_backend_is_not_taken_up_by_the_other(tmp_path, smal
     done = stylize(small_images["content"], [small_images["style"]], TransferSettings(**common, backend="torch"),
                    output=tmp_path / "b.png", progress=False, checkpoint=checkpoint)
     lines = [r.getMessage() for r in caplog.records if "checkpoint" in r.getMessage()]
-    assert len(lines) == 1 and "is of another run (backend: 'tensorflow' then, 'torch' now" in lines[0]
+    assert len(lines) == 1 and "is of another run (backend: 'tensorflow' then, 'torch' now)" in lines[0]  # said once
     assert done.status == "completed" and done.record.backend == "torch" and done.record.iterations_completed == 3
 
 
