@@ -41,6 +41,7 @@ import numpy as np
 from PIL import Image
 
 from . import images
+from .errors import Interrupted
 from .files import atomic_path, sha256_of, write_text_atomic
 from .loss_values import Losses
 from .records import HistoryRow
@@ -226,19 +227,6 @@ def _unflatten(flat: dict) -> dict:
 
 
 # --- signals ------------------------------------------------------------------------------
-
-
-class Interrupted(Exception):
-    """SIGTERM or SIGINT: the run stops now; the checkpoint holds the last finished iteration."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-        self.exit_code = 128 + signum
-        self.detail = ""
-
-    def __str__(self) -> str:
-        return f"stopped by {signal.Signals(self.signum).name}" + (f"; {self.detail}" if self.detail else "")
 
 
 _writing = threading.local()

@@ -17,8 +17,7 @@ import logging
 import sys
 
 from . import __version__
-from .checkpoint import Interrupted
-from .errors import NSTError, from_library
+from .errors import Interrupted, NSTError, from_library
 from .settings import MODEL, TransferSettings
 from .settings_cli import add_arguments, from_arguments, given
 from .video.settings import TEMPORAL_WEIGHT, VIDEO, VideoSettings

@@ -3,11 +3,14 @@
 Every failure caused by input (an image, a setting, missing weights) is raised as
 `NSTError`, whose message names the file or option and says what to do. The CLI
 prints it as one line and exits with code 2, so no library traceback reaches a user.
+`Interrupted` (SIGTERM, SIGINT) lives here too: every workflow script catches it, and this
+module imports nothing heavy (a grid or GIF job's Python starts in a tenth of the time).
 """
 
 from __future__ import annotations
 
 import re
+import signal
 
 
 class NSTError(Exception):
@@ -86,3 +89,16 @@ def from_library(exc: BaseException) -> NSTError | None:
                         "(`--resources gpu=1`, profiles/default), or plan with less (--max-memory) or a smaller "
                         "--size; a checkpointed run resumes")
     return None
+
+
+class Interrupted(Exception):
+    """SIGTERM or SIGINT: the run stops now; the checkpoint holds the last finished iteration."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.exit_code = 128 + signum
+        self.detail = ""
+
+    def __str__(self) -> str:
+        return f"stopped by {signal.Signals(self.signum).name}" + (f"; {self.detail}" if self.detail else "")

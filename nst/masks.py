@@ -15,7 +15,6 @@ un-eroded mask serves. Pixels no mask covers are content-only: they keep the pho
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 
 def pooled(masks: np.ndarray, downsample: int) -> np.ndarray:
@@ -29,7 +28,9 @@ def pooled(masks: np.ndarray, downsample: int) -> np.ndarray:
 def eroded(masks: np.ndarray) -> np.ndarray:
     """Each region shrunk by one position (the minimum over its 3 x 3 neighbourhood; the image's
     border does not erode), or left as it is where that would empty it."""
-    shrunk = ndimage.grey_erosion(masks, size=(3, 3, 1), mode="nearest")
+    h, w = masks.shape[:2]
+    padded = np.pad(masks, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    shrunk = np.minimum.reduce([padded[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)])
     empty = shrunk.reshape(-1, masks.shape[-1]).max(axis=0) <= 0
     shrunk[..., empty] = masks[..., empty]
     return shrunk

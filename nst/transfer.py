@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import checkpoint as checkpoints
-from .errors import DivergedError
+from .errors import DivergedError, Interrupted
 from .observers import FinalImage, Frames, HistoryFile, ProgressBar, RecordFile, RunLog
 from .run import Observer, Transfer, TransferResult
 from .settings import TransferSettings
@@ -43,7 +43,7 @@ def stylize(
     again, resumes there (nst.checkpoint). `guides`: per-position inputs by name, (H, W, K) arrays
     of the content's size, which terms read (a video frame's warped previous result). Raises `NSTError` subclasses for bad inputs or
     settings before any work starts, `DivergedError` (after saving the last good image)
-    when the loss becomes NaN/Inf, and `nst.checkpoint.Interrupted` on SIGTERM/SIGINT.
+    when the loss becomes NaN/Inf, and `nst.errors.Interrupted` on SIGTERM/SIGINT.
     """
     transfer = Transfer.prepare(content, styles, settings, output, guides)
     watchers: list[Observer] = [ProgressBar(progress), RunLog(log_iterations, announce)]
@@ -61,7 +61,7 @@ def stylize(
     with checkpoints.stop_on_signals():
         try:
             result = transfer.run([*watchers, *observers], resume=saved)
-        except checkpoints.Interrupted as exc:
+        except Interrupted as exc:
             if keeper is None:
                 exc.detail = "no checkpoint was kept (--checkpoint DIR makes a run resumable)"
             elif keeper.last is None:

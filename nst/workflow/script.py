@@ -12,8 +12,7 @@ import contextlib
 import logging
 import sys
 
-from ..checkpoint import Interrupted
-from ..errors import NSTError, from_library
+from ..errors import Interrupted, NSTError, from_library
 
 
 def run(snakemake, main) -> None:
