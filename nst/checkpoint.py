@@ -13,7 +13,10 @@ observer. After every iteration it writes `DIR/checkpoint.npz`, in one atomic re
 Each iteration's frame is kept beside it (`DIR/frames/`), so a resumed run writes every
 frame again, and a finished run also keeps its final image (unrounded, so 8- and 16-bit
 outputs come out the same again), history and record (status `complete`), so running it
-again only writes them out.
+again only writes them out. It keeps its last iteration's state too: asked for more
+iterations and nothing else changed, where the loop makes that the same run continued
+(`TransferSettings.why_more_iterations_start_again`), the run goes on from there and ends
+with the image a fresh run of that many iterations makes.
 
 What a resume cannot restore: one long L-BFGS run (`lbfgs_restarts: false`, the fast
 preset) keeps its memory inside scipy, so it resumes as a new L-BFGS from the saved image
@@ -144,12 +147,31 @@ def load(folder: str | Path, current: dict) -> Saved | None:
     except (OSError, ValueError, KeyError) as exc:
         log.warning("notice: checkpoint %s cannot be read (%s); starting afresh", path, exc)
         return None
-    differ = differences(_with_new_options(meta.get("fingerprint", {})), current)
+    saved = _with_new_options(meta.get("fingerprint", {}))
+    differ = differences(saved, current)
     differ = [d for d in differ if not (d.startswith("settings ") and d[len("settings "):] in differ)]  # said once
+    if differ and _only_more_iterations(meta, saved, current):
+        from .settings import TransferSettings
+
+        why = TransferSettings.from_mapping(current["settings"]).why_more_iterations_start_again()
+        if why is None and "iteration" in state:  # else an earlier nst finished it, keeping only its image
+            log.warning("notice: checkpoint %s holds this run finished at %d iterations; continuing it to %d "
+                        "(nothing else changed)", folder, saved["settings"]["iterations"],
+                        current["settings"]["iterations"])
+            return Saved({**meta, "status": "running"}, state, folder)
+        differ.append(why or "it kept no state to go on from")
     if differ:
         log.warning("notice: checkpoint %s is of another run (%s); starting afresh", folder, "; ".join(differ[:3]))
         return None
     return Saved(meta, state, folder)
+
+
+def _only_more_iterations(meta: dict, saved: dict, current: dict) -> bool:
+    """Whether `saved` is a finished run that differs from this one only by fewer iterations."""
+    before, now = saved.get("settings", {}).get("iterations"), current["settings"]["iterations"]
+    if meta.get("status") != "complete" or not isinstance(before, int) or before >= now:
+        return False
+    return not differences({**saved, "settings": {**saved["settings"], "iterations": now}}, current)
 
 
 class Checkpoint(Observer):
@@ -159,6 +181,7 @@ class Checkpoint(Observer):
         self.folder = Path(folder)
         self.fingerprint = fingerprint
         self.last: int | None = None  # the last iteration on disk
+        self.state: dict | None = None  # the optimiser's state after the last iteration this process ran
 
     def started(self, run: RunStart) -> None:
         self.run = run
@@ -169,6 +192,7 @@ class Checkpoint(Observer):
         self.last = iteration.row.iteration
         if iteration.state is None:  # replayed from this very checkpoint
             return
+        self.state = iteration.state
         with deferred_signals():
             images.save_png(iteration.rgb(), self.folder / "frames" / f"i_{iteration.row.iteration}.png")
             self._save("running", iteration.state)
@@ -176,9 +200,19 @@ class Checkpoint(Observer):
     def finished(self, result: TransferResult) -> None:
         if result.status != "completed":
             return
+        state = {}  # the last iteration's state, where more iterations would go on from it
+        if self.run.settings.why_more_iterations_start_again() is None:
+            state = self.state if self.state is not None else self._state_on_disk()  # all replayed: the one saved
         with deferred_signals():
             write_text_atomic(self.folder / "record.json", json.dumps(result.record.to_dict(), default=str))
-            self._save("complete", {"x": result.x})
+            self._save("complete", {**state, "x": result.x})
+
+    def _state_on_disk(self) -> dict:
+        try:
+            with np.load(self.folder / STATE_FILE, allow_pickle=False) as data:
+                return _unflatten({k: data[k] for k in data.files if k != "meta"})
+        except (OSError, ValueError, KeyError):
+            return {}
 
     def _save(self, status: str, state: dict) -> None:
         meta = {

@@ -232,6 +232,7 @@ def _lbfgs32(evaluate, x0, iterations, evals_per_iteration, history, on_iteratio
                 solver.start()  # each restart evaluates its start, as scipy's calls do
                 while solver.step(evals_per_iteration - (counter.count - begun)):
                     pass
+                solver.memory.clear()  # the next iteration starts without it: no state to copy out and save
                 report(iteration)
             return solver.x
         if resume is None:

@@ -109,6 +109,42 @@ def test_a_finished_run_is_only_written_out_again(tmp_path, small_images):
     same_files(tmp_path / "first", tmp_path / "again")
 
 
+@pytest.mark.parametrize(
+    "extra, why",
+    [({}, None), ({"optimizer": "adam", "learning_rate": 5.0}, None), ({"optimizer": "lbfgs32"}, None),
+     ({"scales": [32], "scale_evals": [4]}, None),
+     ({"optimizer": "lbfgs32", "backend": "torch", "device": "cpu"}, None),
+     ({"optimizer": "lbfgs32", "lbfgs_restarts": False}, "one L-BFGS without restarts spends the whole budget"),
+     ({"scales": [32]}, "the coarse stages run iterations each too")],
+    ids=["lbfgs", "adam", "float32", "coarse-to-fine", "float32-pytorch", "one-run", "coarse-iterations"],
+)
+def test_a_finished_run_asked_for_more_iterations_goes_on_where_that_is_the_same_run(tmp_path, small_images, caplog,
+                                                                                     extra, why):
+    """Raising --iterations of a finished run (nothing else) continues it from its last iteration, and it ends
+    with the files of a run that long from the start; where the longer run is not the shorter one continued, it
+    starts afresh and says why."""
+    if extra.get("backend") == "torch":
+        pytest.importorskip("torch")
+    short, long = TransferSettings(**TINY, **extra), TransferSettings(**{**TINY, "iterations": 5}, **extra)
+    run(small_images, long, tmp_path, "whole")
+    checkpoint = tmp_path / "ck"
+    first = run(small_images, short, tmp_path, "part", checkpoint=checkpoint)
+    counter = CountEvaluations()
+    longer = run(small_images, long, tmp_path, "part", checkpoint=checkpoint, observers=[counter])
+    same_files(tmp_path / "whole", tmp_path / "part")
+    notices = [r.getMessage() for r in caplog.records if "checkpoint" in r.getMessage()]
+    if why is None:
+        assert counter.count == longer.record.evaluations - first.record.evaluations
+        assert notices == [f"notice: checkpoint {checkpoint} holds this run finished at 3 iterations; continuing it "
+                           "to 5 (nothing else changed)"]
+    else:
+        assert counter.count == longer.record.evaluations
+        assert len(notices) == 1 and f"(settings iterations: 3 then, 5 now; {why}" in notices[0]
+    again = CountEvaluations()  # the longer run is finished in its turn: asked again, only written out
+    assert run(small_images, long, tmp_path, "part", checkpoint=checkpoint, observers=[again]).record == longer.record
+    assert again.count == 0
+
+
 def test_a_checkpoint_written_before_an_option_existed_resumes_as_that_options_default(tmp_path, small_images):
     """A run stopped under an older nst, whose settings lack options added since (coarse_style, backend,
     device), still spell the luminance mode as preserve_color, and whose fingerprint names no backend

@@ -143,6 +143,21 @@ def test_a_sweep_killed_with_sigkill_resumes_to_the_same_images(tmp_path, tiny_r
     assert same_images(tiny_run[0], tmp_path) == 4 * (1 + ITERATIONS)
 
 
+def test_a_sweep_raised_to_more_iterations_goes_on_to_the_longer_sweeps_images(tmp_path, tiny_run):
+    """Raising nst.iterations of a finished sweep reruns its transfers (their last frames are missing), and each
+    goes on from its checkpoint's last iteration instead of starting again: it ends with the images of a sweep
+    that long from the start (tiny_run's)."""
+    for iterations in (ITERATIONS - 1, ITERATIONS):
+        config = write_config(tmp_path, contents={"coffee": str(DATA / "content/coffee.png")},
+                              styles={"mosaic": str(DATA / "styles/mosaic.png")}, weights=[[0.025, 5, 1]], size=64,
+                              grid_cell=CELL, nst={"iterations": iterations, "evals_per_iteration": 3,
+                                                   "precision": "float32"})
+        snakemake(tmp_path, "--cores", "2", "--configfile", config)  # the sweep, as a user reruns it
+    log = (tmp_path / "results/logs/transfer/c_coffee_s_mosaic.log").read_text()
+    assert f"holds this run finished at {ITERATIONS - 1} iterations; continuing it to {ITERATIONS}" in log
+    assert same_images(tiny_run[0], tmp_path) == 1 + ITERATIONS
+
+
 def test_tiny_run_produces_every_output(tiny_run):
     workdir, _ = tiny_run
     results = workdir / "results"
