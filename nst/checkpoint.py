@@ -141,9 +141,7 @@ def load(folder: str | Path, current: dict) -> Saved | None:
     if not path.is_file():
         return None
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            state = _unflatten({k: data[k] for k in data.files if k != "meta"})
+        meta, state = _read(path)
     except (OSError, ValueError, KeyError) as exc:
         log.warning("notice: checkpoint %s cannot be read (%s); starting afresh", path, exc)
         return None
@@ -164,6 +162,12 @@ def load(folder: str | Path, current: dict) -> Saved | None:
         log.warning("notice: checkpoint %s is of another run (%s); starting afresh", folder, "; ".join(differ[:3]))
         return None
     return Saved(meta, state, folder)
+
+
+def _read(path: Path) -> tuple[dict, dict]:
+    """A checkpoint file's meta (fingerprint, status, seed, history) and optimiser state."""
+    with np.load(path, allow_pickle=False) as data:
+        return json.loads(str(data["meta"])), _unflatten({k: data[k] for k in data.files if k != "meta"})
 
 
 def _only_more_iterations(meta: dict, saved: dict, current: dict) -> bool:
@@ -209,8 +213,7 @@ class Checkpoint(Observer):
 
     def _state_on_disk(self) -> dict:
         try:
-            with np.load(self.folder / STATE_FILE, allow_pickle=False) as data:
-                return _unflatten({k: data[k] for k in data.files if k != "meta"})
+            return _read(self.folder / STATE_FILE)[1]
         except (OSError, ValueError, KeyError):
             return {}
 
