@@ -13,10 +13,11 @@ observer. After every iteration it writes `DIR/checkpoint.npz`, in one atomic re
 Each iteration's frame is kept beside it (`DIR/frames/`), so a resumed run writes every
 frame again, and a finished run also keeps its final image (unrounded, so 8- and 16-bit
 outputs come out the same again), history and record (status `complete`), so running it
-again only writes them out. It keeps its last iteration's state too: asked for more
-iterations and nothing else changed, where the loop makes that the same run continued
-(`TransferSettings.why_more_iterations_start_again`), the run goes on from there and ends
-with the image a fresh run of that many iterations makes.
+again only writes them out. It keeps its last iteration's state too. A run that differs
+from a checkpoint's only by its number of iterations goes on from it, finished or stopped,
+where the loop makes their first iterations alike
+(`TransferSettings.why_changed_iterations_start_afresh`) and the checkpoint holds no more
+iterations than the run asks for: it ends with the image a fresh run of that many makes.
 
 What a resume cannot restore: one long L-BFGS run (`lbfgs_restarts: false`, the fast
 preset) keeps its memory inside scipy, so it resumes as a new L-BFGS from the saved image
@@ -148,16 +149,21 @@ def load(folder: str | Path, current: dict) -> Saved | None:
     saved = _with_new_options(meta.get("fingerprint", {}))
     differ = differences(saved, current)
     differ = [d for d in differ if not (d.startswith("settings ") and d[len("settings "):] in differ)]  # said once
-    if differ and _only_more_iterations(meta, saved, current):
+    if differ and _only_iterations_differ(saved, current):
         from .settings import TransferSettings
 
-        why = TransferSettings.from_mapping(current["settings"]).why_more_iterations_start_again()
-        if why is None and "iteration" in state:  # else an earlier nst finished it, keeping only its image
-            log.warning("notice: checkpoint %s holds this run finished at %d iterations; continuing it to %d "
-                        "(nothing else changed)", folder, saved["settings"]["iterations"],
-                        current["settings"]["iterations"])
+        settings = TransferSettings.from_mapping(current["settings"])
+        made = sum(1 for row in meta["history"] if row["stage"] == len(settings.stages()) - 1)
+        why = settings.why_changed_iterations_start_afresh()
+        if why is None and made > settings.iterations:
+            why = f"it holds {made} iterations, more than asked for"
+        if why is None and "iteration" not in state:  # an earlier nst finished it, keeping only its image
+            why = "it kept no state to go on from"
+        if why is None:
+            log.warning("notice: checkpoint %s holds %d of this run's iterations (it was to make %d); going on to %d",
+                        folder, made, saved["settings"]["iterations"], settings.iterations)
             return Saved({**meta, "status": "running"}, state, folder)
-        differ.append(why or "it kept no state to go on from")
+        differ.append(why)
     if differ:
         log.warning("notice: checkpoint %s is of another run (%s); starting afresh", folder, "; ".join(differ[:3]))
         return None
@@ -170,12 +176,11 @@ def _read(path: Path) -> tuple[dict, dict]:
         return json.loads(str(data["meta"])), _unflatten({k: data[k] for k in data.files if k != "meta"})
 
 
-def _only_more_iterations(meta: dict, saved: dict, current: dict) -> bool:
-    """Whether `saved` is a finished run that differs from this one only by fewer iterations."""
+def _only_iterations_differ(saved: dict, current: dict) -> bool:
+    """Whether `saved` is of this run but for its number of iterations."""
     before, now = saved.get("settings", {}).get("iterations"), current["settings"]["iterations"]
-    if meta.get("status") != "complete" or not isinstance(before, int) or before >= now:
-        return False
-    return not differences({**saved, "settings": {**saved["settings"], "iterations": now}}, current)
+    return before != now and not differences({**saved, "settings": {**saved.get("settings", {}), "iterations": now}},
+                                             current)
 
 
 class Checkpoint(Observer):
@@ -205,7 +210,7 @@ class Checkpoint(Observer):
         if result.status != "completed":
             return
         state = {}  # the last iteration's state, where more iterations would go on from it
-        if self.run.settings.why_more_iterations_start_again() is None:
+        if self.run.settings.why_changed_iterations_start_afresh() is None:
             state = self.state if self.state is not None else self._state_on_disk()  # all replayed: the one saved
         with deferred_signals():
             write_text_atomic(self.folder / "record.json", json.dumps(result.record.to_dict(), default=str))

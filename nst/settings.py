@@ -232,10 +232,10 @@ class TransferSettings:
         """A forecast of the evaluations the whole run makes (an upper estimate for L-BFGS)."""
         return sum(stage.iterations * self.expected_evaluations_per_iteration(stage) for stage in self.stages())
 
-    def why_more_iterations_start_again(self) -> str | None:
-        """Why a run of more `iterations` does not begin as this one did, iteration for iteration
-        (so a finished run cannot simply go on); None where it does: each iteration of the restarted
-        L-BFGS or of Adam starts from where the one before ended."""
+    def why_changed_iterations_start_afresh(self) -> str | None:
+        """Why runs of other `iterations` do not begin alike, iteration for iteration (so a checkpoint
+        of one cannot serve another); None where they do: each iteration of the restarted L-BFGS or
+        of Adam starts from where the one before ended, whatever the number still to come."""
         if self.optimizer != "adam" and not self.lbfgs_restarts:
             return "one L-BFGS without restarts spends the whole budget as one run, so its last steps change with it"
         if self.scales and not self.scale_evals:

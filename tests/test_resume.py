@@ -135,14 +135,35 @@ def test_a_finished_run_asked_for_more_iterations_goes_on_where_that_is_the_same
     notices = [r.getMessage() for r in caplog.records if "checkpoint" in r.getMessage()]
     if why is None:
         assert counter.count == longer.record.evaluations - first.record.evaluations
-        assert notices == [f"notice: checkpoint {checkpoint} holds this run finished at 3 iterations; continuing it "
-                           "to 5 (nothing else changed)"]
+        assert notices == [f"notice: checkpoint {checkpoint} holds 3 of this run's iterations (it was to make 3); "
+                           "going on to 5"]
     else:
         assert counter.count == longer.record.evaluations
         assert len(notices) == 1 and f"(settings iterations: 3 then, 5 now; {why}" in notices[0]
     again = CountEvaluations()  # the longer run is finished in its turn: asked again, only written out
     assert run(small_images, long, tmp_path, "part", checkpoint=checkpoint, observers=[again]).record == longer.record
     assert again.count == 0
+
+
+def test_a_stopped_run_goes_on_to_another_number_of_iterations_unless_it_went_past_it(tmp_path, small_images, caplog):
+    """Stopped after 1 of 5 iterations and asked for 2, the run goes on to a 2-iteration run's files; asked then
+    for 1, which the checkpoint's 2 went past, it starts afresh and says so."""
+    five, two, one = (TransferSettings(**{**TINY, "iterations": n}) for n in (5, 2, 1))
+    run(small_images, two, tmp_path, "whole")
+    checkpoint = tmp_path / "ck"
+    run(small_images, five, tmp_path, "part", checkpoint=checkpoint, observers=[StopAfter(0)])
+    counter = CountEvaluations()
+    result = run(small_images, two, tmp_path, "part", checkpoint=checkpoint, observers=[counter])
+    same_files(tmp_path / "whole", tmp_path / "part")
+    assert 0 < counter.count < result.record.evaluations
+    afresh = CountEvaluations()
+    shorter = run(small_images, one, tmp_path, "one", checkpoint=checkpoint, observers=[afresh])
+    assert afresh.count == shorter.record.evaluations
+    notices = [r.getMessage() for r in caplog.records if "checkpoint" in r.getMessage()]
+    assert notices == [
+        f"notice: checkpoint {checkpoint} holds 1 of this run's iterations (it was to make 5); going on to 2",
+        f"notice: checkpoint {checkpoint} is of another run (settings iterations: 2 then, 1 now; it holds 2 "
+        "iterations, more than asked for); starting afresh"]
 
 
 def test_a_checkpoint_written_before_an_option_existed_resumes_as_that_options_default(tmp_path, small_images):

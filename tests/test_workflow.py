@@ -154,7 +154,8 @@ def test_a_sweep_raised_to_more_iterations_goes_on_to_the_longer_sweeps_images(t
                                                    "precision": "float32"})
         snakemake(tmp_path, "--cores", "2", "--configfile", config)  # the sweep, as a user reruns it
     log = (tmp_path / "results/logs/transfer/c_coffee_s_mosaic.log").read_text()
-    assert f"holds this run finished at {ITERATIONS - 1} iterations; continuing it to {ITERATIONS}" in log
+    assert f"holds {ITERATIONS - 1} of this run's iterations (it was to make {ITERATIONS - 1}); going on to " \
+           f"{ITERATIONS}" in log
     assert same_images(tiny_run[0], tmp_path) == 1 + ITERATIONS
 
 
