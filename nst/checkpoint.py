@@ -50,7 +50,7 @@ from .files import atomic_path, sha256_of, write_text_atomic
 from .loss_values import Losses
 from .records import HistoryRow
 from .run import Iteration, Observer, RunStart, TransferResult
-from .settings import INITS
+from .settings import INITS, TransferSettings
 
 log = logging.getLogger("nst")
 
@@ -135,14 +135,17 @@ def _with_new_options(saved: dict) -> dict:
             "settings": {**TransferSettings().to_dict(), **spelled_out(saved["settings"])}}
 
 
-def load(folder: str | Path, current: dict) -> Saved | None:
-    """The checkpoint in `folder` if it belongs to this run; None (saying why) if there is none or it does not."""
+def load(folder: str | Path, current: dict, settings: TransferSettings) -> Saved | None:
+    """The checkpoint in `folder` if it belongs to this run (fingerprint `current`, of `settings`); None
+    (saying why) if there is none or it does not."""
     folder = Path(folder)
     path = folder / STATE_FILE
     if not path.is_file():
         return None
     try:
-        meta, state = _read(path)
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            state = _unflatten({k: data[k] for k in data.files if k != "meta"})
     except (OSError, ValueError, KeyError) as exc:
         log.warning("notice: checkpoint %s cannot be read (%s); starting afresh", path, exc)
         return None
@@ -150,9 +153,6 @@ def load(folder: str | Path, current: dict) -> Saved | None:
     differ = differences(saved, current)
     differ = [d for d in differ if not (d.startswith("settings ") and d[len("settings "):] in differ)]  # said once
     if differ and _only_iterations_differ(saved, current):
-        from .settings import TransferSettings
-
-        settings = TransferSettings.from_mapping(current["settings"])
         made = sum(1 for row in meta["history"] if row["stage"] == len(settings.stages()) - 1)
         why = settings.why_changed_iterations_start_afresh()
         if why is None and made > settings.iterations:
@@ -170,12 +170,6 @@ def load(folder: str | Path, current: dict) -> Saved | None:
     return Saved(meta, state, folder)
 
 
-def _read(path: Path) -> tuple[dict, dict]:
-    """A checkpoint file's meta (fingerprint, status, seed, history) and optimiser state."""
-    with np.load(path, allow_pickle=False) as data:
-        return json.loads(str(data["meta"])), _unflatten({k: data[k] for k in data.files if k != "meta"})
-
-
 def _only_iterations_differ(saved: dict, current: dict) -> bool:
     """Whether `saved` is of this run but for its number of iterations."""
     before, now = saved.get("settings", {}).get("iterations"), current["settings"]["iterations"]
@@ -186,11 +180,11 @@ def _only_iterations_differ(saved: dict, current: dict) -> bool:
 class Checkpoint(Observer):
     """Writes the checkpoint after every iteration, and marks it complete when the run ends."""
 
-    def __init__(self, folder: str | Path, fingerprint: dict):
+    def __init__(self, folder: str | Path, fingerprint: dict, resumed: Saved | None = None):
         self.folder = Path(folder)
         self.fingerprint = fingerprint
         self.last: int | None = None  # the last iteration on disk
-        self.state: dict | None = None  # the optimiser's state after the last iteration this process ran
+        self.state = resumed.state if resumed is not None else {}  # the optimiser's after the last iteration
 
     def started(self, run: RunStart) -> None:
         self.run = run
@@ -209,18 +203,11 @@ class Checkpoint(Observer):
     def finished(self, result: TransferResult) -> None:
         if result.status != "completed":
             return
-        state = {}  # the last iteration's state, where more iterations would go on from it
-        if self.run.settings.why_changed_iterations_start_afresh() is None:
-            state = self.state if self.state is not None else self._state_on_disk()  # all replayed: the one saved
+        # the last iteration's state, where a run of more iterations would go on from it
+        state = self.state if self.run.settings.why_changed_iterations_start_afresh() is None else {}
         with deferred_signals():
             write_text_atomic(self.folder / "record.json", json.dumps(result.record.to_dict(), default=str))
             self._save("complete", {**state, "x": result.x})
-
-    def _state_on_disk(self) -> dict:
-        try:
-            return _read(self.folder / STATE_FILE)[1]
-        except (OSError, ValueError, KeyError):
-            return {}
 
     def _save(self, status: str, state: dict) -> None:
         meta = {

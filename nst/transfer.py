@@ -55,8 +55,8 @@ def stylize(
     saved, keeper = None, None
     if checkpoint is not None:
         fingerprint = checkpoints.fingerprint(transfer.inputs, transfer.settings, transfer.engine, transfer.plans)
-        saved = checkpoints.load(checkpoint, fingerprint)
-        keeper = checkpoints.Checkpoint(checkpoint, fingerprint)
+        saved = checkpoints.load(checkpoint, fingerprint, transfer.settings)
+        keeper = checkpoints.Checkpoint(checkpoint, fingerprint, saved)
         watchers.append(keeper)
     with checkpoints.stop_on_signals():
         try:
