@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .errors import SettingsError
+
 CONVS_PER_BLOCK = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 BLOCK_CHANNELS = (64, 128, 256, 512, 512)
 
@@ -39,6 +41,20 @@ def architecture(backbone: str) -> list[Layer]:
 
 def conv_layer_names(backbone: str) -> list[str]:
     return [layer.name for layer in architecture(backbone) if layer.kind == "conv"]
+
+
+def check_layers(backbone: str, layers_by_term: dict[str, list[str]]) -> None:
+    """Refuse a layer name the backbone does not have, naming the option that asked for it."""
+    names = {layer.name for layer in architecture(backbone)}
+    options = {"content": "content_layers", "style": "style_layers"}
+    for term, layers in layers_by_term.items():
+        for name in layers:
+            if name not in names:
+                raise SettingsError(
+                    options.get(term, "terms"),
+                    f"{backbone} has no layer {name!r}; its layers are named "
+                    f"block1_conv1 … {conv_layer_names(backbone)[-1]} and block1_pool … block5_pool",
+                )
 
 
 def layers_up_to(backbone: str, deepest: set[str] | list[str]) -> list[Layer]:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from .backbones import architecture, conv_layer_names
+from .backbones import check_layers
 from .backends import backend_for, resolve
-from .errors import SettingsError
 from .network_weights import NetworkWeights, resolve_network_weights
 from .settings import TransferSettings
 
@@ -75,11 +74,11 @@ def engine_for(settings: TransferSettings, precision: str | None = None) -> Engi
         started = time.perf_counter()
         backend.configure_threads(settings.threads)
         from .objective import Objective
-        from .terms import build_terms
+        from .terms import build_terms, layers_by_term
 
         terms = build_terms(settings, backend.ops)
         network_weights = resolve_network_weights(settings.backbone, settings.weights)
-        read = {term.name: list(dict.fromkeys(term.layers() + term.content_layers())) for term in terms}
+        read = layers_by_term(terms)
         outputs = list(dict.fromkeys(layer for layers in read.values() for layer in layers))
         check_layers(network_weights.backbone, read)
         network = backend.network(network_weights.backbone, network_weights.layers, outputs, chosen.precision,
@@ -87,17 +86,3 @@ def engine_for(settings: TransferSettings, precision: str | None = None) -> Engi
         _ENGINES[key] = Engine(network_weights, chosen.precision, chosen.reason, Objective(backend, network, terms),
                                time.perf_counter() - started, backend)
     return _ENGINES[key]
-
-
-def check_layers(backbone: str, layers_by_term: dict[str, list[str]]) -> None:
-    """Refuse a layer name the backbone does not have, naming the option that asked for it."""
-    names = {layer.name for layer in architecture(backbone)}
-    options = {"content": "content_layers", "style": "style_layers"}
-    for term, layers in layers_by_term.items():
-        for name in layers:
-            if name not in names:
-                raise SettingsError(
-                    options.get(term, "terms"),
-                    f"{backbone} has no layer {name!r}; its layers are named "
-                    f"block1_conv1 … {conv_layer_names(backbone)[-1]} and block1_pool … block5_pool",
-                )

@@ -181,6 +181,11 @@ def read_layers(settings) -> list[str]:
                               for layer in term.layers() + term.content_layers()))
 
 
+def layers_by_term(terms) -> dict[str, list[str]]:
+    """Each term's layers (its image's and the content's it compares with), by the term's name."""
+    return {term.name: list(dict.fromkeys(term.layers() + term.content_layers())) for term in terms}
+
+
 def build_terms(settings, ops=None) -> list[Term]:
     """The terms `settings` ask for, in summing order: content, style, tv, then the extra ones;
     `ops`: the backend's array functions they compute with (None to ask only what they read)."""

@@ -186,6 +186,41 @@ def test_an_unknown_term_or_a_weight_the_engine_refuses_is_one_line_at_parse_tim
         Sweep(validated(config), config["nst"])
 
 
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"nst": {"iteration": 2}}, "config key nst: unknown key 'iteration' (did you mean 'iterations'?)"),
+        ({"nst": {"precision": "float16"}},
+         "config key nst.precision: 'float16' is not one of auto, float32, tf32, bfloat16 (did you mean 'bfloat16'?)"),
+        ({"nst": {"iterations": "ten"}}, "config key nst.iterations: must be a whole number, got 'ten'"),
+        ({"nst": {"style_layers": "block1_conv1"}}, "config key nst.style_layers: must be a list, got 'block1_conv1'"),
+        ({"video": {"stepp": 2}}, "config key video: unknown key 'stepp' (did you mean 'step'?)"),
+        ({"color_transfers": ["histogramm"]},
+         "config key color_transfers, entry 1: 'histogramm' is not one of none, histogram, "),
+        ({"gif_size": 8}, "config key gif_size: 8 is less than the minimum of 32"),
+        ({"styles": {"wave": {"url": "https://example.org/wave.jpg"}}},
+         "config key styles.wave: 'sha256' is a required property"),
+        ({"contents": {"cat": 5}}, "config key contents.cat: must be a local path (relative to the working "
+                                   "directory), or a URL with its sha256, got 5"),
+    ],
+)
+def test_a_config_the_schema_refuses_is_one_line_naming_the_key(tmp_path, change, expected):
+    from nst.workflow.sweep import check
+
+    config = sweep_config(tmp_path, dict.fromkeys(AXES, False) | {"images": True}) | change
+    with pytest.raises(ConfigProblem) as refused:
+        check(config, [], ROOT / "workflow/schemas/config.schema.yaml")
+    assert str(refused.value).startswith(expected) and str(refused.value).endswith("(config/README.md)")
+    assert "\n" not in str(refused.value)
+
+
+def test_a_layer_the_network_lacks_stops_the_sweep_at_parse_time(tmp_path):
+    config = sweep_config(tmp_path, dict.fromkeys(AXES, False) | {"images": True})
+    config["nst"]["content_layers"] = ["block9_conv1"]
+    with pytest.raises(ConfigProblem, match=r"^config key nst.content_layers: vgg\d\d has no layer 'block9_conv1'"):
+        Sweep(validated(config), config["nst"])
+
+
 def test_the_old_name_of_pair_jobs_is_read_with_a_notice(tmp_path):
     from nst.workflow.sweep import renamed_keys
 

@@ -318,12 +318,13 @@ def test_the_articles_hyper_parameter_gif_config_runs(tmp_path, article):
 @pytest.mark.parametrize(
     "change, expected",
     [
-        ({"size": -5}, "size"),
-        ({"gif_size": 8}, "gif_size"),  # a short weights triple is refused in one line before the schema (below)
-        ({"nst": {"optimizer": "sgd"}}, "optimizer"),
+        ({"size": -5}, "config key size: -5 is less than the minimum of 16"),
+        ({"nst": {"optimizer": "sgd"}}, "config key nst.optimizer: 'sgd' is not one of lbfgs, lbfgs32, adam"),
+        ({"nst": {"iteration": 2}}, "config key nst: unknown key 'iteration' (did you mean 'iterations'?)"),
     ],
 )
-def test_a_wrong_config_value_is_named(tmp_path, change, expected):
+def test_a_wrong_config_value_is_one_line_naming_the_key(tmp_path, change, expected):
+    """Not Snakemake's validation message, which quotes the schema (300 lines for an unknown nst key)."""
     config = write_config(
         tmp_path,
         **{"contents": {"chelsea": str(DATA / "content/chelsea.png")}, "styles": {"mosaic": str(DATA / "styles/mosaic.png")},
@@ -332,8 +333,8 @@ def test_a_wrong_config_value_is_named(tmp_path, change, expected):
     done = snakemake(tmp_path, "-n", "--configfile", config, check=False)
     assert done.returncode != 0
     said = done.stdout + done.stderr  # Snakemake prints parse-time errors on stdout
-    assert f"['{expected}']" in said, said  # e.g. "On instance['size']" or "['nst']['optimizer']"
-    assert "Error validating config file" in said
+    assert expected in said, said
+    assert len(said.splitlines()) < 10, said
 
 
 @pytest.mark.parametrize(

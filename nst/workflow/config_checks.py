@@ -75,3 +75,50 @@ def check_config(config: dict, known_keys: list[str]) -> None:
 def _similar(a: str, b: str) -> bool:
     a, b = a.lower(), b.lower()
     return a in b or b in a or len(set(a) ^ set(b)) <= 2
+
+
+_TYPES = {"array": "a list", "object": "a mapping", "string": "text", "integer": "a whole number",
+          "number": "a number", "boolean": "true or false", "null": "empty"}
+
+
+def check_schema(config: dict, schema_path) -> None:
+    """The config against the workflow's JSON schema, its first problem in one line naming the key.
+
+    Snakemake's own `validate` (which then fills in the defaults) says the same in a dozen to
+    three hundred lines, the schema quoted whole for an unknown key of `nst:`."""
+    import difflib
+
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+    from referencing import Registry, Resource
+
+    schema_path = Path(schema_path)
+
+    def retrieve(uri: str) -> Resource:  # the relative $refs (nst.schema.yaml) are files beside it
+        return Resource.from_contents(yaml.safe_load((schema_path.parent / uri).read_text(encoding="utf-8")))
+
+    schema = yaml.safe_load(schema_path.read_text(encoding="utf-8"))
+    error = best_match(Draft202012Validator(schema, registry=Registry(retrieve=retrieve)).iter_errors(config))
+    if error is None:
+        return
+    where = "".join(f", entry {p + 1}" if isinstance(p, int) else f".{p}" for p in error.absolute_path)[1:]
+    value, kind = error.instance, error.validator
+    if kind == "additionalProperties":
+        known = list(error.schema.get("properties", {}))
+        for key in (k for k in value if k not in known):
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; its keys are {', '.join(known)}"
+            raise ConfigProblem(f"config key {where}: unknown key {key!r}{hint} (config/README.md)")
+    if kind == "enum":
+        choices = [str(c) for c in error.validator_value]
+        close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        problem = f"{value!r} is not one of {', '.join(choices)}{hint}"
+    elif kind == "type":
+        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        problem = f"must be {' or '.join(_TYPES.get(t, t) for t in wanted)}, got {value!r}"
+    elif kind in ("oneOf", "anyOf") and "description" in error.schema:
+        problem = f"must be {error.schema['description']}, got {value!r}"
+    else:
+        problem = error.message
+    raise ConfigProblem(f"config key {where or '(the whole file)'}: {problem} (config/README.md)")

@@ -23,14 +23,17 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from .. import estimate
 from ..errors import NSTError, SettingsError
 from ..settings import TransferSettings
-from ..terms import known_terms, unknown_term
+from ..backbones import check_layers
+from ..terms import build_terms, known_terms, layers_by_term, unknown_term
 from ..video.settings import LATER_SHARE, TEMPORAL_WEIGHT, VideoSettings
 from ..network_weights import which_backbone
 from . import mask_sets, naming, runs
-from .config_checks import ConfigProblem, check_config, check_files
+from .config_checks import ConfigProblem, check_config, check_files, check_schema
 
 log = logging.getLogger("nst")
 
@@ -65,15 +68,17 @@ def renamed_keys(config: dict) -> list[str]:
     return notices
 
 
-def check(config: dict, configfiles, known_keys: list[str]) -> list[str]:
-    """What the schema misses or words badly, each one line (ConfigProblem); notices to show."""
+def check(config: dict, configfiles, schema_path) -> list[str]:
+    """The config's first problem in one line (ConfigProblem): what the schema misses, then the schema's
+    own checks worded as one line naming the key; notices to show."""
     check_files(configfiles)
     notices = renamed_keys(config)
     runs.check_entries(config.get("weights"))
     mask_sets.check(config.get("mask_sets"), config.get("contents") or {}, config.get("styles") or {})
     if not (config.get("contents") or config.get("videos")):
         raise ConfigProblem("config: give contents (images), videos (clips) or both")
-    check_config(config, known_keys)
+    check_config(config, list(yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))["properties"]))
+    check_schema(config, schema_path)
     return notices
 
 
@@ -151,6 +156,10 @@ class Sweep:
             self.backbone = which_backbone(self.settings.backbone, self.settings.weights)
         except NSTError as exc:
             raise ConfigProblem(f"config key nst.weights: {exc}") from None
+        try:  # as the engine will in every job, now: the network is known at parse time
+            check_layers(self.backbone, layers_by_term(build_terms(self.settings)))
+        except SettingsError as exc:
+            raise ConfigProblem(f"config key nst.{exc.option}: {exc.problem}") from None
         self.frame_count = self.settings.frame_count()
         self.runs = self._run_table(videos=False)
         self.video_runs = self._run_table(videos=True)

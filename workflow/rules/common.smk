@@ -12,7 +12,6 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import validate
-from snakemake.common.configfile import load_configfile
 
 # The nst package of this repository, for this process and for every job's script (also
 # inside conda environments). Found from this file, whichever Snakefile was the entry point.
@@ -35,13 +34,11 @@ SCHEMA = Path(str(workflow.current_basedir)) / "../schemas/config.schema.yaml"
 NST_GIVEN = dict(config.get("nst") or {})
 
 try:
-    for notice in check(
-        config, workflow.configfiles, list(load_configfile(SCHEMA)["properties"])
-    ):
+    for notice in check(config, workflow.configfiles, SCHEMA):
         logger.warning(notice)
 except ConfigProblem as exc:
     raise WorkflowError(str(exc)) from None
-validate(config, schema="../schemas/config.schema.yaml")
+validate(config, schema="../schemas/config.schema.yaml")  # passes now; fills in the defaults
 
 try:
     SWEEP = Sweep(config, NST_GIVEN)
