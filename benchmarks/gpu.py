@@ -13,7 +13,8 @@ article's walk-through pair (hugo x wave, from .gpu/ or ../shared/article):
    bfloat16: a bare PyTorch loop (VGG19 to block5_conv3, the article's losses and weights, written
    plainly as a new user would, bfloat16 by autocast) against nst's own evaluations inside real runs
    (the float32 L-BFGS, every array on the device), with their peak GPU memory;
-2. the article's settings (noise, 10 x 20 L-BFGS, precision auto) at 512 px end to end;
+2. the article's settings (noise, 10 x 20 L-BFGS, float32 and precision auto) at 512 px end to end, and
+   float32 once more unseeded with cuDNN's benchmark mode (its algorithm search counted);
 3. `--preset fast`'s time to the article's quality: optimisation seconds until a saved frame scores
    (`nst loss`, float32) below the article settings' saved image at the same precision;
 4. `--preset print --size 8192` whole: its time, plans and peak GPU memory;
@@ -445,7 +446,31 @@ def part_article_and_fast(content: Path, style: Path, size: int, folder: Path, q
               + (f"{reached:.2f} s of optimisation, {row['fast_evaluations_to_quality']} evaluations (goal <= 1.5 s: "
                  f"{'met' if reached <= 1.5 else 'NOT met'})" if reached is not None else
                  f"never in 100 evaluations (best {row['fast_best_score']:.4g})"), flush=True)
+    found["float32_cudnn_benchmark"] = article_with_cudnn_benchmark(content, style, size, folder, quick)
     return found
+
+
+def article_with_cudnn_benchmark(content: Path, style: Path, size: int, folder: Path, quick: bool) -> dict:
+    """The article's settings in float32 once more, with cuDNN's benchmark mode: an unseeded run (a seeded
+    one keeps the mode off, so that it resumes bit for bit), its algorithm search inside its seconds."""
+    import torch
+
+    free_kernels()  # the seeded runs above left PyTorch's deterministic kernels on
+    torch.backends.cudnn.benchmark = True
+    try:
+        settings = TransferSettings(size=size, seed=None, backend="torch", precision="float32",
+                                    iterations=2 if quick else 10)
+        result, out, wall = transfer(folder, "article_float32_benchmark", content, style, settings)
+    finally:
+        free_kernels()
+    row = {"article_optimise_s": result.record.seconds["optimise"], "article_wall_s": wall,
+           "article_evaluations": result.record.evaluations, "article_score": scores(content, style, [out], size)[0]}
+    print(f"article's settings at {size} px, float32 with cuDNN's benchmark mode (no seed): "
+          f"{row['article_optimise_s']:.2f} s of optimisation, its algorithm search included, "
+          f"{row['article_evaluations']} evaluations (goal <= 5 s: "
+          f"{'met' if row['article_optimise_s'] <= 5 else 'NOT met'}); saved image scores {row['article_score']:.4g}",
+          flush=True)
+    return row
 
 
 # --- 4: a print ------------------------------------------------------------------------------
