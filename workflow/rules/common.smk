@@ -38,7 +38,8 @@ try:
         logger.warning(notice)
 except ConfigProblem as exc:
     raise WorkflowError(str(exc)) from None
-validate(config, schema="../schemas/config.schema.yaml")  # passes now; fills in the defaults
+# passes now (check ran the schema); fills in the defaults
+validate(config, schema="../schemas/config.schema.yaml")
 
 try:
     SWEEP = Sweep(config, NST_GIVEN)
