@@ -51,6 +51,7 @@ article-sweep: setup
 
 lint: setup
 	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/rules/*.smk
 
 # the workflow's schemas and config/README.md's tables, from nst/settings.py
 docs: setup
