@@ -207,7 +207,7 @@ def save_sixteen_bits(pixels: np.ndarray, path: str | Path) -> None:
     pixels = np.ascontiguousarray(pixels, np.uint16)
     h, w, channels = pixels.shape
     with atomic_path(path) as tmp:
-        if _format_for(path) == "TIFF":
+        if output_format(path) == "TIFF":
             import tifffile
 
             tifffile.imwrite(tmp, pixels, photometric="rgb", extrasamples=["unassalpha"] if channels == 4 else None)
@@ -235,13 +235,15 @@ def save_png(rgb: np.ndarray, path: str | Path) -> None:
     path = Path(path)
     pixels = np.asarray(rgb, dtype=np.uint8)
     image = Image.fromarray(pixels, "RGBA" if pixels.shape[-1] == 4 else "RGB")
-    if image.mode == "RGBA" and _format_for(path) in ("JPEG", "BMP"):
+    if image.mode == "RGBA" and output_format(path) in ("JPEG", "BMP"):
         image = _flatten_alpha(image)
     with atomic_path(path) as tmp:
-        image.save(tmp, format=_format_for(path))
+        image.save(tmp, format=output_format(path))
 
 
-def _format_for(path: Path) -> str:
+def output_format(path: str | Path) -> str:
+    """The format an output path's suffix asks for: JPEG, WEBP, TIFF, BMP, else PNG."""
+    path = Path(path)
     suffix = path.suffix.lower()
     return {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}.get(
         suffix, "PNG"

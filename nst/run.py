@@ -23,7 +23,7 @@ import numpy as np
 
 from . import images
 from .engine import Engine, engine_for
-from .errors import DivergedError
+from .errors import DivergedError, SettingsError
 from .estimate import memory_limit, peak_rss_mib, plan_run
 from .inputs import Inputs, StageImages
 from .loss_values import Losses
@@ -123,6 +123,9 @@ class Transfer:
         `guides`: per-position inputs of the content's size by name (nst.inputs.Inputs.load)."""
         started = time.perf_counter()
         settings = (settings or TransferSettings()).validate(n_styles=len(styles))
+        if output is not None and settings.output_depth == 16 and images.output_format(output) not in ("PNG", "TIFF"):
+            raise SettingsError("output_depth", f"16 bits per channel are written as PNG or TIFF, but {output} names a "
+                                f"{images.output_format(output)} file: name a .png or .tif output, or keep 8 bits")
         inputs = Inputs.load(content, styles, settings, guides)
         engine = engine_for(settings)
         inputs.check_sizes(settings, engine.backbone)

@@ -145,6 +145,7 @@ def _corrupt_jpeg(path, source):
         ("bad_option", "option iterations: must be a whole number >= 1"),
         ("missing_weights", "nope.h5: no such weights file; get weights one of these ways"),
         ("too_big", "choose a smaller --size"),
+        ("sixteen_bits_as_jpeg", "option output_depth: 16 bits per channel are written as PNG or TIFF, but "),
         ("bad_layer", "option style_layers: vgg19 has no layer 'block9_conv1'"),
     ],
 )
@@ -171,7 +172,9 @@ def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, small_images, case
         extra, env = ["--size", "8000"], {"NST_MEMORY_LIMIT_MB": "4096"}
     elif case == "bad_layer":
         extra = ["--style-layers", "block1_conv1,block9_conv1"]
-    out = tmp_path / "out.png"
+    elif case == "sixteen_bits_as_jpeg":
+        extra = ["--output-depth", "16"]
+    out = tmp_path / ("out.jpg" if case == "sixteen_bits_as_jpeg" else "out.png")
     done = nst("transfer", content, style, "-o", out, *TINY, *extra, env=env)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()

@@ -115,6 +115,7 @@ def test_nst_video_writes_the_clip_with_its_rate_sound_and_a_history(tmp_path, f
     ("sizes_change", "frames change size (128x72, then 64x36)"),
     ("no_codec", "out.avi: cannot write .avi clips; write .mp4, .webm, .gif or a folder"),
     ("bad_range", "option step: must be a whole number >= 1, got 0"),
+    ("sixteen_bits", "option output_depth: a clip is written with 8 bits per channel"),
 ])
 def test_a_bad_clip_is_one_line_exit_2_and_no_output(tmp_path, frames, case, expected):
     clip, out, extra = tmp_path / "clip", tmp_path / "out.mp4", []
@@ -131,6 +132,8 @@ def test_a_bad_clip_is_one_line_exit_2_and_no_output(tmp_path, frames, case, exp
         out = tmp_path / "out.avi"
     elif case == "bad_range":
         extra = ["--step", "0"]
+    elif case == "sixteen_bits":
+        extra = ["--output-depth", "16"]
     done = nst_video(clip, STYLE, "-o", out, "--size", "64", "--iterations", "1", "--evals-per-iteration", "2", *extra)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()

@@ -7,6 +7,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from ..errors import SettingsError
 from ..settings import TransferSettings
 from .chain import FrameChain, FrameRow, checked, write_history
 from .clips import check_output, read_clip, write_clip
@@ -23,6 +24,9 @@ def default_work(output: str | Path) -> Path:
 
 def stylize_video(args, settings: TransferSettings, video: VideoSettings) -> int:
     check_output(args.output)
+    if settings.output_depth == 16:  # shared with `nst transfer`'s options, but no clip format here holds 16 bits
+        raise SettingsError("output_depth", "a clip is written with 8 bits per channel (its video file or PNG frames); "
+                                            "leave --output-depth at 8")
     if "temporal_weight" in args:  # a spelling of the temporal term's weight
         settings = dataclasses.replace(settings, terms={**settings.terms, "temporal": args.temporal_weight})
     checked(settings, video, len(args.styles))  # before the clip is decoded
