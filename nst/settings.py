@@ -10,7 +10,9 @@ Defaults reproduce the seed article's walk-through.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
+import os
 import re
 import typing
 from dataclasses import dataclass, field
@@ -278,6 +280,10 @@ class TransferSettings:
         def fail(option: str, problem: str) -> None:
             raise SettingsError(option, problem)
 
+        if self.init not in INITS and not re.search(r"[./\\]", self.init) and not os.path.exists(self.init):
+            close = difflib.get_close_matches(self.init, INITS, n=1)  # a misspelt word, not a missing file
+            fail("init", f"{self.init!r} is none of {', '.join(INITS)}, nor an image file"
+                         + (f" (did you mean {close[0]!r}?)" if close else ""))
         if self.scales and any(b >= a for a, b in zip(self.sizes()[1:], self.sizes())):
             fail("scales", f"sizes must grow towards size={self.size}, got {self.sizes()}")
         if self.scale_evals and len(self.scale_evals) != len(self.scales):

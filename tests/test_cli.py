@@ -146,6 +146,8 @@ def _corrupt_jpeg(path, source):
         ("missing_weights", "nope.h5: no such weights file; get weights one of these ways"),
         ("too_big", "choose a smaller --size"),
         ("sixteen_bits_as_jpeg", "option output_depth: 16 bits per channel are written as PNG or TIFF, but "),
+        ("misspelt_init", "option init: 'contnet' is none of noise, content, style, magenta, nor an image file (did "
+                          "you mean 'content'?)"),
         ("bad_layer", "option style_layers: vgg19 has no layer 'block9_conv1'"),
     ],
 )
@@ -172,6 +174,8 @@ def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, small_images, case
         extra, env = ["--size", "8000"], {"NST_MEMORY_LIMIT_MB": "4096"}
     elif case == "bad_layer":
         extra = ["--style-layers", "block1_conv1,block9_conv1"]
+    elif case == "misspelt_init":
+        extra = ["--init", "contnet"]
     elif case == "sixteen_bits_as_jpeg":
         extra = ["--output-depth", "16"]
     out = tmp_path / ("out.jpg" if case == "sixteen_bits_as_jpeg" else "out.png")
