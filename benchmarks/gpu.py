@@ -237,7 +237,7 @@ def nst_evaluations(content: Path, style: Path, size: int, precision: str, repea
             "tf32": result.record.tf32, "precision": result.record.precision}
 
 
-def part_evaluations(content: Path, style: Path, sizes: list[int], repeats: int) -> list[dict]:
+def part_evaluations(content: Path, style: Path, sizes: list[int], repeats: int, precisions=PRECISIONS) -> list[dict]:
     from nst.images import load_rgb, preprocess, resize, fit_size, to_array
 
     rows = []
@@ -247,7 +247,7 @@ def part_evaluations(content: Path, style: Path, sizes: list[int], repeats: int)
         c = preprocess(to_array(resize(picture, shape)))
         art = load_rgb(style)
         s = preprocess(to_array(resize(art, fit_size(*art.size, size))))
-        for precision in PRECISIONS:
+        for precision in precisions:
             bare = bare_loop(c, s, precision, repeats)
             ours = nst_evaluations(content, style, size, precision, repeats)
             goal = 1.3 if size <= 512 else 1.15
@@ -335,7 +335,7 @@ def convolutions_by_shape(events, repeats: int) -> list[str]:
     return [line for _, line in sorted(rows, reverse=True)]
 
 
-def part_overhead(content: Path, style: Path, sizes: list[int], repeats: int) -> list[dict]:
+def part_overhead(content: Path, style: Path, sizes: list[int], repeats: int, precisions=PRECISIONS) -> list[dict]:
     """At each size: the bare loop (NCHW, channels-last like nst, and channels-last with cuDNN's
     benchmark mode, its 3 warm-up evaluations' seconds beside), nst's objective alone (free kernels,
     deterministic as a seeded run is, and with cuDNN's benchmark mode), and nst inside a run (seeded,
@@ -347,7 +347,7 @@ def part_overhead(content: Path, style: Path, sizes: list[int], repeats: int) ->
         picture, art = load_rgb(content), load_rgb(style)
         c = preprocess(to_array(resize(picture, fit_size(*picture.size, size))))
         s = preprocess(to_array(resize(art, fit_size(*art.size, size))))
-        for precision in ("float32", "bfloat16"):
+        for precision in (p for p in precisions if p != "tf32"):
             tuned = bare_loop(c, s, precision, repeats, channels_last=True, benchmark=True)
             row = {"size": size, "precision": precision,
                    "bare_nchw_s": bare_loop(c, s, precision, repeats)["seconds"],
@@ -575,6 +575,15 @@ def part_sweep(folder: Path, quick: bool) -> dict:
     return found
 
 
+def measured_precisions(backend, quick: bool) -> tuple[str, ...]:
+    """Every precision; but a --quick smoke test on a device without fast bfloat16 (where `auto` takes
+    float32: an AVX2 CPU, whose bfloat16 evaluation takes seconds even at 64 px) leaves bfloat16 out."""
+    if not quick or backend.choose_precision("auto").precision == "bfloat16":
+        return PRECISIONS
+    print("# --quick: bfloat16 left out (this device computes it slowly; precision auto takes float32)", flush=True)
+    return tuple(p for p in PRECISIONS if p != "bfloat16")
+
+
 def print_limit(started: float, deadline: float | None) -> float:
     """The print's own time: the goal's 300 s and a margin, or what the deadline leaves."""
     if deadline is None:
@@ -603,13 +612,14 @@ def main() -> int:
     figures: dict = {"device": backend.describe_device(), "torch": torch.__version__, "failed": {}, "skipped": []}
     target = args.json or (os.path.join(os.environ["OUT"], "gpu.json") if os.environ.get("OUT") else None)
     folder = Path(tempfile.mkdtemp(prefix="nst-gpu-"))
+    precisions = figures["precisions"] = measured_precisions(backend, quick)
     parts = {
         "0": ("0. The device computes what the CPU computes (nst's objective, hugo x wave)", "equality",
               lambda: part_equality(content, style, 64 if quick else 256)),
         "1": ("1. Seconds per loss + gradient evaluation (hugo x wave)", "evaluations",
               lambda: part_evaluations(content, style, [int(n) for n in args.sizes.split(",")] if args.sizes else
                                        [64, 128] if quick else [512, 1024, 2048, 4096],
-                                       3 if quick else 10)),
+                                       3 if quick else 10, precisions)),
         "2": ("2-3. The article's settings, and --preset fast's time to their quality", "quality",
               lambda: part_article_and_fast(content, style, 64 if quick else 512, folder, quick)),
         "5": ("5. A clip", "video", lambda: part_video(4 if quick else 48, (128, 72) if quick else (512, 288), folder)),
@@ -617,7 +627,8 @@ def main() -> int:
                                                         print_limit(started, args.deadline))),
         "6": ("6. The default sweep", "sweep", lambda: part_sweep(folder, quick)),
         "7": ("7. Where an evaluation's time goes (layout, deterministic kernels, the optimiser)", "overhead",
-              lambda: part_overhead(content, style, [64] if quick else [512, 1024], 3 if quick else 20)),
+              lambda: part_overhead(content, style, [64] if quick else [512, 1024], 3 if quick else 20,
+                                    precisions)),
         "8": ("8. The float32 L-BFGS's own work per step", "optimiser",
               lambda: part_optimiser([64, 128] if quick else [512, 1024], 5 if quick else 20)),
     }

@@ -29,7 +29,9 @@ def test_the_gpu_script_runs_its_parts_small_on_a_cpu(tmp_path, article):
     assert {row["precision"] for row in figures["equality"]} == {"float32", "tf32"}
     assert all(row["total"] == 0 and row["gradient"] == 0 for row in figures["equality"])
     # part 1: the bare loop and nst's evaluations inside a real run, each precision
-    assert {row["precision"] for row in figures["evaluations"]} == {"float32", "tf32", "bfloat16"}
+    precisions = set(figures["precisions"])  # bfloat16 where this CPU computes it fast (auto takes it), else left out
+    assert precisions >= {"float32", "tf32"}
+    assert {row["precision"] for row in figures["evaluations"]} == precisions
     assert all(row["bare_s"] > 0 and row["nst_s"] > 0 for row in figures["evaluations"])
     # part 2: the article's settings (float32, auto, float32 with cuDNN's benchmark mode), each saved image scored,
     # and --preset fast's frames scored against them
@@ -38,6 +40,7 @@ def test_the_gpu_script_runs_its_parts_small_on_a_cpu(tmp_path, article):
     assert all(row["article_optimise_s"] > 0 and row["article_score"] > 0 for row in quality.values())
     assert all(quality[p]["fast_best_score"] > 0 for p in ("float32", "auto"))
     # part 7: each way of timing an evaluation, and the profile's table
+    assert {row["precision"] for row in figures["overhead"]} == precisions - {"tf32"}
     for row in figures["overhead"]:
         assert all(row[key] > 0 for key in ("bare_nchw_s", "bare_cudnn_benchmark_s", "objective_free_s",
                                             "objective_cudnn_benchmark_s", "run_seeded_s", "run_unseeded_s"))
