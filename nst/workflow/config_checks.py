@@ -103,12 +103,13 @@ def check_schema(config: dict, schema_path) -> None:
         return
     where = "".join(f", entry {p + 1}" if isinstance(p, int) else f".{p}" for p in error.absolute_path)[1:]
     value, kind = error.instance, error.validator
+    key_of = f"config key {where}" if where else "config"
     if kind == "additionalProperties":
         known = list(error.schema.get("properties", {}))
         for key in (k for k in value if k not in known):
             close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else f"; its keys are {', '.join(known)}"
-            raise ConfigProblem(f"config key {where}: unknown key {key!r}{hint} (config/README.md)")
+            raise ConfigProblem(f"{key_of}: unknown key {key!r}{hint} (config/README.md)")
     if kind == "enum":
         choices = [str(c) for c in error.validator_value]
         close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
@@ -121,4 +122,4 @@ def check_schema(config: dict, schema_path) -> None:
         problem = f"must be {error.schema['description']}, got {value!r}"
     else:
         problem = error.message
-    raise ConfigProblem(f"config key {where or '(the whole file)'}: {problem} (config/README.md)")
+    raise ConfigProblem(f"{key_of}: {problem} (config/README.md)")
