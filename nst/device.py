@@ -74,3 +74,24 @@ def describe_device() -> str:
         return "GPU: " + ", ".join(g["name"] for g in found)
     return f"CPU: {cpu_model()} ({os.cpu_count()} cores)"
 
+
+
+def gpu_hardware(proc: Path = Path("/proc"), dev: Path = Path("/dev"), system: str | None = None,
+                 machine: str | None = None) -> str | None:
+    """A GPU this machine has that PyTorch can compute on, in a few words, found without importing a
+    tensor library: an NVIDIA driver's GPUs (/proc/driver/nvidia/gpus), AMD's ROCm device (/dev/kfd),
+    Apple silicon (MPS); None where none shows."""
+    models = []
+    try:
+        for gpu in sorted((proc / "driver" / "nvidia" / "gpus").iterdir()):
+            lines = (gpu / "information").read_text(errors="replace").splitlines()
+            models += [line.split(":", 1)[1].strip() for line in lines if line.startswith("Model:")] or ["NVIDIA"]
+    except OSError:
+        pass
+    if models:
+        return ", ".join(models)
+    if (dev / "kfd").exists():
+        return "an AMD GPU (ROCm)"
+    if (system or platform.system()) == "Darwin" and (machine or platform.machine()) == "arm64":
+        return "Apple silicon (MPS)"
+    return None

@@ -14,6 +14,7 @@ run early; the run then finishes with the last iteration's image, status "stoppe
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from typing import Callable
 import numpy as np
 
 from . import images
+from .backends import installed
+from .device import gpu_hardware
 from .engine import Engine, engine_for
 from .errors import DivergedError, SettingsError
 from .estimate import memory_limit, peak_rss_mib, plan_run
@@ -104,6 +107,15 @@ class Observer:
         """Always called last, also when the run ends by an exception (release what you hold)."""
 
 
+def idle_gpu(settings: TransferSettings, backend) -> str | None:
+    """The GPU a run leaves idle: `auto` took TensorFlow (the default where it is installed), which computes
+    on the CPU, while PyTorch is installed too and the machine has a GPU it could use (None otherwise)."""
+    if (settings.backend != "auto" or os.environ.get("NST_BACKEND", "auto") != "auto" or backend.name != "tensorflow"
+            or backend.on_gpu() or not installed("torch")):
+        return None
+    return gpu_hardware()
+
+
 @dataclass
 class Transfer:
     """One prepared transfer: checked inputs and settings, and the engine to run them with."""
@@ -143,6 +155,10 @@ class Transfer:
                     or not plan.bounds):
                 within = f"to stay within {limit / 2**30:.1f} GiB ({source})" if limit else "as --tile asks"
                 notices.append(f"{size} px runs {plan.describe()}, {within}")
+        idle = idle_gpu(settings, engine.backend)
+        if idle:
+            notices.append(f"TensorFlow computes on the CPU here, but this machine has {idle}, which PyTorch can use: "
+                           "--backend torch (config: nst: {backend: torch}) runs there")
         if settings.backbone == "auto" and engine.backbone != "vgg16":
             notices.append(
                 f"VGG16 (the article's network) weights were not available; used {engine.backbone} "

@@ -167,6 +167,45 @@ def test_a_checkpoint_of_one_backend_is_not_taken_up_by_the_other(tmp_path, smal
     assert done.status == "completed" and done.record.backend == "torch" and done.record.iterations_completed == 3
 
 
+def test_gpu_hardware_is_found_from_the_drivers_files_without_a_tensor_library(tmp_path):
+    from nst.device import gpu_hardware
+
+    proc, dev = tmp_path / "proc", tmp_path / "dev"
+    dev.mkdir()
+    assert gpu_hardware(proc, dev, "Linux", "x86_64") is None
+    for bus, model in (("0000:01:00.0", "NVIDIA H200"), ("0000:02:00.0", "NVIDIA H200")):
+        (proc / "driver/nvidia/gpus" / bus).mkdir(parents=True)
+        (proc / "driver/nvidia/gpus" / bus / "information").write_text(f"Model: \t\t {model}\nIRQ:   \t 42\n")
+    assert gpu_hardware(proc, dev, "Linux", "x86_64") == "NVIDIA H200, NVIDIA H200"
+    (dev / "kfd").touch()  # ROCm's device: AMD
+    assert gpu_hardware(tmp_path / "elsewhere", dev, "Linux", "x86_64") == "an AMD GPU (ROCm)"
+    assert gpu_hardware(tmp_path / "elsewhere", tmp_path / "none", "Darwin", "arm64") == "Apple silicon (MPS)"
+
+
+def test_a_run_that_auto_gives_tensorflow_on_the_cpu_names_the_gpu_pytorch_could_use(tmp_path, small_images,
+                                                                                     monkeypatch):
+    """TensorFlow stays auto's choice (issue 33), so where it computes on the CPU beside a GPU that PyTorch
+    could use, the run says how to use it. The GPU is the driver's files' (here: said to be there)."""
+    import nst.run
+    from nst.transfer import stylize
+
+    monkeypatch.delenv("NST_BACKEND", raising=False)
+    monkeypatch.setattr(nst.run, "gpu_hardware", lambda: "NVIDIA H200")
+    common = dict(size=32, iterations=1, evals_per_iteration=2, precision="float32", device="cpu")
+    said = {}
+    for backend in ("auto", "tensorflow", "torch"):
+        record = stylize(small_images["content"], [small_images["style"]], TransferSettings(**common, backend=backend),
+                         output=tmp_path / f"{backend}.png", progress=False).record
+        said[backend] = [n for n in record.notices if "PyTorch can use" in n]
+    assert said["auto"] == ["TensorFlow computes on the CPU here, but this machine has NVIDIA H200, which PyTorch can "
+                            "use: --backend torch (config: nst: {backend: torch}) runs there"]
+    assert said["tensorflow"] == [] and said["torch"] == []  # chosen by name: nothing to say
+    monkeypatch.setattr(nst.run, "gpu_hardware", lambda: None)
+    record = stylize(small_images["content"], [small_images["style"]], TransferSettings(**common),
+                     output=tmp_path / "none.png", progress=False).record
+    assert not [n for n in record.notices if "PyTorch can use" in n]
+
+
 # --- either alone: the other library absent, as where it is not installed -------------------------
 
 @pytest.mark.parametrize("backend, absent", [("torch", "tensorflow"), ("tensorflow", "torch")])
