@@ -17,7 +17,7 @@ import logging
 import sys
 
 from . import __version__
-from .errors import Interrupted, NSTError, from_library
+from .errors import Interrupted, NSTError, from_library, say
 from .settings import MODEL, TransferSettings
 from .settings_cli import add_arguments, from_arguments, given
 from .video.settings import TEMPORAL_WEIGHT, VIDEO, VideoSettings
@@ -137,19 +137,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except NSTError as exc:
-        print(f"nst: error: {exc}", file=sys.stderr)
+        say(f"nst: error: {exc}", sys.stderr)
         return exc.exit_code
     except Interrupted as exc:
-        print(f"nst: {exc}", file=sys.stderr)
+        say(f"nst: {exc}", sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("nst: interrupted", file=sys.stderr)
+        say("nst: interrupted", sys.stderr)
         return 130
     except Exception as exc:
         explained = from_library(exc)
         if explained is None:
             raise
-        print(f"nst: error: {explained}", file=sys.stderr)
+        say(f"nst: error: {explained}", sys.stderr)
         return explained.exit_code
 
 

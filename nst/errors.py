@@ -13,6 +13,14 @@ import re
 import signal
 
 
+def say(line: str, stream) -> None:
+    """`line` and its newline in one write. Where stderr is not a terminal Python writes through, and
+    print() writes the text and the newline apart, so another process on the same stream (Snakemake,
+    on a job's stderr) can put its own words between them: "…mirror to itRuleException:"."""
+    stream.write(line + "\n")
+    stream.flush()
+
+
 class NSTError(Exception):
     """A problem with the user's input or environment, explained in one line."""
 

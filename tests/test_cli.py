@@ -128,6 +128,37 @@ def test_keras_weights_that_cannot_be_downloaded_are_one_line_without_tensorflow
     assert len(said) == 1 and said[0].startswith("nst: error: vgg16 weights: Keras could not download them"), done.stderr
 
 
+def test_an_error_line_reaches_stderr_in_one_write_so_no_other_process_splits_it():
+    """A job's stderr is Snakemake's: where it is not a terminal Python writes through, print() writes the text
+    and the newline apart, and Snakemake's own "RuleException:" once landed between them (a suite run)."""
+    import io
+
+    from nst.errors import say
+
+    class Writes(io.RawIOBase):
+        def __init__(self):
+            self.chunks = []
+
+        def writable(self):
+            return True
+
+        def write(self, data):
+            self.chunks.append(bytes(data))
+            return len(data)
+
+    def like_stderr(raw):  # as Python makes sys.stderr where it is not a terminal: unbuffered, writing through
+        return io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+
+    probe = subprocess.run([sys.executable, "-c", "import sys; print(type(sys.stderr.buffer).__name__, "
+                            "sys.stderr.write_through, sys.stderr.line_buffering)"], capture_output=True, text=True)
+    assert probe.stdout.split() == ["FileIO", "True", "False"]  # a job's stderr, a pipe: as like_stderr makes it
+    printed, said = Writes(), Writes()
+    print("nst: error in rule fetch: x", file=like_stderr(printed))
+    say("nst: error in rule fetch: x", like_stderr(said))
+    assert printed.chunks == [b"nst: error in rule fetch: x", b"\n"]  # what print does: two writes
+    assert said.chunks == [b"nst: error in rule fetch: x\n"]
+
+
 def _corrupt_jpeg(path, source):
     data = bytearray(source.read_bytes())
     data[200:4000] = os.urandom(3800)

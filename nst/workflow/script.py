@@ -12,7 +12,7 @@ import contextlib
 import logging
 import sys
 
-from ..errors import Interrupted, NSTError, from_library
+from ..errors import Interrupted, NSTError, from_library, say
 
 
 def run(snakemake, main) -> None:
@@ -33,7 +33,7 @@ def run(snakemake, main) -> None:
         except Interrupted as exc:  # SIGTERM from Slurm or Snakemake: the checkpoints hold what was done
             rule = getattr(snakemake, "rule", "job")
             logging.getLogger("nst").error("%s", exc)
-            print(f"nst: rule {rule}: {exc}", file=stderr)
+            say(f"nst: rule {rule}: {exc}", stderr)
             sys.stderr = stderr
             sys.exit(exc.exit_code)
         except Exception as exc:
@@ -44,7 +44,7 @@ def run(snakemake, main) -> None:
             rule = getattr(snakemake, "rule", "job")
             message = f"nst: error in rule {rule}: {explained}"
             logging.getLogger("nst").error("%s", explained)
-            print(message, file=stderr)
+            say(message, stderr)
             sys.stderr = stderr
             sys.exit(1)
         finally:
