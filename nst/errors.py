@@ -21,6 +21,22 @@ def say(line: str, stream) -> None:
     stream.flush()
 
 
+def did_you_mean(word: str, choices) -> str:
+    """` (did you mean 'x'?)` for the choice `word` is most likely a slip of (difflib's closest, else the first
+    one inside the other or at most two letters apart as sets), or "" where none is."""
+    import difflib
+
+    choices = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6) or [
+        c for c in choices if _similar(str(word), c)]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _similar(a: str, b: str) -> bool:
+    a, b = a.lower(), b.lower()
+    return a in b or b in a or len(set(a) ^ set(b)) <= 2
+
+
 class NSTError(Exception):
     """A problem with the user's input or environment, explained in one line."""
 

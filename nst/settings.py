@@ -10,7 +10,6 @@ Defaults reproduce the seed article's walk-through.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 import re
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .colour import COLOUR_MODES
-from .errors import SettingsError
+from .errors import SettingsError, did_you_mean
 
 ARTICLE_CONTENT_LAYERS = ("block2_conv2",)
 ARTICLE_STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
@@ -281,9 +280,8 @@ class TransferSettings:
             raise SettingsError(option, problem)
 
         if self.init not in INITS and not re.search(r"[./\\]", self.init) and not os.path.exists(self.init):
-            close = difflib.get_close_matches(self.init, INITS, n=1)  # a misspelt word, not a missing file
-            fail("init", f"{self.init!r} is none of {', '.join(INITS)}, nor an image file"
-                         + (f" (did you mean {close[0]!r}?)" if close else ""))
+            fail("init", f"{self.init!r} is none of {', '.join(INITS)}, nor an image file"  # a misspelt word
+                         + did_you_mean(self.init, INITS))
         if self.scales and any(b >= a for a, b in zip(self.sizes()[1:], self.sizes())):
             fail("scales", f"sizes must grow towards size={self.size}, got {self.sizes()}")
         if self.scale_evals and len(self.scale_evals) != len(self.scales):

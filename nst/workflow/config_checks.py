@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from ..errors import did_you_mean
+
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -60,8 +62,7 @@ def check_config(config: dict, known_keys: list[str]) -> None:
     """Unknown top-level keys and image names that cannot name files and runs."""
     unknown = [key for key in config if key not in known_keys]
     if unknown:
-        close = {key: [k for k in known_keys if _similar(key, k)] for key in unknown}
-        hints = "; ".join(f"{k!r}" + (f" (did you mean {close[k][0]!r}?)" if close[k] else "") for k in unknown)
+        hints = "; ".join(f"{k!r}{did_you_mean(k, known_keys)}" for k in unknown)
         raise ConfigProblem(f"config: unknown key {hints}; the keys are {', '.join(known_keys)} (config/README.md)")
     for kind in ("contents", "styles"):
         for name in config.get(kind) or {}:
@@ -72,32 +73,23 @@ def check_config(config: dict, known_keys: list[str]) -> None:
                 )
 
 
-def _similar(a: str, b: str) -> bool:
-    a, b = a.lower(), b.lower()
-    return a in b or b in a or len(set(a) ^ set(b)) <= 2
-
-
 _TYPES = {"array": "a list", "object": "a mapping", "string": "text", "integer": "a whole number",
           "number": "a number", "boolean": "true or false", "null": "empty"}
 
 
-def check_schema(config: dict, schema_path) -> None:
+def check_schema(config: dict, schema: dict, folder) -> None:
     """The config against the workflow's JSON schema, its first problem in one line naming the key.
 
     Snakemake's own `validate` (which then fills in the defaults) says the same in a dozen to
-    three hundred lines, the schema quoted whole for an unknown key of `nst:`."""
-    import difflib
-
+    three hundred lines, the schema quoted whole for an unknown key of `nst:`. `folder`: where the
+    schema's relative $refs (nst.schema.yaml) are."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
     from referencing import Registry, Resource
 
-    schema_path = Path(schema_path)
+    def retrieve(uri: str) -> Resource:
+        return Resource.from_contents(yaml.safe_load((Path(folder) / uri).read_text(encoding="utf-8")))
 
-    def retrieve(uri: str) -> Resource:  # the relative $refs (nst.schema.yaml) are files beside it
-        return Resource.from_contents(yaml.safe_load((schema_path.parent / uri).read_text(encoding="utf-8")))
-
-    schema = yaml.safe_load(schema_path.read_text(encoding="utf-8"))
     error = best_match(Draft202012Validator(schema, registry=Registry(retrieve=retrieve)).iter_errors(config))
     if error is None:
         return
@@ -107,14 +99,11 @@ def check_schema(config: dict, schema_path) -> None:
     if kind == "additionalProperties":
         known = list(error.schema.get("properties", {}))
         for key in (k for k in value if k not in known):
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else f"; its keys are {', '.join(known)}"
+            hint = did_you_mean(key, known) or f"; its keys are {', '.join(known)}"
             raise ConfigProblem(f"{key_of}: unknown key {key!r}{hint} (config/README.md)")
     if kind == "enum":
         choices = [str(c) for c in error.validator_value]
-        close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        problem = f"{value!r} is not one of {', '.join(choices)}{hint}"
+        problem = f"{value!r} is not one of {', '.join(choices)}{did_you_mean(value, choices)}"
     elif kind == "type":
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         problem = f"must be {' or '.join(_TYPES.get(t, t) for t in wanted)}, got {value!r}"

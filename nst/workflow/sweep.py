@@ -77,8 +77,9 @@ def check(config: dict, configfiles, schema_path) -> list[str]:
     mask_sets.check(config.get("mask_sets"), config.get("contents") or {}, config.get("styles") or {})
     if not (config.get("contents") or config.get("videos")):
         raise ConfigProblem("config: give contents (images), videos (clips) or both")
-    check_config(config, list(yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))["properties"]))
-    check_schema(config, schema_path)
+    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    check_config(config, list(schema["properties"]))
+    check_schema(config, schema, Path(schema_path).parent)
     return notices
 
 
