@@ -74,12 +74,12 @@ def engine_for(settings: TransferSettings, precision: str | None = None) -> Engi
         started = time.perf_counter()
         backend.configure_threads(settings.threads)
         from .objective import Objective
-        from .terms import build_terms, layers_by_term
+        from .terms import build_terms, every_layer, layers_by_term
 
         terms = build_terms(settings, backend.ops)
         network_weights = resolve_network_weights(settings.backbone, settings.weights)
         read = layers_by_term(terms)
-        outputs = list(dict.fromkeys(layer for layers in read.values() for layer in layers))
+        outputs = every_layer(read)
         check_layers(network_weights.backbone, read)
         network = backend.network(network_weights.backbone, network_weights.layers, outputs, chosen.precision,
                                   settings.pooling)

@@ -177,13 +177,17 @@ def read_layers(settings) -> list[str]:
     image each term reads and those it compares with the content's. The terms alone say it (plugins
     included), so the network, the memory plan, a tile's halo, the smallest size and the time
     estimate all follow the same answer."""
-    return list(dict.fromkeys(layer for term in build_terms(settings)
-                              for layer in term.layers() + term.content_layers()))
+    return every_layer(layers_by_term(build_terms(settings)))
 
 
 def layers_by_term(terms) -> dict[str, list[str]]:
     """Each term's layers (its image's and the content's it compares with), by the term's name."""
     return {term.name: list(dict.fromkeys(term.layers() + term.content_layers())) for term in terms}
+
+
+def every_layer(by_term: dict[str, list[str]]) -> list[str]:
+    """The layers of `layers_by_term`'s answer, each once, in the terms' order of first use."""
+    return list(dict.fromkeys(layer for layers in by_term.values() for layer in layers))
 
 
 def build_terms(settings, ops=None) -> list[Term]:
