@@ -415,65 +415,61 @@ def scores(content: Path, style: Path, paths: list[Path], size: int) -> list[flo
 QUICK_ARTICLE = {"iterations": 2, "evals_per_iteration": 5}  # --quick: the article's run, short
 
 
+def article_run(content: Path, style: Path, size: int, folder: Path, quick: bool, precision: str, seed: int | None,
+                name: str, cudnn_benchmark: bool = False) -> dict:
+    """The article's settings end to end at `size` (with cuDNN's benchmark mode, or not), its saved image
+    scored; printed against the 5 s goal."""
+    import torch
+
+    article = TransferSettings(size=size, seed=seed, backend="torch", precision=precision,
+                               **QUICK_ARTICLE if quick else {})  # quick: a smoke test of the steps
+    if cudnn_benchmark:
+        free_kernels()  # a seeded run before left PyTorch's deterministic kernels on
+        torch.backends.cudnn.benchmark = True
+    try:
+        result, out, wall = transfer(folder, name, content, style, article)
+    finally:
+        if cudnn_benchmark:
+            free_kernels()
+    how = ", cuDNN's benchmark mode, no seed, its algorithm search counted" if cudnn_benchmark else ""
+    row = {"article_optimise_s": result.record.seconds["optimise"], "article_wall_s": wall,
+           "article_evaluations": result.record.evaluations, "article_score": scores(content, style, [out], size)[0],
+           "computed_in": result.record.precision}
+    print(f"article's settings at {size} px, {precision} ({row['computed_in']}{how}): {row['article_optimise_s']:.2f} s "
+          f"of optimisation, {row['article_evaluations']} evaluations, {wall:.1f} s wall (goal <= 5 s of "
+          f"optimisation: {'met' if row['article_optimise_s'] <= 5 else 'NOT met'}); saved image scores "
+          f"{row['article_score']:.4g}", flush=True)
+    return row
+
+
 def part_article_and_fast(content: Path, style: Path, size: int, folder: Path, quick: bool) -> dict:
     from nst.observers import frame_name
 
     found = {}
     for precision in ("float32", "auto"):
-        article = TransferSettings(size=size, seed=0, backend="torch", precision=precision,
-                                   **QUICK_ARTICLE if quick else {})  # quick: a smoke test of the steps
-        result, out, wall = transfer(folder, f"article_{precision}", content, style, article)
-        reference = scores(content, style, [out], size)[0]
+        row = found[precision] = article_run(content, style, size, folder, quick, precision, 0, f"article_{precision}")
         fast = TransferSettings.from_preset("fast", size=size, seed=0, backend="torch", precision=precision,
                                             iterations=4 if quick else 20, evals_per_iteration=5)  # a frame every 5
         fast_result, _, fast_wall = transfer(folder, f"fast_{precision}", content, style, fast, frames=True)
-        frames = [folder / f"fast_{precision}" / frame_name(f"fast_{precision}", row.iteration)
-                  for row in fast_result.history]
+        frames = [folder / f"fast_{precision}" / frame_name(f"fast_{precision}", r.iteration)
+                  for r in fast_result.history]
         marks = scores(content, style, frames, size)
-        first = next((i for i, score in enumerate(marks) if score <= reference), None)
-        found[precision] = {
-            "article_optimise_s": result.record.seconds["optimise"], "article_wall_s": wall,
-            "article_evaluations": result.record.evaluations, "article_score": reference,
-            "computed_in": result.record.precision,
+        first = next((i for i, score in enumerate(marks) if score <= row["article_score"]), None)
+        row.update({
             "fast_seconds_to_quality": fast_result.history[first].seconds if first is not None else None,
             "fast_evaluations_to_quality": fast_result.history[first].evaluations if first is not None else None,
             "fast_best_score": min(marks), "fast_wall_s": fast_wall, "fast_evaluations": fast_result.record.evaluations,
-        }
-        row = found[precision]
-        print(f"article's settings at {size} px, {precision} ({row['computed_in']}): {row['article_optimise_s']:.2f} s "
-              f"of optimisation, {row['article_evaluations']} evaluations, {wall:.1f} s wall (goal <= 5 s of "
-              f"optimisation: {'met' if row['article_optimise_s'] <= 5 else 'NOT met'}); saved image scores "
-              f"{reference:.4g}", flush=True)
+        })
         reached = row["fast_seconds_to_quality"]
         print("  --preset fast reaches it after "
               + (f"{reached:.2f} s of optimisation, {row['fast_evaluations_to_quality']} evaluations (goal <= 1.5 s: "
                  f"{'met' if reached <= 1.5 else 'NOT met'})" if reached is not None else
                  f"never in {row['fast_evaluations']} evaluations (best {row['fast_best_score']:.4g})"), flush=True)
-    found["float32_cudnn_benchmark"] = article_with_cudnn_benchmark(content, style, size, folder, quick)
+    # float32 once more with cuDNN's benchmark mode: unseeded (a seeded run keeps the mode off, to resume bit for
+    # bit), its algorithm search inside its seconds
+    found["float32_cudnn_benchmark"] = article_run(content, style, size, folder, quick, "float32", None,
+                                                   "article_float32_benchmark", cudnn_benchmark=True)
     return found
-
-
-def article_with_cudnn_benchmark(content: Path, style: Path, size: int, folder: Path, quick: bool) -> dict:
-    """The article's settings in float32 once more, with cuDNN's benchmark mode: an unseeded run (a seeded
-    one keeps the mode off, so that it resumes bit for bit), its algorithm search inside its seconds."""
-    import torch
-
-    free_kernels()  # the seeded runs above left PyTorch's deterministic kernels on
-    torch.backends.cudnn.benchmark = True
-    try:
-        settings = TransferSettings(size=size, seed=None, backend="torch", precision="float32",
-                                    **QUICK_ARTICLE if quick else {})
-        result, out, wall = transfer(folder, "article_float32_benchmark", content, style, settings)
-    finally:
-        free_kernels()
-    row = {"article_optimise_s": result.record.seconds["optimise"], "article_wall_s": wall,
-           "article_evaluations": result.record.evaluations, "article_score": scores(content, style, [out], size)[0]}
-    print(f"article's settings at {size} px, float32 with cuDNN's benchmark mode (no seed): "
-          f"{row['article_optimise_s']:.2f} s of optimisation, its algorithm search included, "
-          f"{row['article_evaluations']} evaluations (goal <= 5 s: "
-          f"{'met' if row['article_optimise_s'] <= 5 else 'NOT met'}); saved image scores {row['article_score']:.4g}",
-          flush=True)
-    return row
 
 
 # --- 4: a print ------------------------------------------------------------------------------
