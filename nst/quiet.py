@@ -23,6 +23,8 @@ import sys
 import tempfile
 import types
 
+from .errors import say
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Python-side and later native INFO/WARNING lines
 
 # Native log lines (glog format: severity, date, time, thread, file:line]) of the start-up.
@@ -56,7 +58,7 @@ def _import_quietly():
             captured.seek(0)
             kept = [line for line in captured.read().decode(errors="replace").splitlines() if not is_chatter(line)]
             if kept:
-                print("\n".join(kept), file=sys.stderr)
+                say("\n".join(kept), sys.stderr)
     tensorflow.get_logger().setLevel("ERROR")
     return tensorflow
 
